@@ -1,0 +1,66 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+#ifndef _NGX_HTTP_DISCLOSURE_DB_H_INCLUDED_
+#define _NGX_HTTP_DISCLOSURE_DB_H_INCLUDED_
+
+
+#include "ngx_http_disclosure_module.h"
+
+
+#define NGX_HTTP_DISCLOSURE_DB_MAX_PARAMS  4
+
+
+/*
+ * One query that returns one text value (a JSON document) or SQL NULL.
+ * The caller keeps the query in the request pool; the db layer calls done()
+ * exactly once, from an event handler, after the connection is clean again.
+ *
+ *   rc == NGX_OK        value/len hold the text (allocated from r->pool)
+ *   rc == NGX_DECLINED  the value was SQL NULL (the route answers 404)
+ *   rc == NGX_ERROR     connect or query failed or timed out (answer 503);
+ *                       the reason has been logged once
+ */
+
+typedef struct ngx_http_disclosure_query_s  ngx_http_disclosure_query_t;
+
+typedef void (*ngx_http_disclosure_query_done_pt)(ngx_http_request_t *r,
+    ngx_http_disclosure_query_t *q, ngx_int_t rc);
+
+struct ngx_http_disclosure_query_s {
+    const char                          *sql;      /* static text, $1..$n */
+    ngx_uint_t                           nparams;
+    ngx_str_t                            params[NGX_HTTP_DISCLOSURE_DB_MAX_PARAMS];
+
+    ngx_http_disclosure_query_done_pt    done;
+    void                                *data;     /* the caller's context */
+
+    u_char                              *value;
+    size_t                               len;
+
+    void                                *conn;     /* owned by the db layer */
+};
+
+
+/*
+ * Starts the query; returns NGX_OK (done() will be called later) or
+ * NGX_ERROR (done() will not be called).  The caller has incremented
+ * r->main->count; if the client goes away, the db layer finishes or
+ * abandons the query cleanly before the connection is reused.
+ */
+ngx_int_t ngx_http_disclosure_db_query(ngx_http_request_t *r,
+    ngx_http_disclosure_query_t *q);
+
+/* configuration-time parsing of "disclosure_database" */
+char *ngx_http_disclosure_db_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* per-worker pool setup and teardown */
+ngx_int_t ngx_http_disclosure_db_init_worker(ngx_cycle_t *cycle);
+void ngx_http_disclosure_db_exit_worker(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_HTTP_DISCLOSURE_DB_H_INCLUDED_ */
