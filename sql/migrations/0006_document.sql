@@ -134,7 +134,7 @@ DECLARE
     rev    int;
     v      disclosure.revision;
     k      record;
-    c      record;
+    got    record;
     where_ text;
 BEGIN
     IF p_doc ->> 'document' IS DISTINCT FROM 'disclosure-report/1' THEN
@@ -197,17 +197,17 @@ BEGIN
 
     FOR k IN SELECT * FROM disclosure.format_cell f WHERE f.format = fmt AND f.kind = 'input' ORDER BY f.ord LOOP
         where_ := format('tables.%s.%s.%s', k.tbl, k.row_key, k.col_key);
-        c := disclosure.doc_cell(p_doc -> 'tables' -> k.tbl -> k.row_key -> k.col_key, where_);
+        got := disclosure.doc_cell(p_doc -> 'tables' -> k.tbl -> k.row_key -> k.col_key, where_);
         INSERT INTO disclosure.cell (revision_id, format, tbl, row_key, col_key, given, value)
-             VALUES (rev, fmt, k.tbl, k.row_key, k.col_key, c.given, c.value);
+             VALUES (rev, fmt, k.tbl, k.row_key, k.col_key, got.given, got.value);
     END LOOP;
 
     FOR k IN SELECT t.key AS tbl, r.key AS row_key, x.key AS col_key, x.value
                FROM jsonb_each(coalesce(nullif(p_doc -> 'published_totals', 'null'), '{}')) t,
                     jsonb_each(t.value) r, jsonb_each(r.value) x LOOP
-        c := disclosure.doc_cell(k.value, format('published_totals.%s.%s.%s', k.tbl, k.row_key, k.col_key));
+        got := disclosure.doc_cell(k.value, format('published_totals.%s.%s.%s', k.tbl, k.row_key, k.col_key));
         INSERT INTO disclosure.published_total (revision_id, format, tbl, row_key, col_key, given, value)
-             VALUES (rev, fmt, k.tbl, k.row_key, k.col_key, c.given, c.value);
+             VALUES (rev, fmt, k.tbl, k.row_key, k.col_key, got.given, got.value);
     END LOOP;
 
     INSERT INTO disclosure.section_text (revision_id, format, section, part)

@@ -1,0 +1,41 @@
+-- The installed schema: migrations recorded in order, the format loaded from
+-- format/*.tsv, the grids and the web API in place.
+BEGIN;
+SELECT plan(12);
+
+SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
+    ARRAY['0001_format.sql', '0002_model.sql', '0003_integrity.sql', '0004_rules.sql',
+          '0005_workflow.sql', '0006_document.sql', '0007_roles_web.sql'],
+    'every migration is recorded once, in order');
+SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
+    $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');
+SELECT is((SELECT row_label FROM disclosure.format_cell
+            WHERE format = 2021 AND tbl = 'proactive' AND row_key = 'regulations' AND col_key = 'repealed'),
+          '规章', 'labels verbatim');
+SELECT is((SELECT col_label FROM disclosure.format_cell
+            WHERE format = 2021 AND tbl = 'proactive' AND row_key = 'regulations' AND col_key = 'repealed'),
+          '本年废止件数', 'the format''s 本年废止件数, not the seed''s typo');
+SELECT is((SELECT count(*)::int FROM disclosure.format_total_part
+            WHERE format = 2021 AND tbl = 'applications' AND row_key = 'closed_total' AND col_key = 'total'),
+          21 * 6, '（七）总计 adds up the 21 result rows × 6 applicant columns (R2)');
+SELECT is((SELECT count(*)::int FROM disclosure.format_total_part
+            WHERE format = 2019 AND tbl = 'applications' AND row_key = 'closed_total' AND col_key = 'natural_person'),
+          19, 'in the 2019 format, 19 result rows');
+SELECT is((SELECT count(*)::int FROM disclosure.format_total_part
+            WHERE format = 2021 AND tbl = 'appeals' AND row_key = 'review' AND col_key = 'total'),
+          4, '行政复议 总计 adds up its four results (R4)');
+SELECT is((SELECT heading FROM disclosure.format_section WHERE format = 2019 AND section = 'problems' AND part = ''),
+          '五、政府信息公开工作存在的主要问题及改进情况', 'the 2019 heading of 五');
+SELECT has_view('disclosure', 'applications_grid', 'the applications grid');
+SELECT columns_are('disclosure', 'appeals_grid',
+    ARRAY['agency', 'year', 'revision', 'status', 'revision_id', 'format', 'row_no', 'row_key', 'row_label',
+          'upheld', 'corrected', 'other', 'pending', 'total'], 'the appeals grid has one column per table column');
+SELECT functions_are('disclosure_web', ARRAY['data_version', 'report', 'published_years', 'index', 'agency'],
+    'the web API');
+SELECT is((SELECT count(*)::int FROM disclosure.revision v JOIN disclosure.report r ON r.id = v.report_id
+            JOIN disclosure.agency a ON a.id = r.agency_id
+           WHERE a.slug LIKE 'demo-district%' AND v.status = 'published'), 20,
+    'the made-up district: 4 agencies × 5 published years');
+
+SELECT * FROM finish();
+ROLLBACK;
