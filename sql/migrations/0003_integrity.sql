@@ -11,24 +11,20 @@ RETURNS text LANGUAGE sql STABLE AS $$
                                 AND f.row_key = p_row AND f.col_key = p_col) || '）', '')
 $$;
 
-CREATE FUNCTION disclosure.revision_status(p_revision_id int)
-RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT status FROM disclosure.revision WHERE id = p_revision_id
-$$;
-
 -- cells, narrative and printed totals change only while their revision is a draft
 CREATE FUNCTION disclosure.refuse_unless_draft() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     rev int := CASE WHEN TG_OP = 'DELETE' THEN OLD.revision_id ELSE NEW.revision_id END;
-    st  text := disclosure.revision_status(rev);
+    st  record;
 BEGIN
+    SELECT v.status, v.revision INTO st FROM disclosure.revision v WHERE v.id = rev;
     IF TG_OP = 'UPDATE' AND OLD.revision_id <> NEW.revision_id THEN
         RAISE EXCEPTION '不能把内容移到另一个修订版本 (revision_id % → %)',
             OLD.revision_id, NEW.revision_id;
     END IF;
-    IF st IS DISTINCT FROM 'draft' AND st IS NOT NULL THEN
-        RAISE EXCEPTION '报告已发布，不可修改 (revision % is %)', rev, st
+    IF FOUND AND st.status <> 'draft' THEN
+        RAISE EXCEPTION '报告已发布，不可修改（修订版本 % 的状态为 %）', st.revision, st.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = '更正已发布的报告：SELECT disclosure.revise(机关, 年度, 更正原因); 修改新的草稿后再发布。';
     END IF;
@@ -158,7 +154,7 @@ BEGIN
             OLD.index_no, OLD.legacy, OLD.published_at, OLD.published_by) THEN
         RETURN NEW;
     END IF;
-    RAISE EXCEPTION '报告已发布，不可修改 (revision % is %)', OLD.revision, OLD.status
+    RAISE EXCEPTION '报告已发布，不可修改（修订版本 % 的状态为 %）', OLD.revision, OLD.status
         USING ERRCODE = 'object_not_in_prerequisite_state',
               HINT = '更正已发布的报告：SELECT disclosure.revise(机关, 年度, 更正原因);';
 END

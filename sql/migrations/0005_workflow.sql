@@ -374,7 +374,7 @@ BEGIN
         RAISE EXCEPTION '这里只能修改 scope、source_url、index_no' USING ERRCODE = 'check_violation';
     END IF;
     IF OLD.status <> 'draft' THEN
-        RAISE EXCEPTION '报告已发布，不可修改 (revision % is %)', OLD.revision, OLD.status
+        RAISE EXCEPTION '报告已发布，不可修改（修订版本 % 的状态为 %）', OLD.revision, OLD.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     UPDATE disclosure.revision SET scope = NEW.scope, source_url = NEW.source_url, index_no = NEW.index_no
