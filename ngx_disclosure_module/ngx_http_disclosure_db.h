@@ -54,10 +54,6 @@ struct ngx_http_disclosure_query_s {
 ngx_int_t ngx_http_disclosure_db_query(ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q);
 
-/* configuration-time parsing of "disclosure_database" */
-char *ngx_http_disclosure_db_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-
 /* per-worker pool setup and teardown */
 ngx_int_t ngx_http_disclosure_db_init_worker(ngx_cycle_t *cycle);
 void ngx_http_disclosure_db_exit_worker(ngx_cycle_t *cycle);

@@ -1,0 +1,932 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <libpq-fe.h>
+
+#include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_db.h"
+
+
+#define NGX_HTTP_DISCLOSURE_APPLICATION_NAME  "nginx-disclosure"
+#define NGX_HTTP_DISCLOSURE_HIDDEN            "(hidden)"
+
+
+/* one "keyword=value" of the connection string */
+typedef struct {
+    char                        *keyword;
+    char                        *value;
+} ngx_http_disclosure_conn_param_t;
+
+
+static ngx_int_t ngx_http_disclosure_handler(ngx_http_request_t *r);
+
+static char *ngx_http_disclosure(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_disclosure_conf_database(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void ngx_http_disclosure_conninfo_error(ngx_conf_t *cf,
+    ngx_str_t *conninfo, char *err);
+static ngx_uint_t ngx_http_disclosure_is_keyword(u_char *name, size_t len);
+static ngx_int_t ngx_http_disclosure_conn_params(ngx_conf_t *cf,
+    PQconninfoOption *opts, ngx_array_t *params);
+static ngx_http_disclosure_conn_param_t *ngx_http_disclosure_conn_param(
+    ngx_array_t *params, const char *keyword);
+static char *ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf,
+    ngx_array_t *params);
+static ngx_uint_t ngx_http_disclosure_is_ip_literal(ngx_str_t *host);
+static ngx_int_t ngx_http_disclosure_split(char *list, ngx_array_t *items);
+static char *ngx_http_disclosure_join(ngx_pool_t *pool, ngx_array_t *items);
+static char *ngx_http_disclosure_strdup(ngx_pool_t *pool, const char *s);
+static ngx_int_t ngx_http_disclosure_conninfo_safe(ngx_conf_t *cf,
+    ngx_array_t *params, ngx_str_t *safe);
+static char *ngx_http_disclosure_positive_msec(ngx_conf_t *cf, void *post,
+    void *data);
+
+static void *ngx_http_disclosure_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_disclosure_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_disclosure_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_disclosure_merge_loc_conf(ngx_conf_t *cf,
+    void *parent, void *child);
+static ngx_int_t ngx_http_disclosure_init_module(ngx_cycle_t *cycle);
+
+
+static ngx_conf_post_t  ngx_http_disclosure_positive_msec_post =
+    { ngx_http_disclosure_positive_msec };
+
+
+static ngx_command_t  ngx_http_disclosure_commands[] = {
+
+    { ngx_string("disclosure_database"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_disclosure_conf_database,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("disclosure_keepalive"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_main_conf_t, keepalive),
+      NULL },
+
+    { ngx_string("disclosure_keepalive_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_main_conf_t, keepalive_timeout),
+      &ngx_http_disclosure_positive_msec_post },
+
+    { ngx_string("disclosure_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_main_conf_t, connect_timeout),
+      &ngx_http_disclosure_positive_msec_post },
+
+    { ngx_string("disclosure_query_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_main_conf_t, query_timeout),
+      &ngx_http_disclosure_positive_msec_post },
+
+    { ngx_string("disclosure"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_disclosure,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_disclosure_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_disclosure_create_main_conf,  /* create main configuration */
+    ngx_http_disclosure_init_main_conf,    /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_disclosure_create_loc_conf,   /* create location configuration */
+    ngx_http_disclosure_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_disclosure_module = {
+    NGX_MODULE_V1,
+    &ngx_http_disclosure_module_ctx,       /* module context */
+    ngx_http_disclosure_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_disclosure_init_module,       /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/*
+ * The content handler of "disclosure;".  Rendering (routes, the database
+ * query, HTML, JSON, CSV) is not built yet: until it is, GET and HEAD are
+ * answered "501 Not Implemented", any other method "405 Not Allowed".
+ */
+
+static ngx_int_t
+ngx_http_disclosure_handler(ngx_http_request_t *r)
+{
+    ngx_int_t         rc;
+    ngx_table_elt_t  *allow;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+
+        allow = ngx_list_push(&r->headers_out.headers);
+        if (allow == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        allow->hash = 1;
+        ngx_str_set(&allow->key, "Allow");
+        ngx_str_set(&allow->value, "GET, HEAD");
+
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "disclosure: rendering is not built yet, answering 501");
+
+    return NGX_HTTP_NOT_IMPLEMENTED;
+}
+
+
+static char *
+ngx_http_disclosure(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_disclosure_loc_conf_t *dlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (dlcf->enable != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    dlcf->enable = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_disclosure_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * disclosure_database "conninfo";
+ *
+ * Everything that can be decided about the connection is decided here, in
+ * the master at configuration time, so that a worker only ever calls
+ * PQconnectStartParams() with ready arrays: host names become addresses
+ * (libpq would otherwise look them up with a blocking call), and the
+ * password never reaches a log.  Nothing connects here.
+ */
+
+static char *
+ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_disclosure_main_conf_t *dmcf = conf;
+
+    char                              *conninfo, *err, *rv;
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_array_t                        params;
+    PQconninfoOption                  *opts;
+    ngx_http_disclosure_conn_param_t  *param;
+
+    if (dmcf->conn_keywords != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    conninfo = ngx_pnalloc(cf->pool, value[1].len + 1);
+    if (conninfo == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    (void) ngx_cpystrn((u_char *) conninfo, value[1].data, value[1].len + 1);
+
+    err = NULL;
+    opts = PQconninfoParse(conninfo, &err);
+
+    if (opts == NULL) {
+        if (err == NULL) {
+            return NGX_CONF_ERROR;        /* out of memory */
+        }
+
+        ngx_http_disclosure_conninfo_error(cf, &value[1], err);
+        PQfreemem(err);
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_array_init(&params, cf->pool, 16,
+                       sizeof(ngx_http_disclosure_conn_param_t))
+        != NGX_OK)
+    {
+        PQconninfoFree(opts);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_disclosure_conn_params(cf, opts, &params) != NGX_OK) {
+        PQconninfoFree(opts);
+        return NGX_CONF_ERROR;
+    }
+
+    PQconninfoFree(opts);
+
+    if (ngx_http_disclosure_conn_param(&params, "application_name") == NULL) {
+        param = ngx_array_push(&params);
+        if (param == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        param->keyword = "application_name";
+        param->value = NGX_HTTP_DISCLOSURE_APPLICATION_NAME;
+    }
+
+    rv = ngx_http_disclosure_resolve_hosts(cf, &params);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    dmcf->conn_keywords = ngx_palloc(cf->pool,
+                                     (params.nelts + 1) * sizeof(char *));
+    dmcf->conn_values = ngx_palloc(cf->pool,
+                                   (params.nelts + 1) * sizeof(char *));
+
+    if (dmcf->conn_keywords == NULL || dmcf->conn_values == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    param = params.elts;
+
+    for (i = 0; i < params.nelts; i++) {
+        dmcf->conn_keywords[i] = param[i].keyword;
+        dmcf->conn_values[i] = param[i].value;
+    }
+
+    dmcf->conn_keywords[i] = NULL;
+    dmcf->conn_values[i] = NULL;
+
+    if (ngx_http_disclosure_conninfo_safe(cf, &params, &dmcf->conninfo_safe)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * libpq's parse errors quote pieces of the string, for a URI all of it.
+ * When the string holds a password, only the quoted pieces that cannot be
+ * part of it are kept: option names and the punctuation libpq itself names.
+ */
+
+static void
+ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
+    char *err)
+{
+    u_char      *msg, *p, *q, *end, *last;
+    size_t       len;
+    ngx_uint_t   secret;
+
+    secret = ngx_strnstr(conninfo->data, "password", conninfo->len) != NULL
+             || (ngx_strnstr(conninfo->data, "://", conninfo->len) != NULL
+                 && ngx_strlchr(conninfo->data,
+                                conninfo->data + conninfo->len, '@')
+                    != NULL);
+
+    len = ngx_strlen(err);
+
+    while (len && (err[len - 1] == '\n' || err[len - 1] == '\r')) {
+        len--;
+    }
+
+    /* each hidden piece is at least 3 bytes of err, quotes included */
+    msg = ngx_pnalloc(cf->temp_pool,
+                      len * sizeof(NGX_HTTP_DISCLOSURE_HIDDEN) + 1);
+    if (msg == NULL) {
+        return;
+    }
+
+    p = (u_char *) err;
+    end = p + len;
+    last = msg;
+
+    while (p < end) {
+
+        *last++ = *p;
+
+        if (*p++ != '"' || !secret) {
+            continue;
+        }
+
+        q = ngx_strlchr(p, end, '"');
+        if (q == NULL) {
+            continue;
+        }
+
+        if ((q - p == 1 && ngx_strchr("=]:/", *p) != NULL)
+            || ngx_http_disclosure_is_keyword(p, q - p))
+        {
+            last = ngx_cpymem(last, p, q - p);
+
+        } else {
+            last = ngx_cpymem(last, NGX_HTTP_DISCLOSURE_HIDDEN,
+                              sizeof(NGX_HTTP_DISCLOSURE_HIDDEN) - 1);
+        }
+
+        *last++ = '"';
+        p = q + 1;
+    }
+
+    *last = '\0';
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid \"disclosure_database\": %s", msg);
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_is_keyword(u_char *name, size_t len)
+{
+    ngx_uint_t         found;
+    PQconninfoOption  *opts, *o;
+
+    /* an empty string parses into the list of every option libpq knows */
+
+    opts = PQconninfoParse("", NULL);
+    if (opts == NULL) {
+        return 0;
+    }
+
+    found = 0;
+
+    for (o = opts; o->keyword != NULL; o++) {
+        if (ngx_strlen(o->keyword) == len
+            && ngx_strncmp(o->keyword, name, len) == 0)
+        {
+            found = 1;
+            break;
+        }
+    }
+
+    PQconninfoFree(opts);
+
+    return found;
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_conn_params(ngx_conf_t *cf, PQconninfoOption *opts,
+    ngx_array_t *params)
+{
+    PQconninfoOption                  *o;
+    ngx_http_disclosure_conn_param_t  *param;
+
+    for (o = opts; o->keyword != NULL; o++) {
+
+        if (o->val == NULL) {
+            continue;
+        }
+
+        param = ngx_array_push(params);
+        if (param == NULL) {
+            return NGX_ERROR;
+        }
+
+        param->keyword = ngx_http_disclosure_strdup(cf->pool, o->keyword);
+        param->value = ngx_http_disclosure_strdup(cf->pool, o->val);
+
+        if (param->keyword == NULL || param->value == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_http_disclosure_conn_param_t *
+ngx_http_disclosure_conn_param(ngx_array_t *params, const char *keyword)
+{
+    ngx_uint_t                         i;
+    ngx_http_disclosure_conn_param_t  *param;
+
+    param = params->elts;
+
+    for (i = 0; i < params->nelts; i++) {
+        if (ngx_strcmp(param[i].keyword, keyword) == 0) {
+            return &param[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * "host" may be a list; each name in it becomes one entry per address,
+ * with "hostaddr" holding the address and "host" keeping the name (libpq
+ * still uses it for authentication and TLS).  Socket directories and
+ * addresses are kept as they are.  A "port" list follows the hosts.
+ */
+
+static char *
+ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
+{
+    u_char                            *p;
+    size_t                             len;
+    ngx_url_t                          u;
+    ngx_str_t                         *host, *port, *h, *a, *pt;
+    ngx_uint_t                         i, k, resolved;
+    ngx_array_t                        hosts, ports, new_hosts, new_addrs,
+                                       new_ports;
+    ngx_http_disclosure_conn_param_t  *host_param, *port_param, *param;
+    u_char                             text[NGX_SOCKADDR_STRLEN];
+
+    if (ngx_http_disclosure_conn_param(params, "hostaddr") != NULL) {
+        /* the operator gave addresses: libpq looks nothing up */
+        return NGX_CONF_OK;
+    }
+
+    host_param = ngx_http_disclosure_conn_param(params, "host");
+
+    if (host_param == NULL) {
+        /* libpq's default is a unix socket */
+        return NGX_CONF_OK;
+    }
+
+    port_param = ngx_http_disclosure_conn_param(params, "port");
+
+    if (ngx_array_init(&hosts, cf->temp_pool, 4, sizeof(ngx_str_t)) != NGX_OK
+        || ngx_array_init(&ports, cf->temp_pool, 4, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&new_hosts, cf->temp_pool, 4, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&new_addrs, cf->temp_pool, 4, sizeof(ngx_str_t))
+           != NGX_OK
+        || ngx_array_init(&new_ports, cf->temp_pool, 4, sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_disclosure_split(host_param->value, &hosts) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (port_param != NULL
+        && ngx_http_disclosure_split(port_param->value, &ports) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ports.nelts > 1 && ports.nelts != hosts.nelts) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"disclosure_database\": "
+                           "%ui ports for %ui hosts",
+                           ports.nelts, hosts.nelts);
+        return NGX_CONF_ERROR;
+    }
+
+    host = hosts.elts;
+    port = ports.elts;
+    resolved = 0;
+
+    for (i = 0; i < hosts.nelts; i++) {
+
+        ngx_memzero(&u, sizeof(ngx_url_t));
+
+        if (host[i].len == 0 || host[i].data[0] == '/'
+            || host[i].data[0] == '@')
+        {
+            /* a unix socket: an empty "hostaddr" entry keeps it */
+
+        } else if (ngx_http_disclosure_is_ip_literal(&host[i])) {
+            resolved = 1;
+
+        } else {
+            u.host = host[i];
+
+            if (ngx_inet_resolve_host(cf->pool, &u) != NGX_OK) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"disclosure_database\": "
+                                   "host \"%V\": %s", &host[i],
+                                   u.err ? u.err : "cannot be resolved");
+                return NGX_CONF_ERROR;
+            }
+
+            resolved = 1;
+        }
+
+        for (k = 0; k < (u.naddrs ? u.naddrs : 1); k++) {
+
+            h = ngx_array_push(&new_hosts);
+            a = ngx_array_push(&new_addrs);
+            if (h == NULL || a == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *h = host[i];
+
+            if (u.naddrs) {
+                len = ngx_sock_ntop(u.addrs[k].sockaddr, u.addrs[k].socklen,
+                                    text, NGX_SOCKADDR_STRLEN, 0);
+
+                p = ngx_pnalloc(cf->temp_pool, len);
+                if (p == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                a->len = len;
+                a->data = ngx_cpymem(p, text, len) - len;
+
+            } else if (host[i].len && host[i].data[0] != '/'
+                       && host[i].data[0] != '@')
+            {
+                *a = host[i];
+
+            } else {
+                ngx_str_null(a);
+            }
+
+            if (ports.nelts > 1) {
+                pt = ngx_array_push(&new_ports);
+                if (pt == NULL) {
+                    return NGX_CONF_ERROR;
+                }
+
+                *pt = port[i];
+            }
+        }
+    }
+
+    if (!resolved) {
+        return NGX_CONF_OK;
+    }
+
+    host_param->value = ngx_http_disclosure_join(cf->pool, &new_hosts);
+    if (host_param->value == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ports.nelts > 1) {
+        port_param->value = ngx_http_disclosure_join(cf->pool, &new_ports);
+        if (port_param->value == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    param = ngx_array_push(params);
+    if (param == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    param->keyword = "hostaddr";
+    param->value = ngx_http_disclosure_join(cf->pool, &new_addrs);
+
+    if (param->value == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_is_ip_literal(ngx_str_t *host)
+{
+#if (NGX_HAVE_INET6)
+    u_char  addr6[16];
+
+    if (ngx_inet6_addr(host->data, host->len, addr6) == NGX_OK) {
+        return 1;
+    }
+#endif
+
+    return ngx_inet_addr(host->data, host->len) != INADDR_NONE;
+}
+
+
+/* splits a libpq comma list in place: items point into the list */
+
+static ngx_int_t
+ngx_http_disclosure_split(char *list, ngx_array_t *items)
+{
+    u_char     *p, *end, *comma;
+    ngx_str_t  *item;
+
+    p = (u_char *) list;
+    end = p + ngx_strlen(list);
+
+    for ( ;; ) {
+        comma = ngx_strlchr(p, end, ',');
+
+        item = ngx_array_push(items);
+        if (item == NULL) {
+            return NGX_ERROR;
+        }
+
+        item->data = p;
+        item->len = (comma ? comma : end) - p;
+
+        if (comma == NULL) {
+            return NGX_OK;
+        }
+
+        p = comma + 1;
+    }
+}
+
+
+static char *
+ngx_http_disclosure_join(ngx_pool_t *pool, ngx_array_t *items)
+{
+    u_char      *s, *p;
+    size_t       len;
+    ngx_str_t   *item;
+    ngx_uint_t   i;
+
+    item = items->elts;
+    len = items->nelts;
+
+    for (i = 0; i < items->nelts; i++) {
+        len += item[i].len;
+    }
+
+    s = ngx_pnalloc(pool, len + 1);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    p = s;
+
+    for (i = 0; i < items->nelts; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, item[i].data, item[i].len);
+    }
+
+    *p = '\0';
+
+    return (char *) s;
+}
+
+
+static char *
+ngx_http_disclosure_strdup(ngx_pool_t *pool, const char *s)
+{
+    u_char  *p;
+    size_t   len;
+
+    len = ngx_strlen(s) + 1;
+
+    p = ngx_pnalloc(pool, len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, s, len);
+
+    return (char *) p;
+}
+
+
+/* the connection string for logs: libpq's syntax, the password masked */
+
+static ngx_int_t
+ngx_http_disclosure_conninfo_safe(ngx_conf_t *cf, ngx_array_t *params,
+    ngx_str_t *safe)
+{
+    u_char                            *p, *v;
+    size_t                             len;
+    ngx_uint_t                         i, quote;
+    ngx_http_disclosure_conn_param_t  *param;
+
+    param = params->elts;
+    len = 0;
+
+    for (i = 0; i < params->nelts; i++) {
+        len += ngx_strlen(param[i].keyword) + sizeof(" ='********'")
+               + 2 * ngx_strlen(param[i].value);
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    safe->data = p;
+
+    for (i = 0; i < params->nelts; i++) {
+
+        if (i) {
+            *p++ = ' ';
+        }
+
+        p = ngx_cpymem(p, param[i].keyword, ngx_strlen(param[i].keyword));
+        *p++ = '=';
+
+        if (ngx_strcmp(param[i].keyword, "password") == 0) {
+            p = ngx_cpymem(p, "********", sizeof("********") - 1);
+            continue;
+        }
+
+        v = (u_char *) param[i].value;
+        quote = (*v == '\0' || strpbrk((char *) v, " \t\n\r\f\v'\\") != NULL);
+
+        if (quote) {
+            *p++ = '\'';
+        }
+
+        for ( /* void */ ; *v; v++) {
+            if (*v == '\'' || *v == '\\') {
+                *p++ = '\\';
+            }
+
+            *p++ = *v;
+        }
+
+        if (quote) {
+            *p++ = '\'';
+        }
+    }
+
+    safe->len = p - safe->data;
+
+    return NGX_OK;
+}
+
+
+static char *
+ngx_http_disclosure_positive_msec(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *msp = data;
+
+    if (*msp == 0) {
+        return "must be greater than zero";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_disclosure_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    dmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_disclosure_main_conf_t));
+    if (dmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     dmcf->conn_keywords = NULL;
+     *     dmcf->conn_values = NULL;
+     *     dmcf->conninfo_safe = { 0, NULL };
+     *     dmcf->pool = NULL;
+     */
+
+    dmcf->keepalive = NGX_CONF_UNSET_UINT;
+    dmcf->keepalive_timeout = NGX_CONF_UNSET_MSEC;
+    dmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+    dmcf->query_timeout = NGX_CONF_UNSET_MSEC;
+
+    return dmcf;
+}
+
+
+static char *
+ngx_http_disclosure_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_disclosure_main_conf_t *dmcf = conf;
+
+    ngx_conf_init_uint_value(dmcf->keepalive, 4);
+    ngx_conf_init_msec_value(dmcf->keepalive_timeout, 60000);
+    ngx_conf_init_msec_value(dmcf->connect_timeout, 5000);
+    ngx_conf_init_msec_value(dmcf->query_timeout, 10000);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_disclosure_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_disclosure_loc_conf_t  *dlcf;
+
+    dlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_disclosure_loc_conf_t));
+    if (dlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     dlcf->template_file = { 0, NULL };
+     *     dlcf->template_head = { 0, NULL };
+     *     dlcf->template_tail = { 0, NULL };
+     */
+
+    dlcf->enable = NGX_CONF_UNSET;
+
+    return dlcf;
+}
+
+
+static char *
+ngx_http_disclosure_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_disclosure_loc_conf_t *prev = parent;
+    ngx_http_disclosure_loc_conf_t *conf = child;
+
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    /*
+     * A content handler is not inherited by nested locations, and so
+     * neither is "disclosure;".
+     */
+
+    if (conf->enable == NGX_CONF_UNSET) {
+        conf->enable = 0;
+    }
+
+    ngx_conf_merge_str_value(conf->template_file, prev->template_file, "");
+
+    if (!conf->enable) {
+        return NGX_CONF_OK;
+    }
+
+    dmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_disclosure_module);
+
+    if (dmcf->conn_keywords == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"disclosure\" is used, but "
+                           "\"disclosure_database\" is not set "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_disclosure_module);
+
+    if (dmcf == NULL || dmcf->conn_keywords == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "disclosure: database \"%V\", keepalive %ui, "
+                  "timeouts: connect %Mms, query %Mms, idle %Mms",
+                  &dmcf->conninfo_safe, dmcf->keepalive,
+                  dmcf->connect_timeout, dmcf->query_timeout,
+                  dmcf->keepalive_timeout);
+
+    return NGX_OK;
+}
