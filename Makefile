@@ -29,7 +29,7 @@ DEB_PACKAGES := \
 # the prove-run test directories (t/sql has its own runner)
 PROVE_DIRS := t/db t/http
 
-DEMO      := $(REPO)/.demo
+DEMO      := /var/tmp/ngx-disclosure-demo
 DEMO_PORT := 5433
 DEMO_DB   := disclosure
 
@@ -96,43 +96,74 @@ test: deps all
 	exit $$rc
 
 
-demo: deps
-	@mkdir -p $(DEMO)
-	[ "$$(id -u)" != 0 ] || chown postgres: $(DEMO)
-	if [ ! -f $(DEMO)/data/PG_VERSION ]; then
-	    $(AS_PG) $(PG_BIN)/initdb -D $(DEMO)/data -U postgres -A trust \
-	        -E UTF8 --locale=C.UTF-8 >$(DEMO)/initdb.log
+demo: deps all
+	@mkdir -p $(DEMO)/pg $(DEMO)/run $(DEMO)/tmp
+	chmod 755 $(DEMO)
+	[ "$$(id -u)" != 0 ] || chown postgres: $(DEMO)/pg $(DEMO)/run
+	if [ ! -f $(DEMO)/pg/data/PG_VERSION ]; then
+	    $(AS_PG) $(PG_BIN)/initdb -D $(DEMO)/pg/data -U postgres -A trust \
+	        -E UTF8 --locale=C.UTF-8 >$(DEMO)/pg/initdb.log
 	fi
-	if ! $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/data status >/dev/null; then
-	    $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/data -l $(DEMO)/postgres.log \
+	if ! $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/pg/data status >/dev/null; then
+	    $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/pg/data -l $(DEMO)/pg/postgres.log \
 	        -o "-c port=$(DEMO_PORT) -c listen_addresses=127.0.0.1" \
-	        -o "-c unix_socket_directories=$(DEMO)" -w start >/dev/null
+	        -o "-c unix_socket_directories=$(DEMO)/run" -w start >/dev/null
 	fi
-	psql=(psql -X -q -h $(DEMO) -p $(DEMO_PORT) -U postgres)
+	psql=(psql -X -q -h $(DEMO)/run -p $(DEMO_PORT) -U postgres)
 	if [ -z "$$("$${psql[@]}" -d postgres -Atc \
 	        "SELECT 1 FROM pg_database WHERE datname = '$(DEMO_DB)'")" ]
 	then
 	    "$${psql[@]}" -d postgres -c "CREATE DATABASE $(DEMO_DB)"
-	    sql/migrate -h $(DEMO) -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)
+	    sql/migrate -h $(DEMO)/run -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)
 	    "$${psql[@]}" -v ON_ERROR_STOP=1 -d $(DEMO_DB) \
 	        -f sql/sample/load.sql >/dev/null
+	    "$${psql[@]}" -d $(DEMO_DB) -c \
+	        "CREATE ROLE demo_nginx LOGIN IN ROLE disclosure_reader"
 	else
-	    sql/migrate -h $(DEMO) -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)
+	    sql/migrate -h $(DEMO)/run -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)
 	fi
+	# the example portal and the nginx configuration
+	rm -rf $(DEMO)/portal
+	cp -r conf/demo/portal $(DEMO)/portal
+	chmod -R a+rX $(DEMO)/portal
+	sed -e 's|@DEMO@|$(DEMO)|g' -e 's|@REPO@|$(REPO)|g' \
+	    -e 's|@PGPORT@|$(DEMO_PORT)|g' conf/demo/nginx.conf.in >$(DEMO)/nginx.conf
+	ngx=(/usr/sbin/nginx -p $(DEMO) -c $(DEMO)/nginx.conf)
+	"$${ngx[@]}" -t -q
+	if [ -f $(DEMO)/nginx.pid ] && kill -0 "$$(cat $(DEMO)/nginx.pid)" 2>/dev/null; then
+	    "$${ngx[@]}" -s reload
+	else
+	    "$${ngx[@]}"
+	fi
+	for i in $$(seq 100); do
+	    (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break
+	    sleep 0.1
+	done
 	echo
-	echo "PostgreSQL runs with the sample reports (log: .demo/postgres.log)."
-	echo "Connect with:"
+	echo "The demo portal runs on http://127.0.0.1:8080/"
 	echo
-	echo "    psql -h 127.0.0.1 -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)"
+	echo "  home page           http://127.0.0.1:8080/"
+	echo "  article with SSI    http://127.0.0.1:8080/article.html"
+	echo "  all reports         http://127.0.0.1:8080/disclosure/"
+	echo "  one agency          http://127.0.0.1:8080/disclosure/demo-district/"
+	echo "  a report            http://127.0.0.1:8080/disclosure/demo-district/2024"
+	echo "  the seed report     http://127.0.0.1:8080/disclosure/xigong-edz/2024"
+	echo "  one table (SSI)     http://127.0.0.1:8080/disclosure/demo-district/2024/applications"
+	echo "  open data           http://127.0.0.1:8080/disclosure/demo-district/2024.json"
+	echo "                      http://127.0.0.1:8080/disclosure/demo-district/2024.csv"
 	echo
-	echo "The web pages come with the module issue.  Stop: make demo-stop"
+	echo "Editors: psql -h $(DEMO)/run -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)"
+	echo "Logs: $(DEMO)/nginx-error.log, $(DEMO)/pg/postgres.log.  Stop: make demo-stop"
 
 demo-stop:
-	@if [ -f $(DEMO)/data/PG_VERSION ] \
-	    && $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/data status >/dev/null; then
-	    $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/data -m fast -w stop
-	else
-	    echo "demo: not running"
+	@if [ -f $(DEMO)/nginx.pid ] && kill -0 "$$(cat $(DEMO)/nginx.pid)" 2>/dev/null; then
+	    /usr/sbin/nginx -p $(DEMO) -c $(DEMO)/nginx.conf -s quit
+	    echo "demo: nginx stopped"
+	fi
+	if [ -f $(DEMO)/pg/data/PG_VERSION ] \
+	    && $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/pg/data status >/dev/null; then
+	    $(AS_PG) $(PG_BIN)/pg_ctl -D $(DEMO)/pg/data -m fast -w stop >/dev/null
+	    echo "demo: PostgreSQL stopped"
 	fi
 
 

@@ -12,6 +12,7 @@
 
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
+#include "ngx_http_disclosure_render.h"
 
 
 #define NGX_HTTP_DISCLOSURE_APPLICATION_NAME  "nginx-disclosure"
@@ -24,8 +25,6 @@ typedef struct {
     char                        *value;
 } ngx_http_disclosure_conn_param_t;
 
-
-static ngx_int_t ngx_http_disclosure_handler(ngx_http_request_t *r);
 
 static char *ngx_http_disclosure(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -55,6 +54,8 @@ static void *ngx_http_disclosure_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_disclosure_merge_loc_conf(ngx_conf_t *cf,
     void *parent, void *child);
 static ngx_int_t ngx_http_disclosure_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_disclosure_init_process(ngx_cycle_t *cycle);
+static void ngx_http_disclosure_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_post_t  ngx_http_disclosure_positive_msec_post =
@@ -105,6 +106,13 @@ static ngx_command_t  ngx_http_disclosure_commands[] = {
       0,
       NULL },
 
+    { ngx_string("disclosure_template"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_disclosure_template,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -131,52 +139,13 @@ ngx_module_t  ngx_http_disclosure_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     ngx_http_disclosure_init_module,       /* init module */
-    NULL,                                  /* init process */
+    ngx_http_disclosure_init_process,      /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_disclosure_exit_process,      /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
-
-
-/*
- * The content handler of "disclosure;".  Rendering (routes, the database
- * query, HTML, JSON, CSV) is not built yet: until it is, GET and HEAD are
- * answered "501 Not Implemented", any other method "405 Not Allowed".
- */
-
-static ngx_int_t
-ngx_http_disclosure_handler(ngx_http_request_t *r)
-{
-    ngx_int_t         rc;
-    ngx_table_elt_t  *allow;
-
-    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-
-        allow = ngx_list_push(&r->headers_out.headers);
-        if (allow == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        allow->hash = 1;
-        ngx_str_set(&allow->key, "Allow");
-        ngx_str_set(&allow->value, "GET, HEAD");
-
-        return NGX_HTTP_NOT_ALLOWED;
-    }
-
-    rc = ngx_http_discard_request_body(r);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "disclosure: rendering is not built yet, answering 501");
-
-    return NGX_HTTP_NOT_IMPLEMENTED;
-}
 
 
 static char *
@@ -889,7 +858,11 @@ ngx_http_disclosure_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->enable = 0;
     }
 
-    ngx_conf_merge_str_value(conf->template_file, prev->template_file, "");
+    if (conf->template_file.data == NULL) {
+        conf->template_file = prev->template_file;
+        conf->template_head = prev->template_head;
+        conf->template_tail = prev->template_tail;
+    }
 
     if (!conf->enable) {
         return NGX_CONF_OK;
@@ -929,4 +902,20 @@ ngx_http_disclosure_init_module(ngx_cycle_t *cycle)
                   dmcf->keepalive_timeout);
 
     return NGX_OK;
+}
+
+
+/* the connection pool lives in each worker; the master never connects */
+
+static ngx_int_t
+ngx_http_disclosure_init_process(ngx_cycle_t *cycle)
+{
+    return ngx_http_disclosure_db_init_worker(cycle);
+}
+
+
+static void
+ngx_http_disclosure_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_disclosure_db_exit_worker(cycle);
 }

@@ -39,4 +39,7 @@ typedef struct {
 extern ngx_module_t  ngx_http_disclosure_module;
 
 
+ngx_int_t ngx_http_disclosure_handler(ngx_http_request_t *r);
+
+
 #endif /* _NGX_HTTP_DISCLOSURE_MODULE_H_INCLUDED_ */

@@ -1,7 +1,6 @@
 # The module loads into Debian's nginx, its directives are checked at
-# configuration time, and the "disclosure" location answers as the skeleton
-# does until rendering is built: 501 for GET and HEAD, 405 with Allow for
-# anything else.  Reload works.
+# configuration time, the "disclosure" location answers GET and HEAD and
+# refuses other methods with 405 and Allow.  Reload works.
 use strict;
 use warnings;
 
@@ -148,13 +147,13 @@ like $ngx->error_log,
     'the directives are in effect';
 
 {
-    my $r = $ngx->get('/reports/2024');
-    is $r->{status}, 501, 'GET: 501 until rendering is built';
-    ok $ngx->wait_for_log(qr/\[info\].*rendering is not built yet/),
-        'and the log says why';
+    my $r = $ngx->get('/reports/');
+    is $r->{status}, 200, 'GET: the index';
+    is $r->{headers}{'content-type'}, 'text/html; charset=utf-8',
+        'as HTML';
 
-    $r = $ngx->head('/reports/2024');
-    is $r->{status}, 501, 'HEAD: 501';
+    $r = $ngx->head('/reports/');
+    is $r->{status}, 200, 'HEAD: 200';
 
     $r = $ngx->request('POST', '/reports/2024', { content => 'x=1' });
     is $r->{status}, 405, 'POST: 405';
@@ -174,16 +173,16 @@ ok $ngx->reload(server => '
         location /reports/ { disclosure; }
         location /other/ { disclosure; }
     '), 'reload with a new location';
-is $ngx->get('/other/')->{status}, 501, 'new workers serve the new location';
+is $ngx->get('/other/')->{status}, 200, 'new workers serve the new location';
 is $ngx->get('/plain/')->{status}, 404, 'and no longer the removed one';
 
 ok !$ngx->reload(http => $all_directives),
     'a reload without "disclosure_database" is refused';
 like $ngx->error_log, qr/"disclosure" is used, but "disclosure_database"/,
     'with the reason in the log';
-is $ngx->get('/other/')->{status}, 501, 'the old workers go on serving';
+is $ngx->get('/other/')->{status}, 200, 'the old workers go on serving';
 
 ok $ngx->reload, 'a plain reload';
-is $ngx->get('/reports/')->{status}, 501, 'answers after it';
+is $ngx->get('/reports/')->{status}, 200, 'answers after it';
 
 done_testing;

@@ -1,0 +1,137 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+/*
+ * CSV: "table,row,col,value", one line per cell of the format in format
+ * order.  UTF-8 with a byte order mark and CRLF, so that spreadsheet
+ * programs on Chinese Windows read it as UTF-8; RFC 4180 quoting.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_disclosure_render.h"
+
+
+static void ngx_http_disclosure_csv_text(ngx_http_disclosure_out_t *o,
+    u_char *s);
+
+
+ngx_int_t
+ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
+    ngx_chain_t **out)
+{
+    ngx_uint_t                     i, j;
+    yajl_val                       tables, v;
+    ngx_http_disclosure_out_t      o;
+    ngx_http_disclosure_cell_t    *c;
+    ngx_http_disclosure_table_t   *t;
+    ngx_http_disclosure_format_t  *fmt;
+
+    fmt = ngx_http_disclosure_report_format(r->connection->log, doc);
+    if (fmt == NULL) {
+        return NGX_ERROR;
+    }
+
+    tables = ngx_http_disclosure_get(doc, "tables");
+    if (!YAJL_IS_OBJECT(tables)) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "disclosure: report document has no \"tables\"");
+        return NGX_ERROR;
+    }
+
+    ngx_http_disclosure_out_init(&o, r);
+
+    ngx_http_disclosure_out_literal(&o, "\xef\xbb\xbf"
+                                    "table,row,col,value\r\n");
+
+    for (i = 0; i < fmt->ntables; i++) {
+        t = &fmt->tables[i];
+
+        for (j = 0; j < t->ncells; j++) {
+            c = &t->cells[j];
+
+            v = ngx_http_disclosure_cell_value(r->connection->log, tables,
+                                               t, c);
+            if (v == NULL) {
+                return NGX_ERROR;
+            }
+
+            /* keys are [a-z0-9_]: never quoted */
+
+            ngx_http_disclosure_out_printf(&o, "%V,%V,%V,", &t->key,
+                                           &t->rows[c->row].key,
+                                           &t->cols[c->col].key);
+
+            if (YAJL_IS_NUMBER(v)) {
+                ngx_http_disclosure_out_raw(&o, (u_char *) v->u.number.r,
+                                            ngx_strlen(v->u.number.r));
+
+            } else if (YAJL_IS_STRING(v)) {
+                ngx_http_disclosure_csv_text(&o, (u_char *) v->u.string);
+            }
+
+            ngx_http_disclosure_out_literal(&o, "\r\n");
+        }
+    }
+
+    return ngx_http_disclosure_out_finish(&o, r, out);
+}
+
+
+/*
+ * A text field.  One that a spreadsheet would take for a formula gets a
+ * leading apostrophe; one with a comma, quote or line break is quoted.
+ */
+
+static void
+ngx_http_disclosure_csv_text(ngx_http_disclosure_out_t *o, u_char *s)
+{
+    u_char      *p, *q;
+    size_t       len;
+    ngx_uint_t   quote;
+
+    len = ngx_strlen(s);
+    quote = 0;
+
+    for (p = s; p < s + len; p++) {
+        if (*p == ',' || *p == '"' || *p == '\r' || *p == '\n') {
+            quote = 1;
+            break;
+        }
+    }
+
+    if (quote) {
+        ngx_http_disclosure_out_literal(o, "\"");
+    }
+
+    if (len && (*s == '=' || *s == '+' || *s == '-' || *s == '@'
+                || *s == '\t' || *s == '\r'))
+    {
+        ngx_http_disclosure_out_literal(o, "'");
+    }
+
+    if (!quote) {
+        ngx_http_disclosure_out_raw(o, s, len);
+        return;
+    }
+
+    for (p = s; ; p = q + 1) {
+        q = ngx_strlchr(p, s + len, '"');
+
+        if (q == NULL) {
+            ngx_http_disclosure_out_raw(o, p, s + len - p);
+            break;
+        }
+
+        ngx_http_disclosure_out_raw(o, p, q + 1 - p);
+        ngx_http_disclosure_out_literal(o, "\"");
+    }
+
+    ngx_http_disclosure_out_literal(o, "\"");
+}
