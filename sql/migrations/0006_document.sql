@@ -12,6 +12,30 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $$
                         ELSE 'null'::json END
 $$;
 
+-- table → row → col → value in the format's order: every cell of a revision
+-- (inputs as given, totals derived), or only the totals a legacy report printed
+CREATE FUNCTION disclosure.tables_json(p_revision_id int, p_printed boolean)
+RETURNS json LANGUAGE sql STABLE AS $$
+    WITH c AS (
+        SELECT c.tbl, c.row_key, c.col_key, c.ord, c.given, c.value
+          FROM disclosure.cell_value c
+         WHERE c.revision_id = p_revision_id AND NOT p_printed
+        UNION ALL
+        SELECT pt.tbl, pt.row_key, pt.col_key, f.ord, pt.given, pt.value
+          FROM disclosure.published_total pt
+          JOIN disclosure.format_cell f USING (format, tbl, row_key, col_key)
+         WHERE pt.revision_id = p_revision_id AND p_printed
+    ), rw AS (
+        SELECT c.tbl, c.row_key, min(c.ord) AS ord,
+               json_object_agg(c.col_key, disclosure.json_cell(c.given, c.value) ORDER BY c.ord) AS cols
+          FROM c GROUP BY c.tbl, c.row_key
+    ), t AS (
+        SELECT rw.tbl, min(rw.ord) AS ord, json_object_agg(rw.row_key, rw.cols ORDER BY rw.ord) AS rows
+          FROM rw GROUP BY rw.tbl
+    )
+    SELECT json_object_agg(t.tbl, t.rows ORDER BY t.ord) FROM t
+$$;
+
 -- the document of one revision; json (not jsonb) keeps the documented key order
 CREATE FUNCTION disclosure.report_document(p_revision_id int)
 RETURNS json LANGUAGE sql STABLE AS $$
@@ -51,29 +75,8 @@ RETURNS json LANGUAGE sql STABLE AS $$
                        ON t.revision_id = v.id AND t.section = p.section AND t.part = p.part
                     WHERE p.format = s.format AND p.section = s.section AND p.part <> '') x
              WHERE s.format = v.format AND s.part = ''),
-        'tables', (
-            SELECT json_object_agg(t.tbl, t.rows ORDER BY t.ord)
-              FROM (SELECT rw.tbl, min(rw.ord) AS ord,
-                           json_object_agg(rw.row_key, rw.cols ORDER BY rw.ord) AS rows
-                      FROM (SELECT c.tbl, c.row_key, min(c.ord) AS ord,
-                                   json_object_agg(c.col_key, disclosure.json_cell(c.given, c.value)
-                                                   ORDER BY c.ord) AS cols
-                              FROM disclosure.cell_value c
-                             WHERE c.revision_id = v.id
-                             GROUP BY c.tbl, c.row_key) rw
-                     GROUP BY rw.tbl) t),
-        'published_totals', (
-            SELECT json_object_agg(t.tbl, t.rows ORDER BY t.ord)
-              FROM (SELECT rw.tbl, min(rw.ord) AS ord,
-                           json_object_agg(rw.row_key, rw.cols ORDER BY rw.ord) AS rows
-                      FROM (SELECT pt.tbl, pt.row_key, min(f.ord) AS ord,
-                                   json_object_agg(pt.col_key, disclosure.json_cell(pt.given, pt.value)
-                                                   ORDER BY f.ord) AS cols
-                              FROM disclosure.published_total pt
-                              JOIN disclosure.format_cell f USING (format, tbl, row_key, col_key)
-                             WHERE pt.revision_id = v.id
-                             GROUP BY pt.tbl, pt.row_key) rw
-                     GROUP BY rw.tbl) t))
+        'tables', disclosure.tables_json(v.id, false),
+        'published_totals', disclosure.tables_json(v.id, true))
       FROM disclosure.revision v
       JOIN disclosure.report r ON r.id = v.report_id
       JOIN disclosure.agency a ON a.id = r.agency_id
