@@ -26,8 +26,13 @@ DEB_PACKAGES := \
 	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
 	libtest-base-perl libipc-run-perl libjson-pp-perl libhttp-tiny-perl
 
+# t/browser: Debian's headless Chromium and CJK fonts; Debian's node and npm
+# only where none is installed (t/browser/axe.t runs npm ci for its modules)
+BROWSER_PACKAGES := chromium fonts-noto-cjk \
+	$(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
+
 # the prove-run test directories (t/sql has its own runner)
-PROVE_DIRS := t/db t/http
+PROVE_DIRS := t/db t/http t/browser
 
 DEMO      := /var/tmp/ngx-disclosure-demo
 DEMO_PORT := 5433
@@ -66,7 +71,7 @@ $(MODULE): $(BUILD)/Makefile $(SOURCES)
 
 deps:
 	@missing=()
-	for p in $(DEB_PACKAGES); do
+	for p in $(DEB_PACKAGES) $(BROWSER_PACKAGES); do
 	    s=$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null || true)
 	    [ "$$s" = installed ] || missing+=("$$p")
 	done
