@@ -196,6 +196,12 @@ static u_char  ngx_http_disclosure_css[] =
     "padding:.35em .3em}\n"
     "@media (max-width:40em){\n"
     ":where(.disclosure .d-table){font-size:.8125em}\n"
+    /* a phone hides the scroll bar: say that the wide tables scroll, and
+     * keep the row labels narrow enough that numbers show at once */
+    ":where(.disclosure .d-scroll:has(.d-t-applications,.d-t-appeals))"
+    "::before{content:\"\\2190  \\5DE6\\53F3\\6ED1\\52A8\\67E5\\770B  \\2192\" / \"\";"
+    "display:block;position:sticky;left:0;font-size:.8em;color:#595959}\n"
+    ":where(.disclosure .d-t-applications tbody th){max-width:7em}\n"
     "}\n"
     ":where(.disclosure .d-nav){font-size:.9em;margin:.8em 0}\n"
     ":where(.disclosure .d-reports span){display:inline-block}\n"
