@@ -128,11 +128,8 @@ static void ngx_http_disclosure_db_close(ngx_http_disclosure_db_conn_t *dc);
 static void ngx_http_disclosure_db_cleanup(void *data);
 static void ngx_http_disclosure_db_notice(void *arg, const char *message);
 static void ngx_http_disclosure_db_drain_notifies(PGconn *pgconn);
-static ngx_uint_t ngx_http_disclosure_db_ssl_pending(PGconn *pgconn);
 static ngx_log_t *ngx_http_disclosure_db_log(
     ngx_http_disclosure_db_conn_t *dc);
-static ngx_str_t ngx_http_disclosure_db_text(u_char *buf, size_t size,
-    const char *message);
 
 
 ngx_int_t
@@ -320,6 +317,29 @@ ngx_http_disclosure_db_stats(ngx_cycle_t *cycle)
     pool = dmcf->pool;
 
     return &pool->stats;
+}
+
+
+ngx_int_t
+ngx_http_disclosure_db_params(ngx_cycle_t *cycle, const char ***keywords,
+    const char ***values)
+{
+    ngx_http_disclosure_db_pool_t    *pool;
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_disclosure_module);
+
+    if (dmcf == NULL || dmcf->pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    pool = dmcf->pool;
+
+    *keywords = pool->keywords;
+    *values = pool->values;
+
+    return NGX_OK;
 }
 
 
@@ -1417,7 +1437,7 @@ ngx_http_disclosure_db_drain_notifies(PGconn *pgconn)
 }
 
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_disclosure_db_ssl_pending(PGconn *pgconn)
 {
 #if (NGX_OPENSSL)
@@ -1449,7 +1469,7 @@ ngx_http_disclosure_db_log(ngx_http_disclosure_db_conn_t *dc)
 
 /* libpq messages span lines; the error log wants one */
 
-static ngx_str_t
+ngx_str_t
 ngx_http_disclosure_db_text(u_char *buf, size_t size, const char *message)
 {
     u_char     *p, *last;

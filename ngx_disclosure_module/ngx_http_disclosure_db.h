@@ -8,6 +8,8 @@
 #define _NGX_HTTP_DISCLOSURE_DB_H_INCLUDED_
 
 
+#include <libpq-fe.h>
+
 #include "ngx_http_disclosure_module.h"
 
 
@@ -87,6 +89,19 @@ void ngx_http_disclosure_db_exit_worker(ngx_cycle_t *cycle);
 /* this worker's counters, or NULL when there is no database */
 const ngx_http_disclosure_db_stats_t *ngx_http_disclosure_db_stats(
     ngx_cycle_t *cycle);
+
+/*
+ * For the listener, which keeps a connection of its own: the pool's
+ * connection parameters (the configured ones plus the session settings;
+ * NGX_ERROR before db_init_worker or without a database), a libpq
+ * message on one line, and whether OpenSSL holds decrypted bytes that
+ * the socket no longer shows.
+ */
+ngx_int_t ngx_http_disclosure_db_params(ngx_cycle_t *cycle,
+    const char ***keywords, const char ***values);
+ngx_str_t ngx_http_disclosure_db_text(u_char *buf, size_t size,
+    const char *message);
+ngx_uint_t ngx_http_disclosure_db_ssl_pending(PGconn *pgconn);
 
 
 #endif /* _NGX_HTTP_DISCLOSURE_DB_H_INCLUDED_ */

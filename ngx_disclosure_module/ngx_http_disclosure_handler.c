@@ -13,6 +13,8 @@
 #include "ngx_http_disclosure_db.h"
 #include "ngx_http_disclosure_route.h"
 #include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_cache.h"
+#include "ngx_http_disclosure_listener.h"
 
 
 /*
@@ -20,23 +22,44 @@
  * response, the rendering, and HTTP as nginx users expect it (GET/HEAD,
  * ETag and Last-Modified, 304 through nginx's not_modified filter, 400,
  * 404, 503 with Retry-After).
+ *
+ * With "disclosure_cache", a response is looked up in the zone first: a
+ * fresh copy is sent without touching the database; otherwise one request
+ * takes the entry's lock and queries, and the others wait for it (polling
+ * the zone with a timer, up to disclosure_cache_lock_timeout) or are sent
+ * the stale copy.  When the database fails, a stale copy is sent rather
+ * than 503.
  */
 
 
-/* bumped when a rendering changes, so that validators change with it */
-#define NGX_HTTP_DISCLOSURE_RENDER_VERSION  "1"
-
 #define NGX_HTTP_DISCLOSURE_RETRY_AFTER     "10"
+
+/* a waiting request looks at the zone again after 5, 10, ... 100 ms */
+#define NGX_HTTP_DISCLOSURE_WAIT_FIRST      5
+#define NGX_HTTP_DISCLOSURE_WAIT_MAX        100
 
 
 typedef struct {
-    ngx_http_disclosure_route_t   route;
-    ngx_http_disclosure_query_t   query;
+    ngx_http_disclosure_route_t          route;
+    ngx_http_disclosure_query_t          query;
+
+    ngx_http_disclosure_cache_entry_t    cache;     /* zone NULL: no cache */
+    ngx_http_disclosure_cache_status_e   status;
+    ngx_event_t                          wait;
+    ngx_msec_t                           wait_until;
+    ngx_msec_t                           wait_delay;
+
+    unsigned                             status_sent:1;
 } ngx_http_disclosure_ctx_t;
 
 
+static ngx_int_t ngx_http_disclosure_query(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx);
+static ngx_int_t ngx_http_disclosure_async(ngx_http_request_t *r);
 static void ngx_http_disclosure_done(ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q, ngx_int_t rc);
+static ngx_int_t ngx_http_disclosure_failed(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx);
 static ngx_int_t ngx_http_disclosure_respond(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static ngx_int_t ngx_http_disclosure_render(ngx_http_request_t *r,
@@ -45,6 +68,18 @@ static ngx_int_t ngx_http_disclosure_validators(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, yajl_val doc);
 static ngx_int_t ngx_http_disclosure_content_type(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
+static ngx_int_t ngx_http_disclosure_cache_start(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_loc_conf_t *dlcf);
+static ngx_int_t ngx_http_disclosure_cache_lookup_request(
+    ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx, ngx_uint_t flags);
+static ngx_int_t ngx_http_disclosure_cache_wait(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx);
+static void ngx_http_disclosure_cache_wait_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_disclosure_cache_send(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_cache_copy_t *copy);
+static ngx_int_t ngx_http_disclosure_cache_header(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx);
+static void ngx_http_disclosure_cache_cleanup(void *data);
 static ngx_int_t ngx_http_disclosure_add_header(ngx_http_request_t *r,
     char *key, ngx_str_t *value);
 static ngx_int_t ngx_http_disclosure_redirect(ngx_http_request_t *r,
@@ -61,13 +96,24 @@ static ngx_str_t  ngx_http_disclosure_variant_names[] = {
 };
 
 
+/* by ngx_http_disclosure_cache_status_e */
+static ngx_str_t  ngx_http_disclosure_cache_statuses[] = {
+    ngx_null_string,
+    ngx_string("MISS"),
+    ngx_string("HIT"),
+    ngx_string("STALE"),
+    ngx_string("UPDATING"),
+    ngx_string("BYPASS")
+};
+
+
 ngx_int_t
 ngx_http_disclosure_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                    rc;
-    ngx_str_t                    path, nosniff;
-    ngx_http_disclosure_ctx_t   *ctx;
-    ngx_http_disclosure_query_t *q;
+    ngx_int_t                        rc;
+    ngx_str_t                        path, nosniff;
+    ngx_http_disclosure_ctx_t       *ctx;
+    ngx_http_disclosure_loc_conf_t  *dlcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         ngx_str_set(&path, "GET, HEAD");
@@ -124,6 +170,40 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
+
+    if (dlcf->cache) {
+        rc = ngx_http_disclosure_cache_start(r, ctx, dlcf);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    r->main->count++;
+
+    rc = ngx_http_disclosure_query(r, ctx);
+
+    if (rc != NGX_DONE) {
+        r->main->count--;
+    }
+
+    return rc;
+}
+
+
+/*
+ * Starts the query: NGX_DONE, and done() will follow; otherwise what to
+ * finalize the request with now.  The caller holds a reference on the
+ * request for the query.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_query(ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx)
+{
+    ngx_http_disclosure_query_t      *q;
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
     q = &ctx->query;
     q->done = ngx_http_disclosure_done;
     q->data = ctx;
@@ -148,26 +228,37 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
         break;
     }
 
-    /* a client that goes away ends the request; the query drains alone */
-    if (r == r->main) {
-        r->read_event_handler = ngx_http_test_reading;
-
-        /* with "listen ... deferred" the read event was never registered */
-        if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_disclosure_async(r) != NGX_OK) {
+        ngx_http_disclosure_cache_release(&ctx->cache, 0);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    r->main->count++;
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
+
+    ngx_http_disclosure_shared_query(dmcf, 0);
 
     if (ngx_http_disclosure_db_query(r, q) != NGX_OK) {
-        r->main->count--;
-        ngx_str_set(&path, NGX_HTTP_DISCLOSURE_RETRY_AFTER);
-        (void) ngx_http_disclosure_add_header(r, "Retry-After", &path);
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
+        ngx_http_disclosure_shared_query(dmcf, 1);
+        return ngx_http_disclosure_failed(r, ctx);
     }
 
     return NGX_DONE;
+}
+
+
+/* a client that goes away ends the request; a query drains alone */
+
+static ngx_int_t
+ngx_http_disclosure_async(ngx_http_request_t *r)
+{
+    if (r != r->main || r->read_event_handler == ngx_http_test_reading) {
+        return NGX_OK;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+
+    /* with "listen ... deferred" the read event was never registered */
+    return ngx_handle_read_event(r->connection->read, 0);
 }
 
 
@@ -175,8 +266,8 @@ static void
 ngx_http_disclosure_done(ngx_http_request_t *r, ngx_http_disclosure_query_t *q,
     ngx_int_t rc)
 {
-    ngx_str_t                   retry;
-    ngx_http_disclosure_ctx_t  *ctx = q->data;
+    ngx_http_disclosure_ctx_t        *ctx = q->data;
+    ngx_http_disclosure_main_conf_t  *dmcf;
 
     switch (rc) {
 
@@ -185,18 +276,72 @@ ngx_http_disclosure_done(ngx_http_request_t *r, ngx_http_disclosure_query_t *q,
         break;
 
     case NGX_DECLINED:
-        rc = NGX_HTTP_NOT_FOUND;
+        /* the report is gone (withdrawn): so is what the cache held */
+        ngx_http_disclosure_cache_release(&ctx->cache, 1);
+
+        rc = (ngx_http_disclosure_cache_header(r, ctx) == NGX_OK)
+             ? NGX_HTTP_NOT_FOUND : NGX_HTTP_INTERNAL_SERVER_ERROR;
         break;
 
     default:
         /* the db layer has logged why */
-        ngx_str_set(&retry, NGX_HTTP_DISCLOSURE_RETRY_AFTER);
-        (void) ngx_http_disclosure_add_header(r, "Retry-After", &retry);
-        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
+        ngx_http_disclosure_shared_query(dmcf, 1);
+
+        rc = ngx_http_disclosure_failed(r, ctx);
         break;
     }
 
     ngx_http_finalize_request(r, rc);
+}
+
+
+/* the database failed: a stale copy if there is one, else 503 */
+
+static ngx_int_t
+ngx_http_disclosure_failed(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         retry;
+    ngx_http_disclosure_loc_conf_t   *dlcf;
+    ngx_http_disclosure_cache_copy_t  copy;
+
+    if (ctx->cache.zone) {
+        ngx_http_disclosure_cache_release(&ctx->cache, 0);
+
+        dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
+
+        if (dlcf->cache_use_stale & NGX_HTTP_DISCLOSURE_STALE_ERROR) {
+
+            rc = ngx_http_disclosure_cache_stale(r, &ctx->cache,
+                                   (r->method == NGX_HTTP_HEAD && r == r->main)
+                                   ? NGX_HTTP_DISCLOSURE_CACHE_NO_BODY : 0,
+                                   &copy);
+
+            if (rc == NGX_OK) {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "disclosure: the database failed, "
+                              "\"%V\" is served stale", &r->uri);
+
+                ctx->status = NGX_HTTP_DISCLOSURE_CACHE_STALE;
+                return ngx_http_disclosure_cache_send(r, ctx, &copy);
+            }
+
+            if (rc == NGX_ERROR) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+
+    if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&retry, NGX_HTTP_DISCLOSURE_RETRY_AFTER);
+    (void) ngx_http_disclosure_add_header(r, "Retry-After", &retry);
+
+    return NGX_HTTP_SERVICE_UNAVAILABLE;
 }
 
 
@@ -207,6 +352,7 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
     off_t         len;
     yajl_val      doc;
     ngx_int_t     rc;
+    ngx_str_t     etag;
     ngx_chain_t  *out, *cl;
     char          err[128];
 
@@ -216,6 +362,7 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: the database returned malformed JSON "
                       "for \"%V\": %s", &r->uri, err);
+        ngx_http_disclosure_cache_release(&ctx->cache, 0);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -227,15 +374,40 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
     yajl_tree_free(doc);
 
+    if (rc == NGX_OK) {
+        rc = ngx_http_disclosure_content_type(r, ctx);
+    }
+
     if (rc == NGX_DECLINED) {
-        return NGX_HTTP_NOT_FOUND;
+        ngx_http_disclosure_cache_release(&ctx->cache, 1);
+        rc = NGX_HTTP_NOT_FOUND;
     }
 
     if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_http_disclosure_cache_release(&ctx->cache, 0);
+
+        if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return (rc == NGX_HTTP_NOT_FOUND) ? rc
+                                          : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_disclosure_content_type(r, ctx) != NGX_OK) {
+    if (ctx->cache.zone) {
+        if (r->headers_out.etag) {
+            etag = r->headers_out.etag->value;
+
+        } else {
+            ngx_str_null(&etag);
+        }
+
+        (void) ngx_http_disclosure_cache_store(&ctx->cache, out, &etag,
+                                     r->headers_out.last_modified_time,
+                                     r->connection->log);
+    }
+
+    if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -414,6 +586,287 @@ ngx_http_disclosure_content_type(ngx_http_request_t *r,
 
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     ngx_str_set(&r->headers_out.charset, "utf-8");
+
+    return NGX_OK;
+}
+
+
+/*
+ * NGX_DECLINED: query the database (ctx->status says MISS or BYPASS);
+ * NGX_DONE: waiting for another request's fill; otherwise the response
+ * was sent from the cache, or what to finalize the request with.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_cache_start(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_loc_conf_t *dlcf)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    ngx_http_disclosure_cache_init_entry(&ctx->cache, dlcf, &ctx->route);
+
+    if (ctx->cache.zone == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_disclosure_cache_cleanup;
+    cln->data = ctx;
+
+    if (dlcf->cache_bypass) {
+
+        switch (ngx_http_test_predicates(r, dlcf->cache_bypass)) {
+
+        case NGX_ERROR:
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        case NGX_DECLINED:
+            /* a fresh response, which refreshes the entry too */
+            ctx->status = NGX_HTTP_DISCLOSURE_CACHE_BYPASS;
+            ngx_http_disclosure_cache_begin(&ctx->cache);
+            return NGX_DECLINED;
+
+        default: /* NGX_OK */
+            break;
+        }
+    }
+
+    return ngx_http_disclosure_cache_lookup_request(r, ctx, 0);
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_cache_lookup_request(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx, ngx_uint_t flags)
+{
+    ngx_int_t                         rc;
+    ngx_http_disclosure_loc_conf_t   *dlcf;
+    ngx_http_disclosure_cache_copy_t  copy;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
+
+    if (dlcf->cache_use_stale & NGX_HTTP_DISCLOSURE_STALE_UPDATING) {
+        flags |= NGX_HTTP_DISCLOSURE_CACHE_USE_OLD;
+    }
+
+    if (r->method == NGX_HTTP_HEAD && r == r->main) {
+        flags |= NGX_HTTP_DISCLOSURE_CACHE_NO_BODY;
+    }
+
+    rc = ngx_http_disclosure_cache_lookup(r, &ctx->cache, flags, &copy);
+
+    switch (rc) {
+
+    case NGX_HTTP_DISCLOSURE_CACHE_FRESH:
+        ctx->status = NGX_HTTP_DISCLOSURE_CACHE_HIT;
+        return ngx_http_disclosure_cache_send(r, ctx, &copy);
+
+    case NGX_HTTP_DISCLOSURE_CACHE_OLD:
+        ctx->status = NGX_HTTP_DISCLOSURE_CACHE_UPDATING;
+        return ngx_http_disclosure_cache_send(r, ctx, &copy);
+
+    case NGX_HTTP_DISCLOSURE_CACHE_LOCKED:
+        ctx->status = NGX_HTTP_DISCLOSURE_CACHE_MISS;
+        return NGX_DECLINED;
+
+    case NGX_HTTP_DISCLOSURE_CACHE_BUSY:
+        return ngx_http_disclosure_cache_wait(r, ctx);
+
+    default: /* NGX_ERROR */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/* like proxy_cache_lock: look again a little later, up to the timeout */
+
+static ngx_int_t
+ngx_http_disclosure_cache_wait(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx)
+{
+    ngx_msec_t       delay;
+    ngx_msec_int_t   left;
+
+    if (ctx->wait.handler == NULL) {
+
+        if (ngx_http_disclosure_async(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ctx->wait.handler = ngx_http_disclosure_cache_wait_handler;
+        ctx->wait.data = r;
+        ctx->wait.log = r->connection->log;
+
+        ctx->wait_until = ngx_current_msec + ctx->cache.lock_timeout;
+        ctx->wait_delay = NGX_HTTP_DISCLOSURE_WAIT_FIRST;
+
+        /* the timer holds the request */
+        r->main->count++;
+
+    } else if (ctx->wait_delay < NGX_HTTP_DISCLOSURE_WAIT_MAX) {
+        ctx->wait_delay = ngx_min(ctx->wait_delay * 2,
+                                  NGX_HTTP_DISCLOSURE_WAIT_MAX);
+    }
+
+    left = (ngx_msec_int_t) (ctx->wait_until - ngx_current_msec);
+    delay = ngx_min(ctx->wait_delay, (ngx_msec_t) ngx_max(left, 1));
+
+    ngx_add_timer(&ctx->wait, delay);
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_disclosure_cache_wait_handler(ngx_event_t *ev)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  flags;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    ngx_http_disclosure_ctx_t  *ctx;
+
+    r = ev->data;
+    c = r->connection;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_disclosure_module);
+
+    ngx_http_set_log_request(c->log, r);
+
+    /* waited long enough: this request fills the entry itself */
+    flags = ((ngx_msec_int_t) (ngx_current_msec - ctx->wait_until) >= 0)
+            ? NGX_HTTP_DISCLOSURE_CACHE_TAKEOVER : 0;
+
+    rc = ngx_http_disclosure_cache_lookup_request(r, ctx, flags);
+
+    if (rc == NGX_DECLINED) {
+        /* the timer's reference on the request goes to the query */
+        rc = ngx_http_disclosure_query(r, ctx);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_cache_send(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_cache_copy_t *copy)
+{
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_table_elt_t  *etag;
+
+    if (copy->etag.len) {
+        etag = ngx_list_push(&r->headers_out.headers);
+        if (etag == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        etag->hash = 1;
+        ngx_str_set(&etag->key, "ETag");
+        etag->value = copy->etag;
+
+        r->headers_out.etag = etag;
+    }
+
+    r->headers_out.last_modified_time = copy->last_modified;
+
+    if (ngx_http_disclosure_content_type(r, ctx) != NGX_OK
+        || ngx_http_disclosure_cache_header(r, ctx) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = copy->body.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = copy->body.data;
+    b->last = copy->body.data + copy->body.len;
+    b->memory = copy->body.len ? 1 : 0;
+    b->sync = copy->body.len ? 0 : 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* X-Disclosure-Cache, once per response, and the zone's counters */
+
+static ngx_int_t
+ngx_http_disclosure_cache_header(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx)
+{
+    if (ctx->cache.zone == NULL || ctx->status_sent
+        || ctx->status == NGX_HTTP_DISCLOSURE_CACHE_NONE)
+    {
+        return NGX_OK;
+    }
+
+    ctx->status_sent = 1;
+
+    ngx_http_disclosure_cache_count(ctx->cache.zone, ctx->status);
+
+    return ngx_http_disclosure_add_header(r, "X-Disclosure-Cache",
+                            &ngx_http_disclosure_cache_statuses[ctx->status]);
+}
+
+
+/* the request pool goes: no timer may fire for it, no lock stay taken */
+
+static void
+ngx_http_disclosure_cache_cleanup(void *data)
+{
+    ngx_http_disclosure_ctx_t  *ctx = data;
+
+    if (ctx->wait.timer_set) {
+        ngx_del_timer(&ctx->wait);
+    }
+
+    ngx_http_disclosure_cache_release(&ctx->cache, 0);
+}
+
+
+ngx_int_t
+ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_disclosure_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_disclosure_module);
+
+    if (ctx == NULL || ctx->status == NGX_HTTP_DISCLOSURE_CACHE_NONE) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ngx_http_disclosure_cache_statuses[ctx->status].len;
+    v->data = ngx_http_disclosure_cache_statuses[ctx->status].data;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
 
     return NGX_OK;
 }

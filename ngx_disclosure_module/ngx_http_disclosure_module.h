@@ -13,6 +13,21 @@
 #include <ngx_http.h>
 
 
+/* bumped when a rendering changes, so that validators and cache keys change */
+#define NGX_HTTP_DISCLOSURE_RENDER_VERSION  "1"
+
+
+/* disclosure_cache_use_stale */
+#define NGX_HTTP_DISCLOSURE_STALE_OFF       0x0002
+#define NGX_HTTP_DISCLOSURE_STALE_ERROR     0x0004
+#define NGX_HTTP_DISCLOSURE_STALE_UPDATING  0x0008
+
+
+/* disclosure_status */
+#define NGX_HTTP_DISCLOSURE_STATUS_JSON        1
+#define NGX_HTTP_DISCLOSURE_STATUS_PROMETHEUS  2
+
+
 /* http{} level: one database and one connection pool per worker */
 typedef struct {
     /* PQconnectStartParams() arrays, NULL-terminated, built at configuration time */
@@ -24,6 +39,10 @@ typedef struct {
     ngx_msec_t                   connect_timeout;
     ngx_msec_t                   query_timeout;     /* also statement_timeout */
     void                        *pool;              /* per worker, see _db.c */
+
+    ngx_array_t                  cache_zones;       /* ngx_shm_zone_t * */
+    ngx_msec_t                   cache_poll;        /* data version polling */
+    ngx_shm_zone_t              *shared;            /* see _listener.c */
 } ngx_http_disclosure_main_conf_t;
 
 
@@ -33,6 +52,16 @@ typedef struct {
     ngx_str_t                    template_file;
     ngx_str_t                    template_head;     /* bytes before the marker */
     ngx_str_t                    template_tail;     /* bytes after the marker */
+
+    ngx_shm_zone_t              *cache;             /* NULL: "off" */
+    time_t                       cache_valid;
+    time_t                       cache_stale_time;
+    ngx_msec_t                   cache_lock_timeout;
+    ngx_uint_t                   cache_use_stale;
+    ngx_array_t                 *cache_bypass;
+    uint32_t                     cache_location;    /* identity in cache keys */
+
+    ngx_uint_t                   status;            /* "disclosure_status" */
 } ngx_http_disclosure_loc_conf_t;
 
 
@@ -40,6 +69,11 @@ extern ngx_module_t  ngx_http_disclosure_module;
 
 
 ngx_int_t ngx_http_disclosure_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+char *ngx_http_disclosure_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 
 #endif /* _NGX_HTTP_DISCLOSURE_MODULE_H_INCLUDED_ */

@@ -1,0 +1,1105 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+/*
+ * The cache zone: rendered responses in shared memory, found through an
+ * rbtree and evicted least recently used first.
+ *
+ * One slab allocation per entry holds the node, the key, the ETag and the
+ * body.  A response is only ever copied out under the zone's lock (the
+ * slab pool's own mutex, which nginx releases if a worker dies holding
+ * it), so no worker keeps a pointer into the zone after unlocking: any
+ * entry may be evicted or replaced at any time.
+ *
+ * An entry without a body is a lock: a request is filling it.  Requests
+ * for the same key then wait, or take a stale copy, instead of querying
+ * the database again.
+ *
+ * Invalidation marks entries stale by moving their expiry time to now;
+ * every invalidation also bumps the zone's generation, and a fill that
+ * began under an older generation is stored already stale, so that a
+ * response read from the database before a publication is never cached
+ * as fresh after it.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_disclosure_cache.h"
+
+
+/* bumped when the shared structures change: a reload then refuses to
+ * reuse a zone laid out by an older build */
+#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  1
+
+/* expired entries dropped at the LRU tail per store */
+#define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
+
+
+typedef struct {
+    ngx_rbtree_node_t                 node;         /* key: the hash */
+    ngx_queue_t                       queue;        /* LRU, recent first */
+
+    uint64_t                          token;        /* the filler's lock */
+    ngx_msec_t                        lock_until;
+
+    time_t                            expire;       /* fresh until */
+    time_t                            stale_time;   /* usable stale after */
+    time_t                            last_modified;
+
+    uint32_t                          location;
+    uint32_t                          body_len;
+    uint16_t                          key_len;
+    uint16_t                          etag_len;
+
+    unsigned                          body:1;       /* else a lock */
+    unsigned                          updating:1;
+
+    u_char                            data[1];      /* key, ETag, body */
+} ngx_http_disclosure_cache_node_t;
+
+
+typedef struct {
+    ngx_uint_t                        layout;
+
+    ngx_rbtree_t                      rbtree;
+    ngx_rbtree_node_t                 sentinel;
+    ngx_queue_t                       lru;
+
+    ngx_uint_t                        entries;
+    ngx_uint_t                        locks;
+    size_t                            bytes;
+    size_t                            allocated;
+    ngx_uint_t                        stored;
+    ngx_uint_t                        evictions;
+    ngx_uint_t                        expired;
+    ngx_uint_t                        too_large;
+    ngx_uint_t                        invalidated;
+
+    /* written under the lock, read without it */
+    ngx_atomic_t                      generation;
+
+    /* counted without the lock */
+    ngx_atomic_t                      hits;
+    ngx_atomic_t                      misses;
+    ngx_atomic_t                      stale;
+    ngx_atomic_t                      updating;
+    ngx_atomic_t                      bypass;
+} ngx_http_disclosure_cache_sh_t;
+
+
+typedef struct {
+    ngx_http_disclosure_cache_sh_t   *sh;
+    ngx_slab_pool_t                  *shpool;
+} ngx_http_disclosure_cache_t;
+
+
+static ngx_int_t ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_disclosure_cache_rbtree_insert_value(
+    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel);
+static ngx_int_t ngx_http_disclosure_cache_cmp(uint32_t location1,
+    u_char *key1, size_t len1, uint32_t location2, u_char *key2, size_t len2);
+static ngx_http_disclosure_cache_node_t *ngx_http_disclosure_cache_find(
+    ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_entry_t *entry);
+static ngx_http_disclosure_cache_node_t *ngx_http_disclosure_cache_alloc(
+    ngx_http_disclosure_cache_t *cache, size_t size);
+static void ngx_http_disclosure_cache_expire(
+    ngx_http_disclosure_cache_t *cache, time_t now);
+static void ngx_http_disclosure_cache_delete(
+    ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node);
+static size_t ngx_http_disclosure_cache_node_size(
+    ngx_http_disclosure_cache_node_t *node);
+static size_t ngx_http_disclosure_cache_slab_size(ngx_slab_pool_t *shpool,
+    size_t size);
+static ngx_int_t ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy);
+static uint64_t ngx_http_disclosure_cache_token(void);
+
+
+/* disclosure_cache_zone name:size; */
+
+char *
+ngx_http_disclosure_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_disclosure_main_conf_t *dmcf = conf;
+
+    u_char                       *p;
+    ssize_t                       size;
+    ngx_str_t                    *value, name, s;
+    ngx_shm_zone_t               *shm_zone, **zp;
+    ngx_http_disclosure_cache_t  *cache;
+
+    value = cf->args->elts;
+
+    p = ngx_strlchr(value[1].data, value[1].data + value[1].len, ':');
+
+    if (p == NULL || p == value[1].data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\", expected name:size",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small, the minimum is %uzk",
+                           &value[1], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                     &ngx_http_disclosure_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_disclosure_cache_t));
+    if (cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    shm_zone->init = ngx_http_disclosure_cache_init_zone;
+    shm_zone->data = cache;
+
+    zp = ngx_array_push(&dmcf->cache_zones);
+    if (zp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zp = shm_zone;
+
+    return NGX_CONF_OK;
+}
+
+
+/* disclosure_cache zone | off; the zone may be declared further down */
+
+char *
+ngx_http_disclosure_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_disclosure_loc_conf_t *dlcf = conf;
+
+    ngx_str_t  *value;
+
+    if (dlcf->cache != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        dlcf->cache = NULL;
+        return NGX_CONF_OK;
+    }
+
+    dlcf->cache = ngx_shared_memory_add(cf, &value[1], 0,
+                                        &ngx_http_disclosure_module);
+    if (dlcf->cache == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* a reload with the zone's name and size unchanged keeps its entries */
+
+static ngx_int_t
+ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_disclosure_cache_t  *ocache = data;
+
+    size_t                        len;
+    ngx_http_disclosure_cache_t  *cache;
+
+    cache = shm_zone->data;
+
+    if (ocache) {
+        if (ocache->sh->layout != NGX_HTTP_DISCLOSURE_CACHE_LAYOUT) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "disclosure cache zone \"%V\" was made by another "
+                          "version of the module; change its size or name "
+                          "to start afresh", &shm_zone->shm.name);
+            return NGX_ERROR;
+        }
+
+        cache->sh = ocache->sh;
+        cache->shpool = ocache->shpool;
+
+        return NGX_OK;
+    }
+
+    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        cache->sh = cache->shpool->data;
+        return NGX_OK;
+    }
+
+    cache->sh = ngx_slab_calloc(cache->shpool,
+                                sizeof(ngx_http_disclosure_cache_sh_t));
+    if (cache->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    cache->shpool->data = cache->sh;
+    cache->sh->layout = NGX_HTTP_DISCLOSURE_CACHE_LAYOUT;
+
+    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
+                    ngx_http_disclosure_cache_rbtree_insert_value);
+    ngx_queue_init(&cache->sh->lru);
+
+    len = sizeof(" in disclosure cache zone \"\"") + shm_zone->shm.name.len;
+
+    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
+    if (cache->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(cache->shpool->log_ctx, " in disclosure cache zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* a full zone is normal: the LRU entries make room */
+    cache->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_disclosure_cache_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t                **p;
+    ngx_http_disclosure_cache_node_t  *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else { /* node->key == temp->key */
+
+            n = (ngx_http_disclosure_cache_node_t *) node;
+            t = (ngx_http_disclosure_cache_node_t *) temp;
+
+            p = (ngx_http_disclosure_cache_cmp(n->location, n->data,
+                                               n->key_len, t->location,
+                                               t->data, t->key_len)
+                 < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_cache_cmp(uint32_t location1, u_char *key1, size_t len1,
+    uint32_t location2, u_char *key2, size_t len2)
+{
+    if (location1 != location2) {
+        return (location1 < location2) ? -1 : 1;
+    }
+
+    return ngx_memn2cmp(key1, key2, len1, len2);
+}
+
+
+uint32_t
+ngx_http_disclosure_cache_location(ngx_str_t *prefix,
+    ngx_http_disclosure_loc_conf_t *dlcf)
+{
+    uint32_t  crc;
+
+    ngx_crc32_init(crc);
+
+    ngx_crc32_update(&crc, (u_char *) NGX_HTTP_DISCLOSURE_RENDER_VERSION,
+                     sizeof(NGX_HTTP_DISCLOSURE_RENDER_VERSION));
+    ngx_crc32_update(&crc, prefix->data, prefix->len);
+    ngx_crc32_update(&crc, (u_char *) "", 1);
+    ngx_crc32_update(&crc, dlcf->template_head.data, dlcf->template_head.len);
+    ngx_crc32_update(&crc, (u_char *) "", 1);
+    ngx_crc32_update(&crc, dlcf->template_tail.data, dlcf->template_tail.len);
+
+    ngx_crc32_final(crc);
+
+    return crc;
+}
+
+
+/*
+ * The key names what the bytes depend on besides the data: the route and
+ * the variant ("ih", "aj/demo-district", "rc/xigong-edz/2024",
+ * "th/xigong-edz/2024/appeals"); the location is kept beside it.
+ */
+
+void
+ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
+    ngx_http_disclosure_loc_conf_t *dlcf, ngx_http_disclosure_route_t *route)
+{
+    u_char    *p;
+    size_t     len;
+    uint32_t   crc;
+
+    static u_char  kinds[] = "iart";
+    static u_char  variants[] = "hjc";
+
+    len = 2 + 1 + route->slug.len + 1 + route->year.len + 1
+          + route->table.len;
+
+    if (len > NGX_HTTP_DISCLOSURE_CACHE_KEY_LEN) {
+        /* the route parser never lets this happen; not cached if it did */
+        entry->zone = NULL;
+        return;
+    }
+
+    entry->zone = dlcf->cache;
+    entry->valid = dlcf->cache_valid;
+    entry->stale_time = dlcf->cache_stale_time;
+    entry->lock_timeout = dlcf->cache_lock_timeout;
+    entry->location = dlcf->cache_location;
+    entry->token = 0;
+
+    p = entry->key;
+    *p++ = kinds[route->route];
+    *p++ = variants[route->variant];
+
+    if (route->route != NGX_HTTP_DISCLOSURE_INDEX) {
+        *p++ = '/';
+        p = ngx_cpymem(p, route->slug.data, route->slug.len);
+    }
+
+    entry->report = (route->route == NGX_HTTP_DISCLOSURE_REPORT
+                     || route->route == NGX_HTTP_DISCLOSURE_TABLE);
+
+    if (entry->report) {
+        *p++ = '/';
+        p = ngx_cpymem(p, route->year.data, route->year.len);
+    }
+
+    if (route->route == NGX_HTTP_DISCLOSURE_TABLE) {
+        *p++ = '/';
+        p = ngx_cpymem(p, route->table.data, route->table.len);
+    }
+
+    entry->len = p - entry->key;
+
+    ngx_crc32_init(crc);
+    ngx_crc32_update(&crc, (u_char *) &entry->location,
+                     sizeof(entry->location));
+    ngx_crc32_update(&crc, entry->key, entry->len);
+    ngx_crc32_final(crc);
+
+    entry->hash = crc;
+}
+
+
+ngx_int_t
+ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
+    ngx_http_disclosure_cache_copy_t *copy)
+{
+    size_t                             size;
+    time_t                             now;
+    ngx_int_t                          rc;
+    ngx_msec_t                         msec;
+    ngx_http_disclosure_cache_t       *cache;
+    ngx_http_disclosure_cache_node_t  *node;
+
+    cache = entry->zone->data;
+    now = ngx_time();
+    msec = ngx_current_msec;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_disclosure_cache_find(cache, entry);
+
+    if (node) {
+
+        if (node->body && now < node->expire) {
+            rc = ngx_http_disclosure_cache_copy(r, cache, node, flags, copy);
+
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+
+            return (rc == NGX_OK) ? NGX_HTTP_DISCLOSURE_CACHE_FRESH
+                                  : NGX_ERROR;
+        }
+
+        if (node->updating
+            && !(flags & NGX_HTTP_DISCLOSURE_CACHE_TAKEOVER)
+            && (ngx_msec_int_t) (node->lock_until - msec) > 0)
+        {
+            if ((flags & NGX_HTTP_DISCLOSURE_CACHE_USE_OLD)
+                && node->body
+                && now < node->expire + node->stale_time)
+            {
+                rc = ngx_http_disclosure_cache_copy(r, cache, node, flags,
+                                                    copy);
+
+                ngx_shmtx_unlock(&cache->shpool->mutex);
+
+                return (rc == NGX_OK) ? NGX_HTTP_DISCLOSURE_CACHE_OLD
+                                      : NGX_ERROR;
+            }
+
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+
+            return NGX_HTTP_DISCLOSURE_CACHE_BUSY;
+        }
+
+        /* expired, or its filler gave up: ours to fill */
+
+        entry->token = ngx_http_disclosure_cache_token();
+        entry->generation = cache->sh->generation;
+
+        node->updating = 1;
+        node->token = entry->token;
+        node->lock_until = msec + entry->lock_timeout;
+
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+
+        return NGX_HTTP_DISCLOSURE_CACHE_LOCKED;
+    }
+
+    entry->generation = cache->sh->generation;
+
+    size = offsetof(ngx_http_disclosure_cache_node_t, data) + entry->len;
+
+    node = ngx_http_disclosure_cache_alloc(cache, size);
+
+    if (node == NULL) {
+        /* the zone is smaller than a lock: the query goes unlocked */
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+
+        entry->token = 0;
+        return NGX_HTTP_DISCLOSURE_CACHE_LOCKED;
+    }
+
+    entry->token = ngx_http_disclosure_cache_token();
+
+    ngx_memzero(node, offsetof(ngx_http_disclosure_cache_node_t, data));
+
+    node->node.key = entry->hash;
+    node->location = entry->location;
+    node->key_len = (uint16_t) entry->len;
+    ngx_memcpy(node->data, entry->key, entry->len);
+
+    node->updating = 1;
+    node->token = entry->token;
+    node->lock_until = msec + entry->lock_timeout;
+
+    ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
+    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
+
+    cache->sh->locks++;
+    cache->sh->bytes += size;
+    cache->sh->allocated += ngx_http_disclosure_cache_slab_size(cache->shpool,
+                                                                size);
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return NGX_HTTP_DISCLOSURE_CACHE_LOCKED;
+}
+
+
+ngx_int_t
+ngx_http_disclosure_cache_stale(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
+    ngx_http_disclosure_cache_copy_t *copy)
+{
+    ngx_int_t                          rc;
+    ngx_http_disclosure_cache_t       *cache;
+    ngx_http_disclosure_cache_node_t  *node;
+
+    cache = entry->zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_disclosure_cache_find(cache, entry);
+
+    if (node && node->body && ngx_time() < node->expire + node->stale_time) {
+        rc = ngx_http_disclosure_cache_copy(r, cache, node, flags, copy);
+
+    } else {
+        rc = NGX_DECLINED;
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry)
+{
+    ngx_http_disclosure_cache_t  *cache;
+
+    cache = entry->zone->data;
+
+    entry->generation = cache->sh->generation;
+}
+
+
+ngx_int_t
+ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
+    ngx_chain_t *body, ngx_str_t *etag, time_t last_modified, ngx_log_t *log)
+{
+    u_char                            *p;
+    size_t                             size, len;
+    time_t                             now;
+    ngx_chain_t                       *cl;
+    ngx_http_disclosure_cache_t       *cache;
+    ngx_http_disclosure_cache_node_t  *node;
+
+    cache = entry->zone->data;
+    now = ngx_time();
+
+    len = 0;
+
+    for (cl = body; cl; cl = cl->next) {
+        if (!ngx_buf_in_memory(cl->buf) && ngx_buf_size(cl->buf)) {
+            ngx_http_disclosure_cache_release(entry, 0);
+            return NGX_DECLINED;
+        }
+
+        len += ngx_buf_size(cl->buf);
+    }
+
+    size = offsetof(ngx_http_disclosure_cache_node_t, data) + entry->len
+           + etag->len + len;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_disclosure_cache_find(cache, entry);
+
+    if (node) {
+        /* ours, or a stale one, or another request's: ours is as new */
+        ngx_http_disclosure_cache_delete(cache, node);
+    }
+
+    entry->token = 0;
+
+    /* more than half the zone would leave room for nothing else */
+
+    if (etag->len > 0xffff || len > 0xffffffff
+        || size > (size_t) (cache->shpool->last - cache->shpool->pages)
+                  * ngx_pagesize / 2)
+    {
+        cache->sh->too_large++;
+
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+
+        ngx_log_error(NGX_LOG_INFO, log, 0,
+                      "disclosure: a response of %uz bytes is too large "
+                      "for the cache zone \"%V\"", len,
+                      &entry->zone->shm.name);
+
+        return NGX_DECLINED;
+    }
+
+    ngx_http_disclosure_cache_expire(cache, now);
+
+    node = ngx_http_disclosure_cache_alloc(cache, size);
+
+    if (node == NULL) {
+        cache->sh->too_large++;
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_memzero(node, offsetof(ngx_http_disclosure_cache_node_t, data));
+
+    node->node.key = entry->hash;
+    node->location = entry->location;
+    node->key_len = (uint16_t) entry->len;
+    node->etag_len = (uint16_t) etag->len;
+    node->body_len = (uint32_t) len;
+    node->body = 1;
+    node->last_modified = last_modified;
+    node->stale_time = entry->stale_time;
+
+    /* invalidated while the query ran: keep it only as a stale copy */
+    node->expire = (cache->sh->generation == entry->generation)
+                   ? now + entry->valid : now;
+
+    p = ngx_cpymem(node->data, entry->key, entry->len);
+    p = ngx_cpymem(p, etag->data, etag->len);
+
+    for (cl = body; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, ngx_buf_size(cl->buf));
+    }
+
+    ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
+    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
+
+    cache->sh->entries++;
+    cache->sh->stored++;
+    cache->sh->bytes += size;
+    cache->sh->allocated += ngx_http_disclosure_cache_slab_size(cache->shpool,
+                                                                size);
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_disclosure_cache_release(ngx_http_disclosure_cache_entry_t *entry,
+    ngx_uint_t remove)
+{
+    ngx_http_disclosure_cache_t       *cache;
+    ngx_http_disclosure_cache_node_t  *node;
+
+    if (entry->zone == NULL || (entry->token == 0 && !remove)) {
+        return;
+    }
+
+    cache = entry->zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    node = ngx_http_disclosure_cache_find(cache, entry);
+
+    if (node) {
+        if (remove) {
+            ngx_http_disclosure_cache_delete(cache, node);
+
+        } else if (node->updating && node->token == entry->token) {
+
+            if (node->body) {
+                node->updating = 0;
+
+            } else {
+                ngx_http_disclosure_cache_delete(cache, node);
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    entry->token = 0;
+}
+
+
+void
+ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
+    ngx_http_disclosure_cache_status_e status)
+{
+    ngx_atomic_t                 *counter;
+    ngx_http_disclosure_cache_t  *cache;
+
+    cache = zone->data;
+
+    switch (status) {
+
+    case NGX_HTTP_DISCLOSURE_CACHE_HIT:
+        counter = &cache->sh->hits;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_CACHE_MISS:
+        counter = &cache->sh->misses;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_CACHE_STALE:
+        counter = &cache->sh->stale;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_CACHE_UPDATING:
+        counter = &cache->sh->updating;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_CACHE_BYPASS:
+        counter = &cache->sh->bypass;
+        break;
+
+    default:
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(counter, 1);
+}
+
+
+/*
+ * A walk over every entry, under the lock: publications are rare, and a
+ * walk of ten thousand entries takes well under a millisecond.
+ */
+
+ngx_uint_t
+ngx_http_disclosure_cache_invalidate(ngx_shm_zone_t *zone, ngx_str_t *agency,
+    ngx_int_t year)
+{
+    u_char                            *p;
+    size_t                             len;
+    time_t                             now;
+    ngx_uint_t                         n, match;
+    ngx_queue_t                       *q;
+    ngx_http_disclosure_cache_t       *cache;
+    ngx_http_disclosure_cache_node_t  *node;
+    u_char                             report[1 + NGX_HTTP_DISCLOSURE_MAX_SLUG
+                                              + 1 + NGX_INT_T_LEN];
+
+    cache = zone->data;
+    now = ngx_time();
+    len = 0;
+
+    if (agency) {
+        if (agency->len > NGX_HTTP_DISCLOSURE_MAX_SLUG) {
+            /* no such key can exist: only the lists change */
+            len = 0;
+
+        } else {
+            p = ngx_sprintf(report, "/%V/%i", agency, year);
+            len = p - report;
+        }
+    }
+
+    n = 0;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    for (q = ngx_queue_head(&cache->sh->lru);
+         q != ngx_queue_sentinel(&cache->sh->lru);
+         q = ngx_queue_next(q))
+    {
+        node = ngx_queue_data(q, ngx_http_disclosure_cache_node_t, queue);
+
+        if (!node->body || node->expire <= now) {
+            continue;
+        }
+
+        if (agency == NULL || node->data[0] == 'i' || node->data[0] == 'a') {
+            match = 1;
+
+        } else {
+            /* "rh/xigong-edz/2024", "th/xigong-edz/2024/appeals" */
+            match = len
+                    && node->key_len >= 2 + len
+                    && ngx_memcmp(node->data + 2, report, len) == 0
+                    && (node->key_len == 2 + len
+                        || node->data[2 + len] == '/');
+        }
+
+        if (match) {
+            node->expire = now;
+            n++;
+        }
+    }
+
+    cache->sh->generation++;
+    cache->sh->invalidated += n;
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return n;
+}
+
+
+void
+ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
+    ngx_http_disclosure_cache_stats_t *st)
+{
+    ngx_http_disclosure_cache_t  *cache;
+
+    cache = zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+
+    st->size = zone->shm.size;
+    st->pages = cache->shpool->last - cache->shpool->pages;
+    st->free_pages = cache->shpool->pfree;
+    st->entries = cache->sh->entries;
+    st->locks = cache->sh->locks;
+    st->bytes = cache->sh->bytes;
+    st->allocated = cache->sh->allocated;
+    st->stored = cache->sh->stored;
+    st->evictions = cache->sh->evictions;
+    st->expired = cache->sh->expired;
+    st->too_large = cache->sh->too_large;
+    st->invalidated = cache->sh->invalidated;
+    st->generation = cache->sh->generation;
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    st->hits = cache->sh->hits;
+    st->misses = cache->sh->misses;
+    st->stale = cache->sh->stale;
+    st->updating = cache->sh->updating;
+    st->bypass = cache->sh->bypass;
+}
+
+
+static ngx_http_disclosure_cache_node_t *
+ngx_http_disclosure_cache_find(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_entry_t *entry)
+{
+    ngx_int_t                          rc;
+    ngx_rbtree_node_t                 *node, *sentinel;
+    ngx_http_disclosure_cache_node_t  *cn;
+
+    node = cache->sh->rbtree.root;
+    sentinel = cache->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (entry->hash < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (entry->hash > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        /* entry->hash == node->key */
+
+        cn = (ngx_http_disclosure_cache_node_t *) node;
+
+        rc = ngx_http_disclosure_cache_cmp(entry->location, entry->key,
+                                           entry->len, cn->location,
+                                           cn->data, cn->key_len);
+
+        if (rc == 0) {
+            return cn;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+/*
+ * Bodies of tens of kilobytes are runs of whole pages, and a run needs
+ * pages that are next to each other: entries are evicted from the LRU
+ * tail until the allocation succeeds (freed neighbours are merged by the
+ * slab allocator) or nothing is left.
+ */
+
+static ngx_http_disclosure_cache_node_t *
+ngx_http_disclosure_cache_alloc(ngx_http_disclosure_cache_t *cache,
+    size_t size)
+{
+    void                              *p;
+    ngx_queue_t                       *q;
+    ngx_http_disclosure_cache_node_t  *node;
+
+    for ( ;; ) {
+        p = ngx_slab_alloc_locked(cache->shpool, size);
+
+        if (p) {
+            return p;
+        }
+
+        if (ngx_queue_empty(&cache->sh->lru)) {
+            return NULL;
+        }
+
+        q = ngx_queue_last(&cache->sh->lru);
+        node = ngx_queue_data(q, ngx_http_disclosure_cache_node_t, queue);
+
+        ngx_http_disclosure_cache_delete(cache, node);
+        cache->sh->evictions++;
+    }
+}
+
+
+/* entries past their stale time, and abandoned locks, at the LRU tail */
+
+static void
+ngx_http_disclosure_cache_expire(ngx_http_disclosure_cache_t *cache,
+    time_t now)
+{
+    ngx_uint_t                         n;
+    ngx_queue_t                       *q;
+    ngx_http_disclosure_cache_node_t  *node;
+
+    for (n = 0; n < NGX_HTTP_DISCLOSURE_CACHE_EXPIRE; n++) {
+
+        if (ngx_queue_empty(&cache->sh->lru)) {
+            return;
+        }
+
+        q = ngx_queue_last(&cache->sh->lru);
+        node = ngx_queue_data(q, ngx_http_disclosure_cache_node_t, queue);
+
+        if (node->body) {
+            if (node->updating || now < node->expire + node->stale_time) {
+                return;
+            }
+
+        } else if ((ngx_msec_int_t) (node->lock_until - ngx_current_msec)
+                   > 0)
+        {
+            return;
+        }
+
+        ngx_http_disclosure_cache_delete(cache, node);
+        cache->sh->expired++;
+    }
+}
+
+
+static void
+ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node)
+{
+    size_t  size;
+
+    size = ngx_http_disclosure_cache_node_size(node);
+
+    if (node->body) {
+        cache->sh->entries--;
+
+    } else {
+        cache->sh->locks--;
+    }
+
+    cache->sh->bytes -= size;
+    cache->sh->allocated -= ngx_http_disclosure_cache_slab_size(cache->shpool,
+                                                                size);
+
+    ngx_queue_remove(&node->queue);
+    ngx_rbtree_delete(&cache->sh->rbtree, &node->node);
+    ngx_slab_free_locked(cache->shpool, node);
+}
+
+
+static size_t
+ngx_http_disclosure_cache_node_size(ngx_http_disclosure_cache_node_t *node)
+{
+    return offsetof(ngx_http_disclosure_cache_node_t, data) + node->key_len
+           + node->etag_len + node->body_len;
+}
+
+
+/* what ngx_slab_alloc_locked() really takes for size bytes */
+
+static size_t
+ngx_http_disclosure_cache_slab_size(ngx_slab_pool_t *shpool, size_t size)
+{
+    size_t  s;
+
+    if (size > ngx_pagesize / 2) {
+        return ngx_align(size, ngx_pagesize);
+    }
+
+    if (size <= shpool->min_size) {
+        return shpool->min_size;
+    }
+
+    for (s = shpool->min_size; s < size; s <<= 1) { /* void */ }
+
+    return s;
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy)
+{
+    u_char  *p, *etag;
+    size_t   len;
+
+    len = node->etag_len;
+
+    if (!(flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY)) {
+        len += node->body_len;
+    }
+
+    p = ngx_pnalloc(r->pool, len ? len : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag = node->data + node->key_len;
+
+    copy->etag.data = p;
+    copy->etag.len = node->etag_len;
+    p = ngx_cpymem(p, etag, node->etag_len);
+
+    /* HEAD: the length without the bytes */
+
+    copy->body.len = node->body_len;
+
+    if (flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY) {
+        copy->body.data = NULL;
+
+    } else {
+        copy->body.data = p;
+        ngx_memcpy(p, etag + node->etag_len, node->body_len);
+    }
+
+    copy->last_modified = node->last_modified;
+
+    /* the most recently used go first */
+
+    ngx_queue_remove(&node->queue);
+    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
+
+    return NGX_OK;
+}
+
+
+static uint64_t
+ngx_http_disclosure_cache_token(void)
+{
+    static uint32_t  n;
+
+    if (++n == 0) {
+        n = 1;
+    }
+
+    return ((uint64_t) ngx_pid << 32) | n;
+}

@@ -1,0 +1,169 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+#ifndef _NGX_HTTP_DISCLOSURE_CACHE_H_INCLUDED_
+#define _NGX_HTTP_DISCLOSURE_CACHE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_route.h"
+
+
+/*
+ * The shared-memory cache of rendered responses (see _cache.c).  The
+ * functions here work on shared memory only; the request flow that uses
+ * them (hits, waiting, stale answers) is in _handler.c.
+ */
+
+
+/* route, variant, slug, year and table; "r:h/xigong-edz/2024" */
+#define NGX_HTTP_DISCLOSURE_CACHE_KEY_LEN  (NGX_HTTP_DISCLOSURE_MAX_PATH + 16)
+
+
+/* what a response says about the cache, the X-Disclosure-Cache values */
+typedef enum {
+    NGX_HTTP_DISCLOSURE_CACHE_NONE = 0,
+    NGX_HTTP_DISCLOSURE_CACHE_MISS,
+    NGX_HTTP_DISCLOSURE_CACHE_HIT,
+    NGX_HTTP_DISCLOSURE_CACHE_STALE,
+    NGX_HTTP_DISCLOSURE_CACHE_UPDATING,
+    NGX_HTTP_DISCLOSURE_CACHE_BYPASS
+} ngx_http_disclosure_cache_status_e;
+
+
+/* what a lookup found */
+typedef enum {
+    NGX_HTTP_DISCLOSURE_CACHE_FRESH = 0,   /* a fresh copy */
+    NGX_HTTP_DISCLOSURE_CACHE_OLD,         /* a stale copy, another request
+                                              refreshes the entry */
+    NGX_HTTP_DISCLOSURE_CACHE_LOCKED,      /* the caller fills the entry */
+    NGX_HTTP_DISCLOSURE_CACHE_BUSY         /* another request fills it */
+} ngx_http_disclosure_cache_found_e;
+
+
+/* lookup flags */
+#define NGX_HTTP_DISCLOSURE_CACHE_USE_OLD   0x01   /* OLD rather than BUSY */
+#define NGX_HTTP_DISCLOSURE_CACHE_TAKEOVER  0x02   /* waited long enough */
+#define NGX_HTTP_DISCLOSURE_CACHE_NO_BODY   0x04   /* HEAD: headers only */
+
+
+/* one request's view of one entry */
+typedef struct {
+    ngx_shm_zone_t                  *zone;
+    time_t                           valid;
+    time_t                           stale_time;
+    ngx_msec_t                       lock_timeout;
+
+    uint32_t                         hash;          /* of location and key */
+    uint32_t                         location;
+    ngx_uint_t                       report;        /* invalidated by its
+                                                       own publications */
+    size_t                           len;
+    u_char                           key[NGX_HTTP_DISCLOSURE_CACHE_KEY_LEN];
+
+    uint64_t                         token;         /* our lock, 0: none */
+    ngx_atomic_uint_t                generation;    /* when the query began */
+} ngx_http_disclosure_cache_entry_t;
+
+
+/* a response copied out of shared memory into the request pool */
+typedef struct {
+    ngx_str_t                        body;          /* empty with NO_BODY */
+    ngx_str_t                        etag;
+    time_t                           last_modified;
+} ngx_http_disclosure_cache_copy_t;
+
+
+typedef struct {
+    size_t                           size;          /* of the zone */
+    ngx_uint_t                       pages;         /* slab pages, in all */
+    ngx_uint_t                       free_pages;
+    ngx_uint_t                       entries;       /* responses held */
+    ngx_uint_t                       locks;         /* fills in progress */
+    size_t                           bytes;         /* entries' own size */
+    size_t                           allocated;     /* the same, as the
+                                                       slab allocator
+                                                       rounds it */
+    ngx_atomic_uint_t                hits;
+    ngx_atomic_uint_t                misses;
+    ngx_atomic_uint_t                stale;
+    ngx_atomic_uint_t                updating;
+    ngx_atomic_uint_t                bypass;
+    ngx_uint_t                       stored;
+    ngx_uint_t                       evictions;
+    ngx_uint_t                       expired;
+    ngx_uint_t                       too_large;
+    ngx_uint_t                       invalidated;   /* entries */
+    ngx_atomic_uint_t                generation;    /* invalidation events */
+} ngx_http_disclosure_cache_stats_t;
+
+
+/* directives */
+char *ngx_http_disclosure_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_disclosure_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* the location's part of every key: its prefix and template shape links
+ * and page, so two locations share entries only if they render alike */
+uint32_t ngx_http_disclosure_cache_location(ngx_str_t *prefix,
+    ngx_http_disclosure_loc_conf_t *dlcf);
+
+/* fills entry from the location's configuration and the route */
+void ngx_http_disclosure_cache_init_entry(
+    ngx_http_disclosure_cache_entry_t *entry,
+    ngx_http_disclosure_loc_conf_t *dlcf, ngx_http_disclosure_route_t *route);
+
+/*
+ * Returns a ngx_http_disclosure_cache_found_e, or NGX_ERROR (no memory
+ * for the copy).  FRESH and OLD fill copy; LOCKED sets entry->token when
+ * a lock could be taken (a full zone may leave none: the caller queries
+ * anyway) and entry->generation.
+ */
+ngx_int_t ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
+    ngx_http_disclosure_cache_copy_t *copy);
+
+/* a copy usable as stale after the database failed: NGX_OK or
+ * NGX_DECLINED (nothing usable), NGX_ERROR (no memory) */
+ngx_int_t ngx_http_disclosure_cache_stale(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
+    ngx_http_disclosure_cache_copy_t *copy);
+
+/* notes when a query that bypasses the lock begins */
+void ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry);
+
+/* stores the response, replacing what the key held, and drops our lock;
+ * NGX_OK, or NGX_DECLINED when it was not stored (too large) */
+ngx_int_t ngx_http_disclosure_cache_store(
+    ngx_http_disclosure_cache_entry_t *entry, ngx_chain_t *body,
+    ngx_str_t *etag, time_t last_modified, ngx_log_t *log);
+
+/* drops our lock; remove: the entry goes too (the report is gone) */
+void ngx_http_disclosure_cache_release(
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t remove);
+
+void ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
+    ngx_http_disclosure_cache_status_e status);
+
+/*
+ * Marks entries stale: those of one report (agency and year) and every
+ * index and agency page, or with agency NULL everything.  Returns the
+ * number of entries marked.  Fills under way store their response
+ * already stale (the generation moved).
+ */
+ngx_uint_t ngx_http_disclosure_cache_invalidate(ngx_shm_zone_t *zone,
+    ngx_str_t *agency, ngx_int_t year);
+
+void ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
+    ngx_http_disclosure_cache_stats_t *st);
+
+
+#endif /* _NGX_HTTP_DISCLOSURE_CACHE_H_INCLUDED_ */

@@ -1,0 +1,1355 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+/*
+ * Invalidation: one listener per nginx instance, on a connection of its
+ * own, non-blocking like the pool.
+ *
+ * Every worker runs a one-second tick.  The worker whose pid is in the
+ * shared "listener" word holds the role; a worker finds the word empty
+ * (the holder exited) or naming a process that is gone (it crashed) and
+ * takes it with a compare-and-set.  A worker that shuts down (reload,
+ * quit) gives the role up as soon as its idle connections are closed.
+ *
+ * The holder connects, sends LISTEN disclosure, then every
+ * disclosure_cache_poll asks for disclosure_web.data_version().  A
+ * notification ({"agency","year","revision","data_version"}) invalidates
+ * that report's entries and every index and agency page, in every zone.
+ * A polled version that differs from the last one seen means that
+ * something was published without a notification reaching us (a read
+ * replica, where LISTEN is refused, or a notification lost while we were
+ * disconnected): everything is invalidated.  So is a notification whose
+ * version skips one.  A lost connection is reopened with backoff, and
+ * the first poll after it catches up.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_http.h>
+
+#include <libpq-fe.h>
+#include <yajl/yajl_tree.h>
+
+#include "ngx_http_disclosure_db.h"
+#include "ngx_http_disclosure_cache.h"
+#include "ngx_http_disclosure_listener.h"
+#include "ngx_http_disclosure_render.h"
+
+
+#define NGX_HTTP_DISCLOSURE_SHARED_LAYOUT   1
+#define NGX_HTTP_DISCLOSURE_SHARED_NAME     "ngx_http_disclosure_shared"
+
+#define NGX_HTTP_DISCLOSURE_TICK            1000
+#define NGX_HTTP_DISCLOSURE_BACKOFF_MIN     500
+#define NGX_HTTP_DISCLOSURE_BACKOFF_MAX     10000
+
+#define NGX_HTTP_DISCLOSURE_CHANNEL         "disclosure"
+#define NGX_HTTP_DISCLOSURE_LISTEN_SQL                                         \
+    "LISTEN " NGX_HTTP_DISCLOSURE_CHANNEL
+#define NGX_HTTP_DISCLOSURE_VERSION_SQL                                        \
+    "SELECT disclosure_web.data_version()"
+#define NGX_HTTP_DISCLOSURE_LISTENER_NAME   " listener"
+
+
+typedef struct {
+    ngx_http_disclosure_shared_t      *sh;
+    ngx_slab_pool_t                   *shpool;
+} ngx_http_disclosure_shared_ctx_t;
+
+
+typedef enum {
+    NGX_HTTP_DISCLOSURE_STEP_WAIT = 0,  /* no connection; timer: reconnect */
+    NGX_HTTP_DISCLOSURE_STEP_CONNECTING,
+    NGX_HTTP_DISCLOSURE_STEP_LISTEN,    /* LISTEN sent */
+    NGX_HTTP_DISCLOSURE_STEP_IDLE,      /* timer: the next poll */
+    NGX_HTTP_DISCLOSURE_STEP_POLL       /* the version query sent */
+} ngx_http_disclosure_step_e;
+
+
+typedef struct {
+    ngx_cycle_t                       *cycle;
+    ngx_log_t                         *log;
+    ngx_http_disclosure_main_conf_t   *conf;
+    ngx_http_disclosure_shared_ctx_t  *shared;
+
+    const char                       **keywords;
+    const char                       **values;
+
+    PGconn                            *pgconn;
+    ngx_connection_t                  *connection;
+    ngx_event_t                        timer;
+    ngx_event_t                        tick;
+    ngx_msec_t                         backoff;
+    ngx_http_disclosure_step_e         step;
+    int64_t                            version;    /* the poll's answer */
+
+    unsigned                           role:1;
+    unsigned                           listening:1;
+    unsigned                           flushing:1;
+    unsigned                           result:1;
+} ngx_http_disclosure_listener_t;
+
+
+static ngx_int_t ngx_http_disclosure_shared_init_zone(
+    ngx_shm_zone_t *shm_zone, void *data);
+static ngx_int_t ngx_http_disclosure_listener_keywords(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_tick(ngx_event_t *ev);
+static void ngx_http_disclosure_publish_worker(ngx_cycle_t *cycle,
+    ngx_http_disclosure_shared_ctx_t *shared);
+static ngx_uint_t ngx_http_disclosure_process_gone(ngx_pid_t pid);
+static ngx_uint_t ngx_http_disclosure_listener_take_role(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_connect(
+    ngx_http_disclosure_listener_t *l);
+static ngx_int_t ngx_http_disclosure_listener_socket(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_forget_socket(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_handler(ngx_event_t *ev);
+static void ngx_http_disclosure_listener_connect_poll(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_send(
+    ngx_http_disclosure_listener_t *l, ngx_http_disclosure_step_e step);
+static void ngx_http_disclosure_listener_process(
+    ngx_http_disclosure_listener_t *l, ngx_uint_t consume);
+static void ngx_http_disclosure_listener_result(
+    ngx_http_disclosure_listener_t *l, PGresult *res);
+static void ngx_http_disclosure_listener_done(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_idle_read(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_timeout(ngx_event_t *ev);
+static void ngx_http_disclosure_listener_lost(
+    ngx_http_disclosure_listener_t *l, const char *what);
+static void ngx_http_disclosure_listener_close(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_stop(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_set_state(
+    ngx_http_disclosure_listener_t *l, ngx_uint_t state, ngx_pid_t backend);
+static void ngx_http_disclosure_listener_notifies(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_notification(
+    ngx_http_disclosure_listener_t *l, const char *payload);
+static void ngx_http_disclosure_listener_version(
+    ngx_http_disclosure_listener_t *l);
+static ngx_uint_t ngx_http_disclosure_invalidate(
+    ngx_http_disclosure_listener_t *l, ngx_str_t *agency, ngx_int_t year);
+static void ngx_http_disclosure_record(ngx_http_disclosure_listener_t *l,
+    ngx_uint_t source, ngx_str_t *agency, ngx_int_t year, int64_t version,
+    ngx_uint_t entries);
+static void ngx_http_disclosure_listener_notice(void *arg,
+    const char *message);
+
+
+static ngx_http_disclosure_listener_t  *ngx_http_disclosure_listener;
+
+
+ngx_int_t
+ngx_http_disclosure_shared_add(ngx_conf_t *cf,
+    ngx_http_disclosure_main_conf_t *dmcf)
+{
+    ngx_str_t                          name;
+    ngx_shm_zone_t                    *shm_zone;
+    ngx_http_disclosure_shared_ctx_t  *ctx;
+
+    ngx_str_set(&name, NGX_HTTP_DISCLOSURE_SHARED_NAME);
+
+    /* the smallest zone a slab pool takes */
+    shm_zone = ngx_shared_memory_add(cf, &name, 8 * ngx_pagesize,
+                                     &ngx_http_disclosure_module);
+    if (shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_disclosure_shared_ctx_t));
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm_zone->init = ngx_http_disclosure_shared_init_zone;
+    shm_zone->data = ctx;
+
+    dmcf->shared = shm_zone;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_shared_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_disclosure_shared_ctx_t  *octx = data;
+
+    ngx_http_disclosure_shared_ctx_t  *ctx;
+
+    ctx = shm_zone->data;
+
+    if (octx && octx->sh->layout == NGX_HTTP_DISCLOSURE_SHARED_LAYOUT) {
+        ctx->sh = octx->sh;
+        ctx->shpool = octx->shpool;
+        return NGX_OK;
+    }
+
+    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (octx == NULL && shm_zone->shm.exists) {
+        ctx->sh = ctx->shpool->data;
+        return NGX_OK;
+    }
+
+    /*
+     * A zone left by another layout is still used by the old workers:
+     * this one gets a structure of its own in it (the first version seen
+     * then invalidates the kept cache zones, as at any start).
+     */
+
+    ctx->sh = ngx_slab_calloc(ctx->shpool,
+                              sizeof(ngx_http_disclosure_shared_t));
+    if (ctx->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->sh->layout = NGX_HTTP_DISCLOSURE_SHARED_LAYOUT;
+    ctx->shpool->data = ctx->sh;
+
+    return NGX_OK;
+}
+
+
+ngx_http_disclosure_shared_t *
+ngx_http_disclosure_shared(ngx_http_disclosure_main_conf_t *dmcf)
+{
+    ngx_http_disclosure_shared_ctx_t  *ctx;
+
+    if (dmcf->shared == NULL) {
+        return NULL;
+    }
+
+    ctx = dmcf->shared->data;
+
+    return ctx->sh;
+}
+
+
+ngx_int_t
+ngx_http_disclosure_shared_snapshot(ngx_cycle_t *cycle,
+    ngx_http_disclosure_shared_t *copy)
+{
+    ngx_http_disclosure_shared_ctx_t  *ctx;
+    ngx_http_disclosure_main_conf_t   *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_disclosure_module);
+
+    if (dmcf == NULL || dmcf->shared == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ctx = dmcf->shared->data;
+
+    ngx_http_disclosure_publish_worker(cycle, ctx);
+
+    ngx_shmtx_lock(&ctx->shpool->mutex);
+    ngx_memcpy(copy, ctx->sh, sizeof(ngx_http_disclosure_shared_t));
+    ngx_shmtx_unlock(&ctx->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_disclosure_shared_query(ngx_http_disclosure_main_conf_t *dmcf,
+    ngx_uint_t error)
+{
+    ngx_http_disclosure_shared_t  *sh;
+
+    sh = ngx_http_disclosure_shared(dmcf);
+
+    if (sh == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(error ? &sh->errors : &sh->queries, 1);
+}
+
+
+ngx_int_t
+ngx_http_disclosure_listener_init_worker(ngx_cycle_t *cycle)
+{
+    ngx_http_disclosure_listener_t   *l;
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_disclosure_module);
+
+    if (dmcf == NULL || dmcf->shared == NULL) {
+        return NGX_OK;
+    }
+
+    l = ngx_pcalloc(cycle->pool, sizeof(ngx_http_disclosure_listener_t));
+    if (l == NULL) {
+        return NGX_ERROR;
+    }
+
+    l->cycle = cycle;
+    l->log = cycle->log;
+    l->conf = dmcf;
+    l->shared = dmcf->shared->data;
+
+    if (dmcf->cache_zones.nelts
+        && ngx_http_disclosure_listener_keywords(l) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    l->timer.handler = ngx_http_disclosure_listener_timeout;
+    l->timer.data = l;
+    l->timer.log = cycle->log;
+    l->timer.cancelable = 1;
+
+    l->tick.handler = ngx_http_disclosure_listener_tick;
+    l->tick.data = l;
+    l->tick.log = cycle->log;
+    l->tick.cancelable = 1;
+
+    ngx_add_timer(&l->tick, 0);
+
+    ngx_http_disclosure_listener = l;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_disclosure_listener_exit_worker(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                         i;
+    ngx_http_disclosure_worker_t      *w;
+    ngx_http_disclosure_listener_t    *l;
+    ngx_http_disclosure_shared_ctx_t  *shared;
+
+    l = ngx_http_disclosure_listener;
+
+    if (l == NULL) {
+        return;
+    }
+
+    ngx_http_disclosure_listener_stop(l);
+
+    if (l->tick.timer_set) {
+        ngx_del_timer(&l->tick);
+    }
+
+    shared = l->shared;
+
+    ngx_shmtx_lock(&shared->shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_DISCLOSURE_MAX_WORKERS; i++) {
+        w = &shared->sh->workers[i];
+
+        if (w->pid == ngx_pid) {
+            ngx_memzero(w, sizeof(ngx_http_disclosure_worker_t));
+        }
+    }
+
+    ngx_shmtx_unlock(&shared->shpool->mutex);
+
+    ngx_http_disclosure_listener = NULL;
+}
+
+
+/* the pool's parameters, with an application_name of its own */
+
+static ngx_int_t
+ngx_http_disclosure_listener_keywords(ngx_http_disclosure_listener_t *l)
+{
+    u_char       *p;
+    size_t        len;
+    ngx_uint_t    i, n;
+    const char  **keywords, **values;
+
+    if (ngx_http_disclosure_db_params(l->cycle, &keywords, &values)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    for (n = 0; keywords[n]; n++) { /* void */ }
+
+    l->keywords = ngx_palloc(l->cycle->pool, (n + 1) * sizeof(const char *));
+    l->values = ngx_palloc(l->cycle->pool, (n + 1) * sizeof(const char *));
+
+    if (l->keywords == NULL || l->values == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i <= n; i++) {
+        l->keywords[i] = keywords[i];
+        l->values[i] = values[i];
+
+        if (keywords[i] == NULL
+            || (ngx_strcmp(keywords[i], "application_name") != 0
+                && ngx_strcmp(keywords[i], "fallback_application_name")
+                   != 0))
+        {
+            continue;
+        }
+
+        len = ngx_strlen(values[i]);
+
+        p = ngx_pnalloc(l->cycle->pool,
+                        len + sizeof(NGX_HTTP_DISCLOSURE_LISTENER_NAME));
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        l->values[i] = (const char *) p;
+
+        p = ngx_cpymem(p, values[i], len);
+        ngx_memcpy(p, NGX_HTTP_DISCLOSURE_LISTENER_NAME,
+                   sizeof(NGX_HTTP_DISCLOSURE_LISTENER_NAME));
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_disclosure_listener_tick(ngx_event_t *ev)
+{
+    ngx_http_disclosure_listener_t  *l = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        ngx_http_disclosure_listener_stop(l);
+        return;
+    }
+
+    ngx_http_disclosure_publish_worker(l->cycle, l->shared);
+
+    if (l->conf->cache_zones.nelts) {
+
+        if (!l->role) {
+            if (ngx_http_disclosure_listener_take_role(l)) {
+                ngx_log_error(NGX_LOG_INFO, l->log, 0,
+                              "disclosure: this worker listens for "
+                              "publications");
+                l->role = 1;
+                l->backoff = 0;
+                ngx_http_disclosure_listener_connect(l);
+            }
+
+        } else if ((ngx_pid_t) l->shared->sh->listener != ngx_pid) {
+            /* cannot happen unless the word was overwritten: step aside */
+            ngx_log_error(NGX_LOG_ALERT, l->log, 0,
+                          "disclosure: listener role lost to %P",
+                          (ngx_pid_t) l->shared->sh->listener);
+            ngx_http_disclosure_listener_close(l);
+            l->role = 0;
+        }
+    }
+
+    ngx_add_timer(&l->tick, NGX_HTTP_DISCLOSURE_TICK);
+}
+
+
+/* this worker's pool counters, for the status page of any worker */
+
+static void
+ngx_http_disclosure_publish_worker(ngx_cycle_t *cycle,
+    ngx_http_disclosure_shared_ctx_t *shared)
+{
+    ngx_uint_t                             i;
+    ngx_http_disclosure_worker_t          *w, *free;
+    const ngx_http_disclosure_db_stats_t  *stats;
+
+    stats = ngx_http_disclosure_db_stats(cycle);
+
+    if (stats == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&shared->shpool->mutex);
+
+    free = NULL;
+
+    for (i = 0; i < NGX_HTTP_DISCLOSURE_MAX_WORKERS; i++) {
+        w = &shared->sh->workers[i];
+
+        if (w->pid == ngx_pid) {
+            free = w;
+            break;
+        }
+
+        if (free == NULL
+            && (w->pid == 0 || ngx_http_disclosure_process_gone(w->pid)))
+        {
+            free = w;
+        }
+    }
+
+    if (free) {
+        free->pid = ngx_pid;
+        free->active = stats->active;
+        free->idle = stats->idle;
+        free->connects = stats->connects;
+    }
+
+    ngx_shmtx_unlock(&shared->shpool->mutex);
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_process_gone(ngx_pid_t pid)
+{
+    return kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH;
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_listener_take_role(ngx_http_disclosure_listener_t *l)
+{
+    ngx_atomic_uint_t  pid;
+
+    pid = l->shared->sh->listener;
+
+    if ((ngx_pid_t) pid == ngx_pid) {
+        return 1;
+    }
+
+    if (pid != 0 && !ngx_http_disclosure_process_gone((ngx_pid_t) pid)) {
+        return 0;
+    }
+
+    return ngx_atomic_cmp_set(&l->shared->sh->listener, pid,
+                              (ngx_atomic_uint_t) ngx_pid);
+}
+
+
+static void
+ngx_http_disclosure_listener_connect(ngx_http_disclosure_listener_t *l)
+{
+    u_char     buf[NGX_MAX_ERROR_STR];
+    ngx_str_t  text;
+
+    l->pgconn = PQconnectStartParams(l->keywords, l->values, 0);
+
+    if (l->pgconn == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, l->log, 0,
+                      "disclosure: PQconnectStartParams() failed");
+        ngx_http_disclosure_listener_lost(l, NULL);
+        return;
+    }
+
+    if (PQstatus(l->pgconn) == CONNECTION_BAD) {
+        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                           PQerrorMessage(l->pgconn));
+        ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                      "disclosure: listener could not connect to \"%V\": %V",
+                      &l->conf->conninfo_safe, &text);
+        ngx_http_disclosure_listener_lost(l, NULL);
+        return;
+    }
+
+    (void) PQsetNoticeProcessor(l->pgconn, ngx_http_disclosure_listener_notice,
+                                l);
+
+    l->step = NGX_HTTP_DISCLOSURE_STEP_CONNECTING;
+    ngx_http_disclosure_listener_set_state(l,
+                                NGX_HTTP_DISCLOSURE_LISTENER_CONNECTING, -1);
+
+    /* libpq: before the first PQconnectPoll(), wait for write-ready */
+
+    if (ngx_http_disclosure_listener_socket(l) != NGX_OK
+        || ngx_add_event(l->connection->write, NGX_WRITE_EVENT,
+                         NGX_LEVEL_EVENT)
+           != NGX_OK)
+    {
+        ngx_http_disclosure_listener_lost(l, "watching the connection");
+        return;
+    }
+
+    ngx_add_timer(&l->timer, l->conf->connect_timeout);
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_listener_socket(ngx_http_disclosure_listener_t *l)
+{
+    ngx_socket_t       s;
+    ngx_connection_t  *c;
+
+    s = PQsocket(l->pgconn);
+
+    if (s == (ngx_socket_t) -1) {
+        return NGX_ERROR;
+    }
+
+    c = ngx_get_connection(s, l->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->data = l;
+    c->read->handler = ngx_http_disclosure_listener_handler;
+    c->write->handler = ngx_http_disclosure_listener_handler;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
+
+    /* graceful shutdown closes it at once, and so frees the role */
+    c->idle = 1;
+
+    l->connection = c;
+
+    return NGX_OK;
+}
+
+
+/* libpq owns the socket and closes it itself */
+
+static void
+ngx_http_disclosure_listener_forget_socket(ngx_http_disclosure_listener_t *l)
+{
+    ngx_connection_t  *c;
+
+    c = l->connection;
+
+    if (c == NULL) {
+        return;
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    if (c->write->active) {
+        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    ngx_free_connection(c);
+
+    c->fd = (ngx_socket_t) -1;
+    l->connection = NULL;
+}
+
+
+static void
+ngx_http_disclosure_listener_handler(ngx_event_t *ev)
+{
+    ngx_connection_t                *c;
+    ngx_http_disclosure_listener_t  *l;
+
+    c = ev->data;
+    l = c->data;
+
+    if (c->close) {
+        /* the worker is shutting down: another one takes over */
+        ngx_http_disclosure_listener_stop(l);
+        return;
+    }
+
+    switch (l->step) {
+
+    case NGX_HTTP_DISCLOSURE_STEP_CONNECTING:
+        ngx_http_disclosure_listener_connect_poll(l);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_STEP_LISTEN:
+    case NGX_HTTP_DISCLOSURE_STEP_POLL:
+        ngx_http_disclosure_listener_process(l, !ev->write);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_STEP_IDLE:
+        if (!ev->write) {
+            ngx_http_disclosure_listener_idle_read(l);
+        }
+
+        return;
+
+    default: /* NGX_HTTP_DISCLOSURE_STEP_WAIT */
+        return;
+    }
+}
+
+
+static void
+ngx_http_disclosure_listener_connect_poll(ngx_http_disclosure_listener_t *l)
+{
+    u_char                     buf[NGX_MAX_ERROR_STR];
+    ngx_str_t                  text;
+    ngx_connection_t          *c;
+    PostgresPollingStatusType  polling;
+
+    c = l->connection;
+
+    /* libpq may move to another socket (next host, SSL fallback) */
+
+    if (c->read->active
+        && ngx_del_event(c->read, NGX_READ_EVENT, 0) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    if (c->write->active
+        && ngx_del_event(c->write, NGX_WRITE_EVENT, 0) != NGX_OK)
+    {
+        goto failed;
+    }
+
+    do {
+        polling = PQconnectPoll(l->pgconn);
+
+    } while (polling == PGRES_POLLING_READING
+             && ngx_http_disclosure_db_ssl_pending(l->pgconn));
+
+    if (polling != PGRES_POLLING_FAILED && PQsocket(l->pgconn) != c->fd) {
+        ngx_http_disclosure_listener_forget_socket(l);
+
+        if (ngx_http_disclosure_listener_socket(l) != NGX_OK) {
+            goto failed;
+        }
+
+        c = l->connection;
+    }
+
+    switch (polling) {
+
+    case PGRES_POLLING_OK:
+
+        if (l->timer.timer_set) {
+            ngx_del_timer(&l->timer);
+        }
+
+        if (PQsetnonblocking(l->pgconn, 1) != 0
+            || ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+               != NGX_OK)
+        {
+            goto failed;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, l->log, 0,
+                      "disclosure: listener connected, backend pid %d",
+                      PQbackendPID(l->pgconn));
+
+        ngx_http_disclosure_listener_set_state(l,
+                                NGX_HTTP_DISCLOSURE_LISTENER_CONNECTING,
+                                PQbackendPID(l->pgconn));
+
+        ngx_http_disclosure_listener_send(l, NGX_HTTP_DISCLOSURE_STEP_LISTEN);
+        return;
+
+    case PGRES_POLLING_READING:
+        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        return;
+
+    case PGRES_POLLING_WRITING:
+        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            goto failed;
+        }
+
+        return;
+
+    default: /* PGRES_POLLING_FAILED */
+        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                           PQerrorMessage(l->pgconn));
+        ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                      "disclosure: listener could not connect to \"%V\": %V",
+                      &l->conf->conninfo_safe, &text);
+        ngx_http_disclosure_listener_lost(l, NULL);
+        return;
+    }
+
+failed:
+
+    ngx_http_disclosure_listener_lost(l, "watching the connection");
+}
+
+
+static void
+ngx_http_disclosure_listener_send(ngx_http_disclosure_listener_t *l,
+    ngx_http_disclosure_step_e step)
+{
+    const char  *sql;
+
+    sql = (step == NGX_HTTP_DISCLOSURE_STEP_LISTEN)
+          ? NGX_HTTP_DISCLOSURE_LISTEN_SQL : NGX_HTTP_DISCLOSURE_VERSION_SQL;
+
+    if (!PQsendQuery(l->pgconn, sql)) {
+        ngx_http_disclosure_listener_lost(l, "PQsendQuery()");
+        return;
+    }
+
+    l->step = step;
+    l->flushing = 1;
+    l->result = 0;
+
+    if (l->timer.timer_set) {
+        ngx_del_timer(&l->timer);
+    }
+
+    ngx_add_timer(&l->timer, l->conf->query_timeout);
+
+    ngx_http_disclosure_listener_process(l, 0);
+}
+
+
+static void
+ngx_http_disclosure_listener_process(ngx_http_disclosure_listener_t *l,
+    ngx_uint_t consume)
+{
+    int                rc;
+    PGresult          *res;
+    ngx_connection_t  *c;
+
+    c = l->connection;
+
+    if (consume && !PQconsumeInput(l->pgconn)) {
+        ngx_http_disclosure_listener_lost(l, "PQconsumeInput()");
+        return;
+    }
+
+    if (l->flushing) {
+        rc = PQflush(l->pgconn);
+
+        if (rc == -1) {
+            ngx_http_disclosure_listener_lost(l, "PQflush()");
+            return;
+        }
+
+        if (rc == 1) {
+            if (!c->write->active
+                && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+                   != NGX_OK)
+            {
+                ngx_http_disclosure_listener_lost(l, "watching the socket");
+            }
+
+            return;
+        }
+
+        l->flushing = 0;
+
+        if (c->write->active
+            && ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+               != NGX_OK)
+        {
+            ngx_http_disclosure_listener_lost(l, "watching the socket");
+            return;
+        }
+    }
+
+    ngx_http_disclosure_listener_notifies(l);
+
+    for ( ;; ) {
+
+        if (PQisBusy(l->pgconn)) {
+
+            if (ngx_http_disclosure_db_ssl_pending(l->pgconn)) {
+                if (!PQconsumeInput(l->pgconn)) {
+                    ngx_http_disclosure_listener_lost(l, "PQconsumeInput()");
+                    return;
+                }
+
+                ngx_http_disclosure_listener_notifies(l);
+                continue;
+            }
+
+            /* the level-triggered read event reports what is unread */
+            return;
+        }
+
+        res = PQgetResult(l->pgconn);
+
+        if (res == NULL) {
+            ngx_http_disclosure_listener_done(l);
+            return;
+        }
+
+        ngx_http_disclosure_listener_result(l, res);
+    }
+}
+
+
+static void
+ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
+    PGresult *res)
+{
+    u_char     buf[NGX_MAX_ERROR_STR];
+    off_t      version;
+    ngx_str_t  text;
+
+    switch (PQresultStatus(res)) {
+
+    case PGRES_COMMAND_OK:
+        if (l->step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
+            l->listening = 1;
+            l->result = 1;
+        }
+
+        break;
+
+    case PGRES_TUPLES_OK:
+        if (l->step != NGX_HTTP_DISCLOSURE_STEP_POLL
+            || PQntuples(res) != 1 || PQnfields(res) != 1
+            || PQgetisnull(res, 0, 0))
+        {
+            ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                          "disclosure: listener: the data version query "
+                          "returned no version");
+            break;
+        }
+
+        version = ngx_atoof((u_char *) PQgetvalue(res, 0, 0),
+                            PQgetlength(res, 0, 0));
+
+        if (version == NGX_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                          "disclosure: listener: data version \"%s\" "
+                          "is not a number", PQgetvalue(res, 0, 0));
+            break;
+        }
+
+        l->version = version;
+        l->result = 1;
+        break;
+
+    default:
+        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                           PQresultErrorMessage(res));
+
+        if (l->step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
+            /* a hot standby refuses LISTEN; polling still works there */
+            ngx_log_error(NGX_LOG_WARN, l->log, 0,
+                          "disclosure: listener: LISTEN failed, only the "
+                          "data version is polled: %V", &text);
+            l->listening = 0;
+            l->result = 1;
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                          "disclosure: listener: the data version query "
+                          "failed: %V", &text);
+        }
+
+        break;
+    }
+
+    PQclear(res);
+}
+
+
+static void
+ngx_http_disclosure_listener_done(ngx_http_disclosure_listener_t *l)
+{
+    if (l->timer.timer_set) {
+        ngx_del_timer(&l->timer);
+    }
+
+    if (!l->result) {
+        ngx_http_disclosure_listener_lost(l, NULL);
+        return;
+    }
+
+    if (l->step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
+        ngx_http_disclosure_listener_send(l, NGX_HTTP_DISCLOSURE_STEP_POLL);
+        return;
+    }
+
+    ngx_http_disclosure_listener_version(l);
+
+    l->backoff = 0;
+    l->step = NGX_HTTP_DISCLOSURE_STEP_IDLE;
+
+    ngx_http_disclosure_listener_set_state(l,
+                                 l->listening
+                                 ? NGX_HTTP_DISCLOSURE_LISTENER_LISTENING
+                                 : NGX_HTTP_DISCLOSURE_LISTENER_POLLING, -1);
+
+    ngx_add_timer(&l->timer, l->conf->cache_poll);
+}
+
+
+static void
+ngx_http_disclosure_listener_idle_read(ngx_http_disclosure_listener_t *l)
+{
+    if (!PQconsumeInput(l->pgconn)
+        || PQstatus(l->pgconn) != CONNECTION_OK)
+    {
+        ngx_http_disclosure_listener_lost(l, "PQconsumeInput()");
+        return;
+    }
+
+    ngx_http_disclosure_listener_notifies(l);
+}
+
+
+static void
+ngx_http_disclosure_listener_timeout(ngx_event_t *ev)
+{
+    ngx_http_disclosure_listener_t  *l = ev->data;
+
+    switch (l->step) {
+
+    case NGX_HTTP_DISCLOSURE_STEP_WAIT:
+        if (l->role) {
+            ngx_http_disclosure_listener_connect(l);
+        }
+
+        return;
+
+    case NGX_HTTP_DISCLOSURE_STEP_IDLE:
+        ngx_http_disclosure_listener_send(l, NGX_HTTP_DISCLOSURE_STEP_POLL);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_STEP_CONNECTING:
+        ngx_http_disclosure_listener_lost(l, "connecting timed out");
+        return;
+
+    default:
+        ngx_http_disclosure_listener_lost(l, "the query timed out");
+        return;
+    }
+}
+
+
+/* the connection failed (what: why, NULL: logged already): try later */
+
+static void
+ngx_http_disclosure_listener_lost(ngx_http_disclosure_listener_t *l,
+    const char *what)
+{
+    u_char      buf[NGX_MAX_ERROR_STR];
+    ngx_str_t   text;
+    ngx_uint_t  level;
+
+    l->backoff = l->backoff ? ngx_min(l->backoff * 2,
+                                      NGX_HTTP_DISCLOSURE_BACKOFF_MAX)
+                            : NGX_HTTP_DISCLOSURE_BACKOFF_MIN;
+
+    /* the first failure is worth a warning, the retries are not */
+    level = (l->backoff == NGX_HTTP_DISCLOSURE_BACKOFF_MIN) ? NGX_LOG_WARN
+                                                             : NGX_LOG_INFO;
+
+    if (what && l->pgconn) {
+        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                           PQerrorMessage(l->pgconn));
+        ngx_log_error(level, l->log, 0,
+                      "disclosure: listener: %s failed: %V", what, &text);
+    }
+
+    ngx_log_error(level, l->log, 0,
+                  "disclosure: listener reconnects in %Mms", l->backoff);
+
+    ngx_http_disclosure_listener_close(l);
+
+    l->step = NGX_HTTP_DISCLOSURE_STEP_WAIT;
+
+    ngx_http_disclosure_listener_set_state(l,
+                                NGX_HTTP_DISCLOSURE_LISTENER_DISCONNECTED, -1);
+
+    ngx_shmtx_lock(&l->shared->shpool->mutex);
+    l->shared->sh->failures++;
+    ngx_shmtx_unlock(&l->shared->shpool->mutex);
+
+    ngx_add_timer(&l->timer, l->backoff);
+}
+
+
+static void
+ngx_http_disclosure_listener_close(ngx_http_disclosure_listener_t *l)
+{
+    if (l->timer.timer_set) {
+        ngx_del_timer(&l->timer);
+    }
+
+    ngx_http_disclosure_listener_forget_socket(l);
+
+    if (l->pgconn) {
+        PQfinish(l->pgconn);
+        l->pgconn = NULL;
+    }
+
+    l->listening = 0;
+    l->flushing = 0;
+    l->step = NGX_HTTP_DISCLOSURE_STEP_WAIT;
+}
+
+
+/* the worker exits: the role goes back for another worker to take */
+
+static void
+ngx_http_disclosure_listener_stop(ngx_http_disclosure_listener_t *l)
+{
+    ngx_http_disclosure_listener_close(l);
+
+    if (!l->role) {
+        return;
+    }
+
+    l->role = 0;
+
+    ngx_http_disclosure_listener_set_state(l,
+                                NGX_HTTP_DISCLOSURE_LISTENER_DISCONNECTED, -1);
+
+    (void) ngx_atomic_cmp_set(&l->shared->sh->listener,
+                              (ngx_atomic_uint_t) ngx_pid, 0);
+
+    ngx_log_error(NGX_LOG_INFO, l->log, 0,
+                  "disclosure: this worker no longer listens");
+}
+
+
+/* backend: the new connection's PostgreSQL pid, -1: unchanged */
+
+static void
+ngx_http_disclosure_listener_set_state(ngx_http_disclosure_listener_t *l,
+    ngx_uint_t state, ngx_pid_t backend)
+{
+    ngx_shmtx_lock(&l->shared->shpool->mutex);
+
+    l->shared->sh->state = state;
+
+    if (state == NGX_HTTP_DISCLOSURE_LISTENER_DISCONNECTED) {
+        l->shared->sh->backend = 0;
+    }
+
+    if (backend > 0) {
+        l->shared->sh->backend = backend;
+        l->shared->sh->connects++;
+    }
+
+    ngx_shmtx_unlock(&l->shared->shpool->mutex);
+}
+
+
+static void
+ngx_http_disclosure_listener_notifies(ngx_http_disclosure_listener_t *l)
+{
+    PGnotify  *n;
+
+    while ((n = PQnotifies(l->pgconn)) != NULL) {
+
+        if (ngx_strcmp(n->relname, NGX_HTTP_DISCLOSURE_CHANNEL) == 0) {
+            ngx_http_disclosure_listener_notification(l, n->extra);
+        }
+
+        PQfreemem(n);
+    }
+}
+
+
+/* {"agency": "xigong-edz", "year": 2024, "revision": 2, "data_version": 7} */
+
+static void
+ngx_http_disclosure_listener_notification(ngx_http_disclosure_listener_t *l,
+    const char *payload)
+{
+    yajl_val                       doc;
+    ngx_str_t                      agency;
+    ngx_int_t                      year, version;
+    ngx_uint_t                     n, source;
+    const char                    *slug;
+    ngx_http_disclosure_shared_t  *sh;
+    char                           err[128];
+
+    sh = l->shared->sh;
+
+    doc = yajl_tree_parse(payload, err, sizeof(err));
+
+    slug = doc ? ngx_http_disclosure_get_string(doc, "agency") : NULL;
+
+    if (slug == NULL
+        || ngx_http_disclosure_get_int(doc, "year", &year) != NGX_OK
+        || ngx_http_disclosure_get_int(doc, "data_version", &version)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, l->log, 0,
+                      "disclosure: listener: unexpected notification "
+                      "\"%s\", everything is invalidated", payload);
+
+        if (doc) {
+            yajl_tree_free(doc);
+        }
+
+        n = ngx_http_disclosure_invalidate(l, NULL, 0);
+
+        ngx_shmtx_lock(&l->shared->shpool->mutex);
+        sh->notifications++;
+        ngx_shmtx_unlock(&l->shared->shpool->mutex);
+
+        ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_GAP, NULL, 0,
+                                   sh->version, n);
+        return;
+    }
+
+    agency.data = (u_char *) slug;
+    agency.len = ngx_strlen(slug);
+
+    ngx_shmtx_lock(&l->shared->shpool->mutex);
+
+    sh->notifications++;
+
+    /* a version skipped: a publication we were not told about */
+    source = (!sh->version_known || version > sh->version + 1)
+             ? NGX_HTTP_DISCLOSURE_SOURCE_GAP
+             : NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY;
+
+    if (!sh->version_known || version > sh->version) {
+        sh->version = version;
+        sh->version_known = 1;
+    }
+
+    ngx_shmtx_unlock(&l->shared->shpool->mutex);
+
+    if (source == NGX_HTTP_DISCLOSURE_SOURCE_GAP) {
+        n = ngx_http_disclosure_invalidate(l, NULL, 0);
+
+    } else {
+        n = ngx_http_disclosure_invalidate(l, &agency, year);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, l->log, 0,
+                  "disclosure: \"%V\" %i changed (data version %i): "
+                  "%ui cached entries invalidated%s", &agency, year, version,
+                  n, (source == NGX_HTTP_DISCLOSURE_SOURCE_GAP)
+                     ? ", all of them: a version was skipped" : "");
+
+    ngx_http_disclosure_record(l, source, &agency, year, version, n);
+
+    yajl_tree_free(doc);
+}
+
+
+/* the poll's answer: anything we were not told about invalidates all */
+
+static void
+ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
+{
+    int64_t                        old;
+    ngx_uint_t                     n, known;
+    ngx_http_disclosure_shared_t  *sh;
+
+    sh = l->shared->sh;
+
+    ngx_shmtx_lock(&l->shared->shpool->mutex);
+
+    sh->polls++;
+
+    known = sh->version_known;
+    old = sh->version;
+
+    sh->version = l->version;
+    sh->version_known = 1;
+
+    ngx_shmtx_unlock(&l->shared->shpool->mutex);
+
+    if (known && old == l->version) {
+        return;
+    }
+
+    n = ngx_http_disclosure_invalidate(l, NULL, 0);
+
+    if (!known) {
+        /*
+         * The instance starts: what was filled before the listener was in
+         * place may predate a publication nobody heard of.
+         */
+        ngx_log_error(NGX_LOG_INFO, l->log, 0,
+                      "disclosure: data version %L, %ui cached entries "
+                      "filled before it invalidated", l->version, n);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
+                  "disclosure: data version %L, was %L, with no "
+                  "notification: %ui cached entries invalidated",
+                  l->version, old, n);
+
+    ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_VERSION, NULL, 0,
+                               l->version, n);
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_invalidate(ngx_http_disclosure_listener_t *l,
+    ngx_str_t *agency, ngx_int_t year)
+{
+    ngx_uint_t        i, n;
+    ngx_shm_zone_t  **zone;
+
+    zone = l->conf->cache_zones.elts;
+    n = 0;
+
+    for (i = 0; i < l->conf->cache_zones.nelts; i++) {
+        n += ngx_http_disclosure_cache_invalidate(zone[i], agency, year);
+    }
+
+    return n;
+}
+
+
+static void
+ngx_http_disclosure_record(ngx_http_disclosure_listener_t *l,
+    ngx_uint_t source, ngx_str_t *agency, ngx_int_t year, int64_t version,
+    ngx_uint_t entries)
+{
+    ngx_http_disclosure_shared_t  *sh;
+
+    sh = l->shared->sh;
+
+    ngx_shmtx_lock(&l->shared->shpool->mutex);
+
+    sh->invalidations++;
+    sh->last_time = ngx_time();
+    sh->last_source = source;
+    sh->last_version = version;
+    sh->last_year = year;
+    sh->last_entries = entries;
+
+    if (agency && agency->len <= NGX_HTTP_DISCLOSURE_MAX_SLUG) {
+        sh->last_agency_len = agency->len;
+        ngx_memcpy(sh->last_agency, agency->data, agency->len);
+
+    } else {
+        sh->last_agency_len = 0;
+    }
+
+    ngx_shmtx_unlock(&l->shared->shpool->mutex);
+}
+
+
+static void
+ngx_http_disclosure_listener_notice(void *arg, const char *message)
+{
+    ngx_http_disclosure_listener_t  *l = arg;
+
+    u_char     buf[NGX_MAX_ERROR_STR];
+    ngx_str_t  text;
+
+    text = ngx_http_disclosure_db_text(buf, sizeof(buf), message);
+
+    ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
+                  "disclosure: listener: PostgreSQL said: %V", &text);
+}
