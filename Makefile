@@ -135,11 +135,13 @@ demo: deps all
 	    -e 's|@PGPORT@|$(DEMO_PORT)|g' conf/demo/nginx.conf.in >$(DEMO)/nginx.conf
 	ngx=(/usr/sbin/nginx -p $(DEMO) -c $(DEMO)/nginx.conf)
 	"$${ngx[@]}" -t -q
+	# a restart, not a reload: a rebuilt module is loaded only by a new master
 	if [ -f $(DEMO)/nginx.pid ] && kill -0 "$$(cat $(DEMO)/nginx.pid)" 2>/dev/null; then
-	    "$${ngx[@]}" -s reload
-	else
-	    "$${ngx[@]}"
+	    pid=$$(cat $(DEMO)/nginx.pid)
+	    "$${ngx[@]}" -s quit
+	    while kill -0 $$pid 2>/dev/null; do sleep 0.1; done
 	fi
+	"$${ngx[@]}"
 	for i in $$(seq 100); do
 	    (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null && break
 	    sleep 0.1
@@ -156,6 +158,7 @@ demo: deps all
 	echo "  one table (SSI)     http://127.0.0.1:8080/disclosure/demo-district/2024/applications"
 	echo "  open data           http://127.0.0.1:8080/disclosure/demo-district/2024.json"
 	echo "                      http://127.0.0.1:8080/disclosure/demo-district/2024.csv"
+	echo "  cache and database  http://127.0.0.1:8080/disclosure-status"
 	echo
 	echo "Editors: psql -h $(DEMO)/run -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)"
 	echo "Logs: $(DEMO)/nginx-error.log, $(DEMO)/pg/postgres.log.  Stop: make demo-stop"
