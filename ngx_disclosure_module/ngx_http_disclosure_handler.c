@@ -991,7 +991,12 @@ ngx_http_disclosure_parse_iso_time(const char *s)
         return -1;
     }
 
-    /* Gauss' formula for days since 1 March 1 BC, as ngx_http_parse_time() */
+    /*
+     * Gauss' formula for days since 1 March 1 BC, as ngx_http_parse_time()
+     * has it, with its months counted from 0
+     */
+    month--;
+
     if (--month <= 0) {
         month += 12;
         year -= 1;

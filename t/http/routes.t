@@ -62,6 +62,10 @@ ok $r->{headers}{etag}, 'report: an ETag';
 ok $r->{headers}{'last-modified'}, 'report: a Last-Modified';
 is $r->{headers}{'content-length'}, length $r->{content}, 'report: Content-Length';
 my ($etag, $lm) = ($r->{headers}{etag}, $r->{headers}{'last-modified'});
+is get('/disclosure/demo-district/2024')->{headers}{'last-modified'}, 'Fri, 21 Mar 2025 02:00:00 GMT',
+    'Last-Modified is the publication time (2025-03-21 10:00 in Beijing)';
+is get('/disclosure/demo-district-education/2021.json')->{headers}{'last-modified'}, 'Sat, 22 Jan 2022 02:00:00 GMT',
+    'in January too';
 
 is get('/disclosure/xigong-edz/2024.html')->{content}, $r->{content}, 'report.html: the same page';
 
