@@ -146,6 +146,15 @@ CREATE TABLE disclosure.section_text (
 COMMENT ON TABLE disclosure.section_text IS
     'the narrative: one row per part of sections 一, 五 and 六; paragraphs separated by newlines';
 
+-- the document of each published revision, made once at publication: a
+-- published revision never changes, and the web API then reads one row
+CREATE TABLE disclosure.published_document (
+    revision_id int PRIMARY KEY REFERENCES disclosure.revision,
+    document    json NOT NULL
+);
+COMMENT ON TABLE disclosure.published_document IS
+    'the report document of every published revision, as made at publication';
+
 -- bumped by every publish, correction and withdrawal; it replicates, so that a
 -- cache on a read replica, where NOTIFY does not arrive, can poll it
 CREATE TABLE disclosure.data_version (

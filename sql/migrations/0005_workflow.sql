@@ -178,6 +178,7 @@ BEGIN
     UPDATE disclosure.revision
        SET status = 'published', published_at = coalesce(p_published_at, now()), published_by = session_user
      WHERE id = rev.id;
+    INSERT INTO disclosure.published_document VALUES (rev.id, disclosure.report_document(rev.id));
     PERFORM disclosure.announce(rev.report_id, rev.revision);
     RETURN rev.revision;
 END

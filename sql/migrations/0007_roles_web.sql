@@ -32,37 +32,55 @@ $$;
 
 CREATE FUNCTION disclosure_web.report(p_agency text, p_year int)
 RETURNS json LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT disclosure.report_document(p.revision_id)
-      FROM disclosure.public_revision p
-     WHERE p.agency = p_agency AND p.year = p_year AND p.status = 'published'
+    SELECT d.document
+      FROM disclosure.agency a
+      JOIN disclosure.report r ON r.agency_id = a.id AND r.year = p_year
+      CROSS JOIN LATERAL (
+           SELECT v.id, v.status FROM disclosure.revision v
+            WHERE v.report_id = r.id AND v.status <> 'draft'
+            ORDER BY v.revision DESC LIMIT 1) v
+      JOIN disclosure.published_document d ON d.revision_id = v.id
+     WHERE a.slug = p_agency AND v.status = 'published'
 $$;
 COMMENT ON FUNCTION disclosure_web.report(text, int) IS
     'the report document of the latest publication, or NULL (never a draft)';
 
--- the years an agency has published
+-- the years an agency has published: each report's latest revision, unless withdrawn
 CREATE FUNCTION disclosure_web.published_years(p_agency_id int)
 RETURNS json LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(json_agg(json_build_object(
-               'year', p.year, 'format', p.format, 'revision', p.revision,
-               'published_at', disclosure.json_time(p.published_at)) ORDER BY p.year DESC), '[]')
-      FROM disclosure.public_revision p
-     WHERE p.agency_id = p_agency_id AND p.status = 'published'
+               'year', r.year, 'format', v.format, 'revision', v.revision,
+               'published_at', disclosure.json_time(v.published_at)) ORDER BY r.year DESC), '[]')
+      FROM disclosure.report r
+      CROSS JOIN LATERAL (
+           SELECT v.format, v.revision, v.published_at, v.status FROM disclosure.revision v
+            WHERE v.report_id = r.id AND v.status <> 'draft'
+            ORDER BY v.revision DESC LIMIT 1) v
+     WHERE r.agency_id = p_agency_id AND v.status = 'published'
 $$;
 
 CREATE FUNCTION disclosure_web.index()
 RETURNS json LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    WITH RECURSIVE tree AS (
-        SELECT a.id, a.parent_id, ARRAY[a.name || a.slug] AS path, 0 AS depth
-          FROM disclosure.agency a WHERE a.parent_id IS NULL
-        UNION ALL
-        SELECT a.id, a.parent_id, t.path || (a.name || a.slug), t.depth + 1
-          FROM disclosure.agency a JOIN tree t ON a.parent_id = t.id
+    WITH RECURSIVE published AS (  -- agencies whose latest revision of some report is published
+        SELECT DISTINCT r.agency_id AS id
+          FROM disclosure.report r
+          CROSS JOIN LATERAL (
+               SELECT v.status FROM disclosure.revision v
+                WHERE v.report_id = r.id AND v.status <> 'draft'
+                ORDER BY v.revision DESC LIMIT 1) v
+         WHERE v.status = 'published'
     ),
-    shown AS (  -- agencies with a publication, and their ancestors
-        SELECT DISTINCT t.id
-          FROM tree t
-          JOIN tree d ON d.path[1:array_length(t.path, 1)] = t.path
-          JOIN disclosure.public_revision p ON p.agency_id = d.id AND p.status = 'published'
+    shown AS (  -- those and their ancestors, walking up
+        SELECT a.id, a.parent_id FROM disclosure.agency a JOIN published p USING (id)
+        UNION
+        SELECT a.id, a.parent_id FROM disclosure.agency a JOIN shown s ON s.parent_id = a.id
+    ),
+    tree AS (  -- depth-first order, walking down the shown agencies
+        SELECT a.id, ARRAY[a.name || a.slug] AS path, 0 AS depth
+          FROM disclosure.agency a JOIN shown s USING (id) WHERE a.parent_id IS NULL
+        UNION ALL
+        SELECT a.id, t.path || (a.name || a.slug), t.depth + 1
+          FROM disclosure.agency a JOIN shown s USING (id) JOIN tree t ON a.parent_id = t.id
     )
     SELECT json_build_object(
         'document', 'disclosure-index/1',
@@ -74,7 +92,7 @@ RETURNS json LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, 
                        'parent', (SELECT p.slug FROM disclosure.agency p WHERE p.id = a.parent_id),
                        'depth', t.depth,
                        'years', disclosure_web.published_years(a.id)) ORDER BY t.path)
-              FROM tree t JOIN shown s ON s.id = t.id JOIN disclosure.agency a ON a.id = t.id),
+              FROM tree t JOIN disclosure.agency a ON a.id = t.id),
             '[]'))
       FROM disclosure.data_version v
 $$;
