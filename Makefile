@@ -6,6 +6,13 @@
 #   make demo       a local PostgreSQL with the sample reports, on port 5433
 #   make demo-stop  stop it
 #   make clean      remove build/, test logs and the demo cluster
+#
+#   make test-asan      the HTTP tests with the module under ASan and UBSan
+#   make test-valgrind  the HTTP tests with nginx under valgrind memcheck
+#   make fuzz           libFuzzer targets, FUZZ_SECONDS (60) each
+#   make fuzz-smoke     the same targets over their seed corpora only
+#   make faults         wrk against nginx while PostgreSQL and nginx fail
+#                       (t/faults/README.md)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -34,6 +41,19 @@ BROWSER_PACKAGES := chromium fonts-noto-cjk \
 # the prove-run test directories (t/sql has its own runner)
 PROVE_DIRS := t/db t/http t/browser
 
+# hardening (README, "Reliability"): the HTTP tests again with the module
+# under sanitizers and valgrind, libFuzzer, faults under load
+HARDEN_PACKAGES := clang-14 libclang-rt-14-dev llvm-14 valgrind wrk dpkg-dev
+CLANG      := clang-14
+ASAN_BUILD := $(REPO)/build-asan
+ASAN_MODULE := $(ASAN_BUILD)/ngx_http_disclosure_module.so
+FUZZ_BUILD := $(REPO)/build-fuzz
+SANITIZE   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SANITIZE_DIRS := t/http
+SANITIZER_LOGS := $(REPO)/t/logs/sanitizers
+FUZZ_SECONDS ?= 60
+FAULT_SECONDS ?= 12
+
 DEMO      := /var/tmp/ngx-disclosure-demo
 DEMO_PORT := 5433
 DEMO_DB   := disclosure
@@ -46,22 +66,25 @@ AS_PG :=
 endif
 
 .PHONY: all deps test demo demo-stop clean
+.PHONY: harden-deps test-asan test-valgrind fuzz fuzz-smoke faults
 
 
 all: $(MODULE)
 
-$(BUILD)/Makefile: config
-	@mkdir -p $(BUILD)
+# build/ and build-asan/ (CONFIGURE_EXTRA, see "make test-asan")
+$(BUILD)/Makefile $(ASAN_BUILD)/Makefile: config
+	@dir=$(@D)
+	mkdir -p $$dir
 	echo "configure: $(NGX_SRC) --add-dynamic-module=$(REPO)" \
-	     "(log: build/configure.log)"
+	     "(log: $${dir#$(REPO)/}/configure.log)"
 	cd $(NGX_SRC)
 	. ./conf_flags
-	if ! ./configure "$${NGX_CONF_FLAGS[@]}" \
-	        --add-dynamic-module=$(REPO) --builddir=$(BUILD) \
-	        >$(BUILD)/configure.log 2>&1
+	if ! ./configure "$${NGX_CONF_FLAGS[@]}" $(CONFIGURE_EXTRA) \
+	        --add-dynamic-module=$(REPO) --builddir=$$dir \
+	        >$$dir/configure.log 2>&1
 	then
-	    tail -n 30 $(BUILD)/configure.log
-	    rm -f $(BUILD)/Makefile
+	    tail -n 30 $$dir/configure.log
+	    rm -f $$dir/Makefile
 	    exit 1
 	fi
 
@@ -69,16 +92,19 @@ $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	@$(MAKE) --no-print-directory -C $(NGX_SRC) -f $(BUILD)/Makefile modules
 
 
-deps:
+deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES)
+harden-deps: PACKAGES = $(DEB_PACKAGES) $(HARDEN_PACKAGES)
+
+deps harden-deps:
 	@missing=()
-	for p in $(DEB_PACKAGES) $(BROWSER_PACKAGES); do
+	for p in $(PACKAGES); do
 	    s=$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null || true)
 	    [ "$$s" = installed ] || missing+=("$$p")
 	done
 	[ $${#missing[@]} -eq 0 ] && exit 0
-	echo "deps: installing $${missing[*]}"
+	echo "$@: installing $${missing[*]}"
 	if [ "$$(id -u)" != 0 ]; then
-	    echo "deps: run 'make deps' as root" >&2
+	    echo "$@: run 'make $@' as root" >&2
 	    exit 1
 	fi
 	# keep the nginx and postgresql packages from starting services
@@ -176,4 +202,72 @@ demo-stop:
 
 
 clean: demo-stop
-	rm -rf $(BUILD) $(DEMO) t/logs t/tmp
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEMO) t/logs t/tmp
+
+
+# -- hardening ----------------------------------------------------------------
+#
+# The module built by clang with AddressSanitizer and UndefinedBehavior-
+# Sanitizer into build-asan/, loaded by Debian's nginx with the runtime
+# preloaded (t/sanitize/asan-nginx says why clang and how).  -z nodelete
+# keeps the module mapped after nginx's dlclose() at exit, so that leak
+# reports can still name its functions.
+
+$(ASAN_BUILD)/Makefile: CONFIGURE_EXTRA = --with-cc=$(CLANG) \
+	--with-cc-opt="-g -O1 -fno-omit-frame-pointer $(SANITIZE) \
+	    -fsanitize-ignorelist=$(REPO)/t/sanitize/asan.ignorelist" \
+	--with-ld-opt="$(SANITIZE) -Wl,-z,nodelete"
+$(ASAN_BUILD)/Makefile: t/sanitize/asan.ignorelist
+
+$(ASAN_MODULE): $(ASAN_BUILD)/Makefile $(SOURCES)
+	@$(MAKE) --no-print-directory -C $(NGX_SRC) -f $(ASAN_BUILD)/Makefile modules
+
+# Every t/http test, then t/sanitize/check over the reports: fails on any
+# sanitizer error and on any leak with a module frame.  (t/db never starts
+# nginx.)
+test-asan: harden-deps $(ASAN_MODULE)
+	@logs=$(SANITIZER_LOGS)/asan
+	rm -rf $$logs
+	mkdir -p $$logs
+	chmod 1777 $$logs           # workers run as nobody
+	rc=0
+	DISCLOSURE_MODULE=$(ASAN_MODULE) \
+	DISCLOSURE_ASAN_RUNTIME=$$($(CLANG) -print-file-name=libclang_rt.asan-x86_64.so) \
+	DISCLOSURE_NGINX_WRAPPER=$(REPO)/t/sanitize/asan-nginx \
+	DISCLOSURE_SANITIZER_LOGS=$$logs \
+	    prove -r $(SANITIZE_DIRS) || rc=1
+	t/sanitize/check asan $$logs || rc=1
+	exit $$rc
+
+# The module as it ships (build/), nginx under valgrind memcheck.
+test-valgrind: harden-deps all
+	@logs=$(SANITIZER_LOGS)/valgrind
+	rm -rf $$logs
+	mkdir -p $$logs
+	chmod 1777 $$logs
+	rc=0
+	DISCLOSURE_NGINX_WRAPPER=$(REPO)/t/sanitize/valgrind-nginx \
+	DISCLOSURE_SANITIZER_LOGS=$$logs DISCLOSURE_TIME_FACTOR=3 \
+	    prove -r $(SANITIZE_DIRS) || rc=1
+	t/sanitize/check valgrind $$logs || rc=1
+	exit $$rc
+
+
+# libFuzzer targets fuzz/*.c against nginx's own core (fuzz/build says how);
+# FUZZ_SECONDS each.  fuzz-smoke runs them over their seeds only.
+$(FUZZ_BUILD)/bin: $(SOURCES) config $(wildcard fuzz/*.c fuzz/*.h) fuzz/build
+	@fuzz/build $(FUZZ_BUILD)
+	touch $@
+
+fuzz: harden-deps $(FUZZ_BUILD)/bin
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_BUILD)
+
+fuzz-smoke: harden-deps $(FUZZ_BUILD)/bin
+	@fuzz/run $(FUZZ_BUILD) --smoke
+
+
+# wrk against nginx while PostgreSQL, its standby, nginx's workers and its
+# configuration fail (t/faults/README.md, whose table it rewrites); about
+# two minutes
+faults: harden-deps all
+	@FAULT_SECONDS=$(FAULT_SECONDS) t/faults/run --write

@@ -115,6 +115,16 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
     ngx_http_disclosure_ctx_t       *ctx;
     ngx_http_disclosure_loc_conf_t  *dlcf;
 
+    /* on every response of the module, errors included */
+
+    ngx_str_set(&nosniff, "nosniff");
+
+    if (ngx_http_disclosure_add_header(r, "X-Content-Type-Options", &nosniff)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         ngx_str_set(&path, "GET, HEAD");
 
@@ -137,14 +147,6 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_disclosure_module);
-
-    ngx_str_set(&nosniff, "nosniff");
-
-    if (ngx_http_disclosure_add_header(r, "X-Content-Type-Options", &nosniff)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     if (ngx_http_disclosure_path(r, &path) != NGX_OK) {
         return NGX_HTTP_NOT_FOUND;
@@ -965,7 +967,7 @@ static time_t
 ngx_http_disclosure_parse_iso_time(const char *s)
 {
     u_char      *p;
-    ngx_int_t    year, month, day, hour, min, sec, off, days;
+    ngx_int_t    year, month, day, hour, min, sec, oh, om, off, days;
 
     p = (u_char *) s;
 
@@ -976,28 +978,32 @@ ngx_http_disclosure_parse_iso_time(const char *s)
         return -1;
     }
 
+    /* anything but digits is NGX_ERROR, below every range */
+
     year = ngx_atoi(p, 4);
     month = ngx_atoi(p + 5, 2);
     day = ngx_atoi(p + 8, 2);
     hour = ngx_atoi(p + 11, 2);
     min = ngx_atoi(p + 14, 2);
     sec = ngx_atoi(p + 17, 2);
-    off = ngx_atoi(p + 20, 2) * 60 + ngx_atoi(p + 23, 2);
+    oh = ngx_atoi(p + 20, 2);
+    om = ngx_atoi(p + 23, 2);
 
     if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31
         || hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0
-        || sec > 60 || off < 0)
+        || sec > 60 || oh < 0 || oh > 23 || om < 0 || om > 59)
     {
         return -1;
     }
 
     /*
-     * Gauss' formula for days since 1 March 1 BC, as ngx_http_parse_time()
-     * has it, with its months counted from 0
+     * Gauss' formula for days since 1 March 1 BC, as ngx_http_parse_time():
+     * months count from March, January and February are the year before
      */
-    month--;
 
-    if (--month <= 0) {
+    month -= 2;
+
+    if (month <= 0) {
         month += 12;
         year -= 1;
     }
@@ -1005,6 +1011,8 @@ ngx_http_disclosure_parse_iso_time(const char *s)
     days = 365 * year + year / 4 - year / 100 + year / 400
            + 367 * month / 12 - 30 + day - 1
            - 719527 + 31 + 28;
+
+    off = oh * 60 + om;
 
     if (p[19] == '+') {
         off = -off;

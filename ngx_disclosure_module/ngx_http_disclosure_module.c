@@ -363,23 +363,31 @@ ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * libpq's parse errors quote pieces of the string, for a URI all of it.
- * When the string holds a password, only the quoted pieces that cannot be
- * part of it are kept: option names and the punctuation libpq itself names.
+ * When the string may hold a password, only the quoted pieces that cannot
+ * be part of it are kept: option names and the punctuation libpq itself
+ * names.  A URI may hold one in its userinfo, or spell "password" with
+ * %-escapes.  If the string has double quotes of its own, libpq's quoted
+ * pieces cannot be told apart: all from the first quote to the last one is
+ * hidden (libpq names the piece of the string last).
  */
 
 static void
 ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
     char *err)
 {
-    u_char      *msg, *p, *q, *end, *last;
+    u_char      *msg, *p, *q, *end, *last, *s, *send, *lastq;
     size_t       len;
-    ngx_uint_t   secret;
+    ngx_uint_t   secret, quotes;
 
-    secret = ngx_strnstr(conninfo->data, "password", conninfo->len) != NULL
-             || (ngx_strnstr(conninfo->data, "://", conninfo->len) != NULL
-                 && ngx_strlchr(conninfo->data,
-                                conninfo->data + conninfo->len, '@')
-                    != NULL);
+    s = conninfo->data;
+    send = s + conninfo->len;
+
+    secret = ngx_strnstr(s, "password", conninfo->len) != NULL
+             || (ngx_strnstr(s, "://", conninfo->len) != NULL
+                 && (ngx_strlchr(s, send, '@') != NULL
+                     || ngx_strlchr(s, send, '%') != NULL));
+
+    quotes = (ngx_strlchr(s, send, '"') != NULL);
 
     len = ngx_strlen(err);
 
@@ -398,6 +406,12 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
     end = p + len;
     last = msg;
 
+    lastq = end;
+
+    while (lastq > p && lastq[-1] != '"') {
+        lastq--;
+    }
+
     while (p < end) {
 
         *last++ = *p;
@@ -411,12 +425,14 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
             continue;
         }
 
-        if ((q - p == 1 && ngx_strchr("=]:/", *p) != NULL)
-            || ngx_http_disclosure_is_keyword(p, q - p))
+        if (!quotes
+            && ((q - p == 1 && ngx_strchr("=]:/", *p) != NULL)
+                || ngx_http_disclosure_is_keyword(p, q - p)))
         {
             last = ngx_cpymem(last, p, q - p);
 
         } else {
+            q = quotes ? lastq - 1 : q;
             last = ngx_cpymem(last, NGX_HTTP_DISCLOSURE_HIDDEN,
                               sizeof(NGX_HTTP_DISCLOSURE_HIDDEN) - 1);
         }

@@ -38,6 +38,33 @@ Every wait polls (the port, C<pg_isready>, the process table) with an
 overall limit of C<$Disclosure::Test::TIMEOUT> seconds (60); none sleeps for
 a fixed time.
 
+=head1 ENVIRONMENT
+
+What C<make test-asan> and C<make test-valgrind> use to run the same tests
+against another build of the module, or under a tool; unset, nothing
+changes.
+
+=over
+
+=item DISCLOSURE_MODULE=/path/to/ngx_http_disclosure_module.so
+
+the module every nginx loads (default F<build/ngx_http_disclosure_module.so>)
+
+=item DISCLOSURE_NGINX_WRAPPER="command args..."
+
+a command, split on blanks, that every nginx (started or C<nginx -t>) runs
+under: it gets nginx's command line as its arguments and must exec it (same
+process), e.g. F<t/sanitize/asan-nginx> or F<t/sanitize/valgrind-nginx>.
+nginx gets C<DISCLOSURE_TEST_NAME> (see C<test_name()>) in its environment,
+so that the wrapper can name its logs after the test file.
+
+=item DISCLOSURE_TIME_FACTOR=n
+
+multiplies C<$TIMEOUT> (default 1): the limit of every wait, for nginx
+under valgrind, which starts and stops slower
+
+=back
+
 =head1 POSTGRESQL
 
 =head2 Disclosure::Test->pg(%options)
@@ -95,6 +122,15 @@ fast shutdown; start again on the same port and data; both
 
 SIGKILL to the postmaster, then waits until all its processes are gone
 (a crash, for the module's reconnect paths)
+
+=item standby
+
+a new instance, a streaming-replication standby of this one
+(C<pg_basebackup -R>), on its own free port; read-only until promoted
+
+=item promote
+
+makes a standby the primary (C<pg_promote()>, waiting for it)
 
 =back
 
@@ -174,6 +210,12 @@ $output)>, the output being what nginx printed.
 
 the configuration text C<nginx> would write (for a port given as
 C<port =E<gt> ...>, or a free one), and the path of the built module
+(C<DISCLOSURE_MODULE> if set)
+
+=head2 Disclosure::Test->nginx_command(@args)
+
+nginx's command line with C<@args>, under C<DISCLOSURE_NGINX_WRAPPER> if
+set; run it with C<DISCLOSURE_TEST_NAME> in the environment
 
 =head1 HELPERS
 
@@ -203,10 +245,14 @@ use Scalar::Util qw(refaddr weaken);
 use Test::More ();
 use Time::HiRes ();
 
-our $TIMEOUT = 60;
+our $FACTOR  = $ENV{DISCLOSURE_TIME_FACTOR} || 1;
+our $TIMEOUT = 60 * $FACTOR;
 our $REPO    = abs_path(dirname(__FILE__) . '/../../..');
 our $PG_BIN  = $ENV{DISCLOSURE_PG_BIN} // '/usr/lib/postgresql/15/bin';
 our $NGINX   = $ENV{DISCLOSURE_NGINX} // '/usr/sbin/nginx';
+our $MODULE  = $ENV{DISCLOSURE_MODULE}
+               // "$REPO/build/ngx_http_disclosure_module.so";
+our @WRAPPER = split ' ', $ENV{DISCLOSURE_NGINX_WRAPPER} // '';
 
 # libpq and psql must see only what the harness tells them
 delete @ENV{ grep { /^PG/ } keys %ENV };
@@ -265,7 +311,13 @@ sub nginx_conf {
 
 
 sub module_path {
-    return "$REPO/build/ngx_http_disclosure_module.so";
+    return $MODULE;
+}
+
+
+sub nginx_command {
+    my ($class, @args) = @_;
+    return (@WRAPPER, $NGINX, @args);
 }
 
 

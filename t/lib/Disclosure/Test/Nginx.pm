@@ -14,9 +14,8 @@ use parent -norequire, 'Disclosure::Test';
 
 # settings of Disclosure::Test
 no warnings 'once';
-our ($TIMEOUT, $NGINX);
+our ($TIMEOUT);
 *TIMEOUT = \$Disclosure::Test::TIMEOUT;
-*NGINX = \$Disclosure::Test::NGINX;
 use warnings 'once';
 
 
@@ -176,8 +175,11 @@ sub _test_file {
     my ($self, $file, $dir) = @_;
     $dir //= $self->{dir};
 
+    local $ENV{DISCLOSURE_TEST_NAME} = Disclosure::Test::test_name();
+
     my ($ok, $out, $err) = Disclosure::Test::run_cmd([
-        $NGINX, '-t', '-p', "$dir/", '-c', $file, '-e', "$dir/test.log",
+        Disclosure::Test->nginx_command('-t', '-p', "$dir/", '-c', $file,
+                                        '-e', "$dir/test.log"),
     ]);
 
     return ($ok, $out . $err);
@@ -260,8 +262,9 @@ sub _start {
         open STDIN, '<', '/dev/null';
         open STDOUT, '>>', "$self->{dir}/stderr.log";
         open STDERR, '>&', \*STDOUT;
-        exec $NGINX, '-p', "$self->{dir}/", '-c', "$self->{dir}/nginx.conf",
-             '-e', "$self->{dir}/error.log"
+        $ENV{DISCLOSURE_TEST_NAME} = Disclosure::Test::test_name();
+        exec Disclosure::Test->nginx_command('-p', "$self->{dir}/",
+                 '-c', "$self->{dir}/nginx.conf", '-e', "$self->{dir}/error.log")
             or _exit(127);
     }
 

@@ -75,6 +75,50 @@ sub _new {
 }
 
 
+# A streaming-replication standby of $primary: pg_basebackup -R into a
+# directory of its own, started on a free port (hot standby: it answers
+# read-only queries as soon as it is consistent).
+
+sub standby {
+    my ($primary) = @_;
+    my $self = bless {}, ref $primary;
+
+    $self->{dir} = tempdir('disclosure-pg-XXXXXX', DIR => '/tmp');
+    $self->{data} = "$self->{dir}/data";
+    $self->{log} = "$self->{dir}/postgres.log";
+    $self->_register(1);
+
+    if ($> == 0) {
+        my (undef, undef, $uid, $gid) = getpwnam('postgres');
+        chown $uid, $gid, $self->{dir} or croak "chown $self->{dir}: $!";
+    }
+
+    chmod 0755, $self->{dir};
+
+    my ($ok, $out, $err) = Disclosure::Test::run_cmd(
+        [ $self->_as_postgres("$PG_BIN/pg_basebackup", '-h', $primary->{dir},
+              '-p', $primary->{port}, '-U', 'postgres', '-D', $self->{data},
+              '-R', '-X', 'stream', '-c', 'fast', '--no-sync') ],
+        chdir => $self->{dir},
+    );
+    croak "pg_basebackup failed:\n$out$err" unless $ok;
+
+    $self->_start_on_free_port;
+
+    return $self;
+}
+
+
+# a standby becomes a primary; waits until it takes writes
+
+sub promote {
+    my ($self) = @_;
+    $self->psql('SELECT pg_promote(true, 60)', dbname => 'postgres') eq 't'
+        or croak 'pg_promote() failed';
+    return $self;
+}
+
+
 sub port       { $_[0]{port} }
 sub socket_dir { $_[0]{dir} }
 sub dir        { $_[0]{dir} }

@@ -1,0 +1,194 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+/*
+ * The connection string of "disclosure_database", from nginx.conf, and
+ * what the module logs of it.  The static functions of
+ * ngx_http_disclosure_module.c are reached by compiling that file into this
+ * target.  The host lookup of the directive is left out (it asks DNS).
+ *
+ *   a string libpq refuses: the error the module logs must not show any
+ *   piece of a password.  Inputs that hold "Zq7Xk" (the dictionary and the
+ *   corpus carry it) stand for a password: when the string can hold a
+ *   password ("password", or a URI with userinfo or %-escapes, which can
+ *   spell the keyword), no three letters of it may appear in the message;
+ *
+ *   a string libpq takes: the masked string logged at every start must
+ *   parse again into the same options, the password as "********".
+ */
+
+
+#include "fuzz.h"
+#include "ngx_http_disclosure_module.c"
+
+
+#define FUZZ_SECRET  "Zq7Xk"
+
+
+static void fuzz_refused(ngx_conf_t *cf, ngx_str_t *conninfo, char *err);
+static void fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts);
+
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    ngx_http_disclosure_fuzz_init();
+    return 0;
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char              *conninfo, *err;
+    ngx_str_t          value;
+    ngx_conf_t         cf;
+    ngx_pool_t        *pool;
+    PQconninfoOption  *opts;
+
+    if (size > 4096) {
+        return 0;
+    }
+
+    pool = ngx_create_pool(1024, &ngx_http_disclosure_fuzz_log);
+    if (pool == NULL) {
+        abort();
+    }
+
+    ngx_memzero(&cf, sizeof(ngx_conf_t));
+    cf.pool = pool;
+    cf.temp_pool = pool;
+    cf.log = &ngx_http_disclosure_fuzz_log;
+
+    /* nginx.conf cannot hold a NUL: the string ends at the first one */
+    conninfo = ngx_http_disclosure_fuzz_cstr(pool, data, size);
+    value.data = (u_char *) conninfo;
+    value.len = ngx_strlen(conninfo);
+
+    err = NULL;
+    opts = PQconninfoParse(conninfo, &err);
+
+    if (opts == NULL) {
+        if (err) {
+            fuzz_refused(&cf, &value, err);
+            PQfreemem(err);
+        }
+
+    } else {
+        fuzz_taken(&cf, opts);
+        PQconninfoFree(opts);
+    }
+
+    ngx_destroy_pool(pool);
+
+    return 0;
+}
+
+
+static void
+fuzz_refused(ngx_conf_t *cf, ngx_str_t *conninfo, char *err)
+{
+    char        piece[4];
+    u_char     *s, *end;
+    ngx_str_t  *logged;
+    ngx_uint_t  secret, i;
+
+    ngx_http_disclosure_fuzz_capture(1);
+    ngx_http_disclosure_conninfo_error(cf, conninfo, err);
+    ngx_http_disclosure_fuzz_capture(0);
+
+    logged = ngx_http_disclosure_fuzz_logged();
+
+    ngx_http_disclosure_fuzz_check(
+        ngx_strnstr(logged->data, "invalid \"disclosure_database\"",
+                    logged->len) != NULL,
+        "nothing logged for \"%s\"", conninfo->data);
+
+    s = conninfo->data;
+    end = s + conninfo->len;
+
+    secret = ngx_strnstr(s, "password", conninfo->len) != NULL
+             || (ngx_strnstr(s, "://", conninfo->len) != NULL
+                 && (ngx_strlchr(s, end, '@') != NULL
+                     || ngx_strlchr(s, end, '%') != NULL));
+
+    if (!secret || ngx_strnstr(s, FUZZ_SECRET, conninfo->len) == NULL) {
+        return;
+    }
+
+    for (i = 0; i + 3 <= sizeof(FUZZ_SECRET) - 1; i++) {
+        ngx_memcpy(piece, &FUZZ_SECRET[i], 3);
+        piece[3] = '\0';
+
+        ngx_http_disclosure_fuzz_check(
+            ngx_strnstr(logged->data, piece, logged->len) == NULL,
+            "\"%s\" shows a piece of the password: %.*s",
+            conninfo->data, (int) logged->len, logged->data);
+    }
+}
+
+
+static void
+fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts)
+{
+    char                              *again, *err;
+    ngx_str_t                          safe;
+    ngx_uint_t                         i;
+    ngx_array_t                        params;
+    PQconninfoOption                  *o, *r;
+    ngx_http_disclosure_conn_param_t  *param;
+
+    if (ngx_array_init(&params, cf->pool, 16,
+                       sizeof(ngx_http_disclosure_conn_param_t))
+        != NGX_OK
+        || ngx_http_disclosure_conn_params(cf, opts, &params) != NGX_OK
+        || ngx_http_disclosure_conninfo_safe(cf, &params, &safe) != NGX_OK)
+    {
+        abort();
+    }
+
+    again = ngx_http_disclosure_fuzz_cstr(cf->pool, safe.data, safe.len);
+
+    err = NULL;
+    r = PQconninfoParse(again, &err);
+
+    ngx_http_disclosure_fuzz_check(r != NULL, "the logged string \"%s\" does "
+                                   "not parse: %s", again, err ? err : "");
+
+    param = params.elts;
+    i = 0;
+
+    for (o = r; o->keyword; o++) {
+        if (o->val == NULL) {
+            continue;
+        }
+
+        ngx_http_disclosure_fuzz_check(i < params.nelts
+                                       && ngx_strcmp(o->keyword,
+                                                     param[i].keyword) == 0,
+                                       "\"%s\": option %s is new in \"%s\"",
+                                       again, o->keyword, again);
+
+        if (ngx_strcmp(o->keyword, "password") == 0) {
+            ngx_http_disclosure_fuzz_check(ngx_strcmp(o->val, "********") == 0,
+                                           "the password is logged: \"%s\"",
+                                           again);
+
+        } else {
+            ngx_http_disclosure_fuzz_check(ngx_strcmp(o->val, param[i].value)
+                                           == 0,
+                                           "%s=\"%s\" is logged as \"%s\"",
+                                           o->keyword, param[i].value, o->val);
+        }
+
+        i++;
+    }
+
+    ngx_http_disclosure_fuzz_check(i == params.nelts, "options lost in \"%s\"",
+                                   again);
+
+    PQconninfoFree(r);
+}
