@@ -6,6 +6,7 @@
 #   make demo       a local PostgreSQL with the sample reports, on port 5433
 #   make demo-stop  stop it
 #   make clean      remove build/, test logs and the demo cluster
+#   make bench      the benchmarks of bench/README.md (not part of make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -169,3 +170,36 @@ demo-stop:
 
 clean: demo-stop
 	rm -rf $(BUILD) $(DEMO) t/logs t/tmp
+
+
+# The benchmarks (bench/README.md): their own PostgreSQL, nginx and php-fpm
+# on 127.0.0.1, under ten minutes.  make bench BENCH_ARGS=--smoke for a few
+# seconds; bench/run --help for the options.
+BENCH_PACKAGES := wrk php8.2-fpm php8.2-pgsql
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: deps all
+	@missing=()
+	for p in $(BENCH_PACKAGES); do
+	    s=$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null || true)
+	    [ "$$s" = installed ] || missing+=("$$p")
+	done
+	if [ $${#missing[@]} -gt 0 ]; then
+	    echo "bench: installing $${missing[*]}"
+	    if [ "$$(id -u)" != 0 ]; then
+	        echo "bench: run 'make bench' as root, or install them" >&2
+	        exit 1
+	    fi
+	    # keep php8.2-fpm from starting its service
+	    policy=/usr/sbin/policy-rc.d
+	    if [ ! -e $$policy ]; then
+	        printf '#!/bin/sh\nexit 101\n' >$$policy
+	        chmod 755 $$policy
+	        trap 'rm -f '$$policy EXIT
+	    fi
+	    export DEBIAN_FRONTEND=noninteractive
+	    apt-get update -qq
+	    apt-get install -y -qq --no-install-recommends "$${missing[@]}" </dev/null
+	fi
+	bench/run $(BENCH_ARGS)
