@@ -13,6 +13,7 @@
 #   make fuzz-smoke     the same targets over their seed corpora only
 #   make faults         wrk against nginx while PostgreSQL and nginx fail
 #                       (t/faults/README.md)
+#   make bench          the benchmarks of bench/README.md (not part of make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -94,8 +95,9 @@ $(MODULE): $(BUILD)/Makefile $(SOURCES)
 
 deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES)
 harden-deps: PACKAGES = $(DEB_PACKAGES) $(HARDEN_PACKAGES)
+bench-deps: PACKAGES = $(DEB_PACKAGES) wrk php8.2-fpm php8.2-pgsql
 
-deps harden-deps:
+deps harden-deps bench-deps:
 	@missing=()
 	for p in $(PACKAGES); do
 	    s=$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null || true)
@@ -271,3 +273,13 @@ fuzz-smoke: harden-deps $(FUZZ_BUILD)/bin
 # two minutes
 faults: harden-deps all
 	@FAULT_SECONDS=$(FAULT_SECONDS) t/faults/run --write
+
+
+# The benchmarks (bench/README.md): their own PostgreSQL, nginx and php-fpm
+# on 127.0.0.1, under ten minutes.  make bench BENCH_ARGS=--smoke for a few
+# seconds; bench/run --help for the options.
+BENCH_ARGS ?=
+
+.PHONY: bench bench-deps
+bench: bench-deps all
+	@bench/run $(BENCH_ARGS)

@@ -160,7 +160,7 @@ text for the http block, the server block and the main (top) level
 adds C<disclosure_database "$pg-E<gt>conninfo">, unless the http snippet has a
 C<disclosure_database> of its own
 
-=item worker_processes => 1, log_level => 'info'
+=item worker_processes => 1, worker_connections => 256, log_level => 'info'
 
 =back
 

@@ -200,6 +200,7 @@ sub _conf_text {
 
     my $module = Disclosure::Test->module_path;
     my $workers = $opt{worker_processes} // 1;
+    my $connections = $opt{worker_connections} // 256;
     my $level = $opt{log_level} // 'info';
     my $main = $opt{main} // '';
     my $server = $opt{server} // '';
@@ -218,7 +219,7 @@ error_log $dir/error.log $level;
 $main
 
 events {
-    worker_connections 256;
+    worker_connections $connections;
 }
 
 http {
