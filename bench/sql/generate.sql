@@ -135,6 +135,10 @@ UPDATE disclosure.revision
    SET status = 'published', published_at = now(), published_by = session_user
  WHERE id IN (SELECT id FROM bench_rev);
 
+-- each publication's document, made as publish() makes it
+INSERT INTO disclosure.published_document
+SELECT id, disclosure.report_document(id) FROM bench_rev;
+
 SELECT disclosure.announce((SELECT report_id FROM bench_rev ORDER BY id LIMIT 1), 1);
 
 COMMIT;
