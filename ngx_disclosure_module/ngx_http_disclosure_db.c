@@ -571,10 +571,20 @@ ngx_http_disclosure_db_socket(ngx_http_disclosure_db_conn_t *dc)
 static void
 ngx_http_disclosure_db_forget_socket(ngx_http_disclosure_db_conn_t *dc)
 {
-    ngx_connection_t  *c;
+    ngx_http_disclosure_db_free_socket(dc->connection);
+    dc->connection = NULL;
+}
 
-    c = dc->connection;
 
+/*
+ * Unregisters and frees the nginx connection that wraps a libpq socket,
+ * without closing the socket: libpq owns it (PQfinish() or PQconnectPoll()
+ * closes it).  Shared with the listener.
+ */
+
+void
+ngx_http_disclosure_db_free_socket(ngx_connection_t *c)
+{
     if (c->read->posted) {
         ngx_delete_posted_event(c->read);
     }
@@ -594,7 +604,6 @@ ngx_http_disclosure_db_forget_socket(ngx_http_disclosure_db_conn_t *dc)
     ngx_free_connection(c);
 
     c->fd = (ngx_socket_t) -1;
-    dc->connection = NULL;
 }
 
 

@@ -78,6 +78,10 @@ typedef struct {
 ngx_int_t ngx_http_disclosure_db_query(ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q);
 
+/* unregisters and frees the connection around a libpq socket (libpq keeps
+ * the socket); for the listener's own connection too */
+void ngx_http_disclosure_db_free_socket(ngx_connection_t *c);
+
 /*
  * Per-worker pool setup and teardown, from init_process and exit_process.
  * Setup only allocates: connections are opened on demand.  Nothing is
