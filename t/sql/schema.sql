@@ -1,12 +1,12 @@
 -- The installed schema: migrations recorded in order, the format loaded from
 -- format/*.tsv, the grids and the web API in place.
 BEGIN;
-SELECT plan(12);
+SELECT plan(13);
 
 SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
     ARRAY['0001_format.sql', '0002_model.sql', '0003_integrity.sql', '0004_rules.sql',
           '0005_workflow.sql', '0006_document.sql', '0007_roles_web.sql',
-          '0008_reader_writes_nothing.sql'],
+          '0008_reader_writes_nothing.sql', '0009_web_api_plpgsql.sql'],
     'every migration is recorded once, in order');
 SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
     $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');
@@ -33,6 +33,13 @@ SELECT columns_are('disclosure', 'appeals_grid',
           'upheld', 'corrected', 'other', 'pending', 'total'], 'the appeals grid has one column per table column');
 SELECT functions_are('disclosure_web', ARRAY['data_version', 'report', 'published_years', 'index', 'agency'],
     'the web API');
+SELECT is((SELECT string_agg(format('%s %s %s %s', p.proname, l.lanname, p.prosecdef, p.proconfig), '; '
+                           ORDER BY p.proname)
+             FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+            WHERE p.pronamespace = 'disclosure_web'::regnamespace),
+          (SELECT string_agg(f || ' plpgsql t {"search_path=pg_catalog, pg_temp"}', '; ' ORDER BY f)
+             FROM unnest(ARRAY['agency', 'data_version', 'index', 'published_years', 'report']) f),
+    'the web API keeps its plans between calls (PL/pgSQL), as its owner, with a fixed search_path');
 SELECT is((SELECT count(*)::int FROM disclosure.revision v JOIN disclosure.report r ON r.id = v.report_id
             JOIN disclosure.agency a ON a.id = r.agency_id
            WHERE a.slug LIKE 'demo-district%' AND v.status = 'published'), 20,
