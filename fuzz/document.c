@@ -6,8 +6,10 @@
 
 /*
  * The documents of the read-only web API, as the handler takes them: the
- * text is parsed with yajl_tree_parse(), then every renderer runs on the
- * tree: the report page (with and without the portal template, with and
+ * text is parsed with ngx_http_disclosure_parse() into the pool, which
+ * must agree with yajl_tree_parse() (the same tree, numbers' values and
+ * flags included; ours refuses comments and nesting past 64, yajl_tree
+ * takes them), then every renderer runs on the tree: the report page (with and without the portal template, with and
  * without links), each table as a fragment (and one that does not exist),
  * the index and agency pages, CSV and JSON.  What they write is checked:
  *
@@ -53,6 +55,8 @@ static void fuzz_html(ngx_str_t *html);
 static ngx_uint_t fuzz_listed(const char **list, u_char *name, size_t len);
 static ngx_uint_t fuzz_number(u_char *p, size_t len);
 static ngx_uint_t fuzz_same(yajl_val a, yajl_val b);
+static ngx_uint_t fuzz_same_numbers(yajl_val a, yajl_val b);
+static ngx_uint_t fuzz_lenient(const char *text);
 
 
 static const char  *fuzz_elements[] = {
@@ -90,7 +94,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char         err[128], *text;
-    yajl_val     doc;
+    yajl_val     doc, tree;
+    ngx_str_t    error;
     ngx_pool_t  *pool;
 
     pool = ngx_create_pool(1024, &ngx_http_disclosure_fuzz_log);
@@ -101,12 +106,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the handler parses the NUL-terminated text of a PostgreSQL value */
     text = ngx_http_disclosure_fuzz_cstr(pool, data, size);
 
-    doc = yajl_tree_parse(text, err, sizeof(err));
+    doc = ngx_http_disclosure_parse(pool, &ngx_http_disclosure_fuzz_log,
+                                    (u_char *) text, ngx_strlen(text),
+                                    &error);
+    tree = yajl_tree_parse(text, err, sizeof(err));
 
     if (doc == NULL) {
+        ngx_http_disclosure_fuzz_check(error.len > 0,
+                                       "a refusal without a reason");
+        ngx_http_disclosure_fuzz_check(tree == NULL || fuzz_lenient(text),
+                                       "JSON that yajl_tree takes refused");
+        if (tree) {
+            yajl_tree_free(tree);
+        }
+
         ngx_destroy_pool(pool);
         return 0;
     }
+
+    ngx_http_disclosure_fuzz_check(tree != NULL,
+                                   "text that yajl_tree refuses taken");
+    ngx_http_disclosure_fuzz_check(fuzz_same_numbers(doc, tree),
+                                   "parsed into another tree than yajl_tree");
+    yajl_tree_free(tree);
 
     fuzz_page(pool, doc, ngx_http_disclosure_html_report, &fuzz_prefix, NULL);
     fuzz_page(pool, doc, ngx_http_disclosure_html_report, &fuzz_bare,
@@ -124,7 +146,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_csv(pool, doc);
     fuzz_json(pool, doc);
 
-    yajl_tree_free(doc);
     ngx_destroy_pool(pool);
 
     return 0;
@@ -585,4 +606,99 @@ fuzz_same(yajl_val a, yajl_val b)
     default:
         return 1;
     }
+}
+
+
+/* fuzz_same(), and numbers' values and flags the same too */
+
+static ngx_uint_t
+fuzz_same_numbers(yajl_val a, yajl_val b)
+{
+    size_t  i;
+
+    if (!fuzz_same(a, b)) {
+        return 0;
+    }
+
+    switch (a->type) {
+
+    case yajl_t_number:
+        return a->u.number.flags == b->u.number.flags
+               && (!YAJL_IS_INTEGER(a) || a->u.number.i == b->u.number.i)
+               && (!YAJL_IS_DOUBLE(a) || a->u.number.d == b->u.number.d);
+
+    case yajl_t_object:
+        for (i = 0; i < a->u.object.len; i++) {
+            if (!fuzz_same_numbers(a->u.object.values[i],
+                                   b->u.object.values[i]))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    case yajl_t_array:
+        for (i = 0; i < a->u.array.len; i++) {
+            if (!fuzz_same_numbers(a->u.array.values[i],
+                                   b->u.array.values[i]))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+
+    default:
+        return 1;
+    }
+}
+
+
+/* what yajl_tree_parse() takes and ours need not: comments (a "/" outside
+ * strings) and nesting deeper than 64 */
+
+static ngx_uint_t
+fuzz_lenient(const char *text)
+{
+    ngx_uint_t  depth, string;
+
+    depth = 0;
+    string = 0;
+
+    for ( /* void */ ; *text; text++) {
+
+        if (string) {
+            if (*text == '\\' && text[1]) {
+                text++;
+
+            } else if (*text == '"') {
+                string = 0;
+            }
+
+            continue;
+        }
+
+        switch (*text) {
+        case '"':
+            string = 1;
+            break;
+        case '/':
+            return 1;
+        case '[':
+        case '{':
+            if (++depth > 64) {
+                return 1;
+            }
+            break;
+        case ']':
+        case '}':
+            if (depth) {
+                depth--;
+            }
+            break;
+        }
+    }
+
+    return 0;
 }

@@ -27,7 +27,7 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
     ngx_chain_t **out)
 {
     ngx_uint_t                     i, j;
-    yajl_val                       tables, v;
+    yajl_val                       tables, v, *values;
     ngx_http_disclosure_out_t      o;
     ngx_http_disclosure_cell_t    *c;
     ngx_http_disclosure_table_t   *t;
@@ -53,20 +53,25 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
     for (i = 0; i < fmt->ntables; i++) {
         t = &fmt->tables[i];
 
+        if (ngx_http_disclosure_cell_values(r->connection->log, r->pool,
+                                            tables, t, 1, &values)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         for (j = 0; j < t->ncells; j++) {
             c = &t->cells[j];
-
-            v = ngx_http_disclosure_cell_value(r->connection->log, tables,
-                                               t, c);
-            if (v == NULL) {
-                return NGX_ERROR;
-            }
+            v = values[j];
 
             /* keys are [a-z0-9_]: never quoted */
 
-            ngx_http_disclosure_out_printf(&o, "%V,%V,%V,", &t->key,
-                                           &t->rows[c->row].key,
-                                           &t->cols[c->col].key);
+            ngx_http_disclosure_out_str(&o, &t->key);
+            ngx_http_disclosure_out_literal(&o, ",");
+            ngx_http_disclosure_out_str(&o, &t->rows[c->row].key);
+            ngx_http_disclosure_out_literal(&o, ",");
+            ngx_http_disclosure_out_str(&o, &t->cols[c->col].key);
+            ngx_http_disclosure_out_literal(&o, ",");
 
             if (YAJL_IS_NUMBER(v)) {
                 ngx_http_disclosure_out_raw(&o, (u_char *) v->u.number.r,

@@ -355,15 +355,16 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
     yajl_val      doc;
     ngx_int_t     rc;
     ngx_str_t     etag;
+    ngx_str_t     err;
     ngx_chain_t  *out, *cl;
-    char          err[128];
 
-    doc = yajl_tree_parse((const char *) ctx->query.value, err, sizeof(err));
+    doc = ngx_http_disclosure_parse(r->pool, r->connection->log,
+                                    ctx->query.value, ctx->query.len, &err);
 
     if (doc == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: the database returned malformed JSON "
-                      "for \"%V\": %s", &r->uri, err);
+                      "for \"%V\": %V", &r->uri, &err);
         ngx_http_disclosure_cache_release(&ctx->cache, 0);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -373,8 +374,6 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
     if (rc == NGX_OK) {
         rc = ngx_http_disclosure_validators(r, ctx, doc);
     }
-
-    yajl_tree_free(doc);
 
     if (rc == NGX_OK) {
         rc = ngx_http_disclosure_content_type(r, ctx);

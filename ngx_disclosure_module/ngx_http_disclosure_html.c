@@ -88,6 +88,10 @@ typedef struct {
     yajl_val                        doc;
     yajl_val                        tables;
     yajl_val                        published;  /* legacy: published_totals */
+    ngx_http_disclosure_table_t    *vtable;     /* the table of: */
+    ngx_uint_t                     *at;         /* row, col: cell index + 1 */
+    yajl_val                       *values;     /* by cell index */
+    yajl_val                       *pvalues;    /* published, or NULL */
     ngx_str_t                       prefix;     /* ends with "/" */
     ngx_uint_t                      links;
     ngx_uint_t                      page;       /* not a fragment */
@@ -132,6 +136,8 @@ static ngx_int_t ngx_http_disclosure_grid_merge(ngx_http_disclosure_html_t *h,
     ngx_uint_t n, ngx_uint_t *depth);
 static ngx_int_t ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_grid_t *g);
+static ngx_int_t ngx_http_disclosure_grid_values(
+    ngx_http_disclosure_html_t *h, ngx_http_disclosure_table_t *t);
 static ngx_int_t ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_grid_t *g, ngx_http_disclosure_leaf_t *row,
     ngx_http_disclosure_leaf_t *col);
@@ -1546,8 +1552,9 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
                 continue;
             }
 
-            ngx_http_disclosure_out_printf(o, "<th scope=\"col\" id=\"%V\"",
-                                           &lf->id[l]);
+            ngx_http_disclosure_out_literal(o, "<th scope=\"col\" id=\"");
+            ngx_http_disclosure_out_str(o, &lf->id[l]);
+            ngx_http_disclosure_out_literal(o, "\"");
 
             if (l + 1 == lf->depth) {
                 ngx_http_disclosure_html_span(h, "rowspan",
@@ -1577,8 +1584,9 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
                 continue;
             }
 
-            ngx_http_disclosure_out_printf(o, "<th scope=\"row\" id=\"%V\"",
-                                           &lf->id[l]);
+            ngx_http_disclosure_out_literal(o, "<th scope=\"row\" id=\"");
+            ngx_http_disclosure_out_str(o, &lf->id[l]);
+            ngx_http_disclosure_out_literal(o, "\"");
 
             if (l + 1 == lf->depth) {
                 ngx_http_disclosure_html_span(h, "colspan",
@@ -1610,6 +1618,46 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
 }
 
 
+/* the values of t's cells, and where each sits, once per table */
+
+static ngx_int_t
+ngx_http_disclosure_grid_values(ngx_http_disclosure_html_t *h,
+    ngx_http_disclosure_table_t *t)
+{
+    ngx_uint_t  i;
+
+    h->at = ngx_pcalloc(h->pool, t->nrows * t->ncols * sizeof(ngx_uint_t));
+    if (h->at == NULL) {
+        return ngx_http_disclosure_html_nomem(h);
+    }
+
+    for (i = 0; i < t->ncells; i++) {
+        h->at[t->cells[i].row * t->ncols + t->cells[i].col] = i + 1;
+    }
+
+    if (ngx_http_disclosure_cell_values(h->log, h->pool, h->tables, t, 1,
+                                        &h->values)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    h->pvalues = NULL;
+
+    if (h->published
+        && ngx_http_disclosure_cell_values(h->log, h->pool, h->published, t,
+                                           0, &h->pvalues)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    h->vtable = t;
+
+    return NGX_OK;
+}
+
+
 /* one data cell; its headers attribute names every header above and left */
 
 static ngx_int_t
@@ -1619,7 +1667,7 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
 {
     ngx_uint_t                    i, r, c, differs;
     yajl_val                      v, pv;
-    const char                   *sep;
+    ngx_uint_t                    sep;
     ngx_http_disclosure_out_t    *o;
     ngx_http_disclosure_cell_t   *cell;
     ngx_http_disclosure_table_t  *t;
@@ -1630,40 +1678,27 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
     r = g->by_col ? col->row : row->row;
     c = col->col;
 
-    cell = NULL;
-
-    for (i = 0; i < t->ncells; i++) {
-        if (t->cells[i].row == r && t->cells[i].col == c) {
-            cell = &t->cells[i];
-            break;
-        }
+    if (h->vtable != t && ngx_http_disclosure_grid_values(h, t) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    if (cell == NULL) {
+    i = h->at[r * t->ncols + c];
+
+    if (i == 0) {
         ngx_http_disclosure_out_literal(o, "<td></td>");
         return NGX_OK;
     }
 
-    v = ngx_http_disclosure_cell_value(h->log, h->tables, t, cell);
-    if (v == NULL) {
-        return NGX_ERROR;
-    }
+    cell = &t->cells[--i];
+    v = h->values[i];
 
     /* a legacy report shows its totals as published, flagged if they differ */
 
     pv = NULL;
     differs = 0;
 
-    if (cell->total && h->published) {
-        pv = ngx_http_disclosure_get_str(h->published, &t->key);
-        pv = ngx_http_disclosure_get_str(pv, &t->rows[r].key);
-        pv = ngx_http_disclosure_get_str(pv, &t->cols[c].key);
-
-        if (pv && !YAJL_IS_NUMBER(pv) && !YAJL_IS_NULL(pv)
-            && !YAJL_IS_STRING(pv))
-        {
-            pv = NULL;
-        }
+    if (cell->total && h->pvalues) {
+        pv = h->pvalues[i];
 
         if (pv && !ngx_http_disclosure_values_equal(v, pv)) {
             differs = 1;
@@ -1683,18 +1718,24 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
 
     ngx_http_disclosure_out_literal(o, "\" headers=\"");
 
-    sep = "";
+    sep = 0;
 
     if (!g->by_col) {
         for (i = 0; i < row->depth; i++) {
-            ngx_http_disclosure_out_printf(o, "%s%V", sep, &row->id[i]);
-            sep = " ";
+            if (sep++) {
+                ngx_http_disclosure_out_literal(o, " ");
+            }
+
+            ngx_http_disclosure_out_str(o, &row->id[i]);
         }
     }
 
     for (i = 0; i < col->depth; i++) {
-        ngx_http_disclosure_out_printf(o, "%s%V", sep, &col->id[i]);
-        sep = " ";
+        if (sep++) {
+            ngx_http_disclosure_out_literal(o, " ");
+        }
+
+        ngx_http_disclosure_out_str(o, &col->id[i]);
     }
 
     ngx_http_disclosure_out_literal(o, "\">");

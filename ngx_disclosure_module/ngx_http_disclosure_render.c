@@ -21,8 +21,33 @@
 #define NGX_HTTP_DISCLOSURE_PRINTF_MAX  256
 
 
+/* bytes that ngx_http_disclosure_escape_html() copies as they are */
+static uint32_t  ngx_http_disclosure_html_plain[] = {
+    0x00002600, /* 0000 0000 0000 0000  0010 0110 0000 0000: \t \n \r */
+
+                /* ?>=< ;:98 7654 3210  /.-, +*)( '&%$ #"!  */
+    0xafffff3b, /* 1010 1111 1111 1111  1111 1111 0011 1011: not " & ' < > */
+
+                /* _^]\ [ZYX WVUT SRQP  ONML KJIH GFED CBA@ */
+    0xffffffff, /* 1111 1111 1111 1111  1111 1111 1111 1111 */
+
+                /*  ~}| {zyx wvut srqp  onml kjih gfed cba` */
+    0x7fffffff, /* 0111 1111 1111 1111  1111 1111 1111 1111: not DEL */
+
+    0xffffffff, /* UTF-8 */
+    0xffffffff,
+    0xffffffff,
+    0xffffffff
+};
+
+
 static ngx_int_t ngx_http_disclosure_out_reserve(
     ngx_http_disclosure_out_t *o, size_t len);
+static yajl_val ngx_http_disclosure_get_from(yajl_val obj, ngx_str_t *key,
+    size_t *next);
+static yajl_val ngx_http_disclosure_cell_check(ngx_log_t *log,
+    ngx_http_disclosure_table_t *t, ngx_http_disclosure_cell_t *c,
+    yajl_val v);
 
 
 void
@@ -81,8 +106,10 @@ failed:
 }
 
 
+/* ngx_http_disclosure_out_raw() when the buffer is full, or there is none */
+
 void
-ngx_http_disclosure_out_raw(ngx_http_disclosure_out_t *o, u_char *data,
+ngx_http_disclosure_out_grow(ngx_http_disclosure_out_t *o, u_char *data,
     size_t len)
 {
     size_t  n;
@@ -102,10 +129,30 @@ ngx_http_disclosure_out_raw(ngx_http_disclosure_out_t *o, u_char *data,
 
 
 void
-ngx_http_disclosure_out_html(ngx_http_disclosure_out_t *o, u_char *data,
-    size_t len)
+ngx_http_disclosure_out_html(ngx_http_disclosure_out_t *o,
+    u_char *data, size_t len)
 {
     size_t  n;
+
+    /* text with nothing to escape (the format's labels, most numbers and
+     * names) is copied as it is */
+
+    for (n = 0; n < len; n++) {
+        if (!(ngx_http_disclosure_html_plain[data[n] >> 5]
+              & (1U << (data[n] & 0x1f))))
+        {
+            break;
+        }
+    }
+
+    ngx_http_disclosure_out_raw(o, data, n);
+
+    if (n == len) {
+        return;
+    }
+
+    data += n;
+    len -= n;
 
     n = ngx_http_disclosure_escape_html(NULL, data, len);
 
@@ -424,15 +471,116 @@ yajl_val
 ngx_http_disclosure_cell_value(ngx_log_t *log, yajl_val tables,
     ngx_http_disclosure_table_t *t, ngx_http_disclosure_cell_t *c)
 {
+    yajl_val  v;
+
+    v = ngx_http_disclosure_get_str(tables, &t->key);
+    v = ngx_http_disclosure_get_str(v, &t->rows[c->row].key);
+    v = ngx_http_disclosure_get_str(v, &t->cols[c->col].key);
+
+    return ngx_http_disclosure_cell_check(log, t, c, v);
+}
+
+
+/*
+ * Every cell of t at once, in format order.  The web API writes rows and
+ * columns in format order too, so each search starts after the member
+ * found last and matches at the first key, where a lookup per cell would
+ * compare a dozen keys.
+ */
+
+ngx_int_t
+ngx_http_disclosure_cell_values(ngx_log_t *log, ngx_pool_t *pool,
+    yajl_val tables, ngx_http_disclosure_table_t *t, ngx_uint_t required,
+    yajl_val **values)
+{
+    size_t                       rnext, cnext;
+    yajl_val                     table, row, v, *vals;
+    ngx_uint_t                   i, r;
+    ngx_http_disclosure_cell_t  *c;
+
+    vals = ngx_palloc(pool, (t->ncells ? t->ncells : 1) * sizeof(yajl_val));
+    if (vals == NULL) {
+        return NGX_ERROR;
+    }
+
+    table = ngx_http_disclosure_get_str(tables, &t->key);
+    row = NULL;
+    r = NGX_CONF_UNSET_UINT;
+    rnext = 0;
+    cnext = 0;
+
+    for (i = 0; i < t->ncells; i++) {
+        c = &t->cells[i];
+
+        if (c->row != r) {
+            r = c->row;
+            row = ngx_http_disclosure_get_from(table, &t->rows[r].key, &rnext);
+            cnext = 0;
+        }
+
+        v = ngx_http_disclosure_get_from(row, &t->cols[c->col].key, &cnext);
+
+        if (required) {
+            v = ngx_http_disclosure_cell_check(log, t, c, v);
+            if (v == NULL) {
+                return NGX_ERROR;
+            }
+
+        } else if (v && !YAJL_IS_NUMBER(v) && !YAJL_IS_NULL(v)
+                   && !YAJL_IS_STRING(v))
+        {
+            v = NULL;
+        }
+
+        vals[i] = v;
+    }
+
+    *values = vals;
+
+    return NGX_OK;
+}
+
+
+/* a member by key, searched from *next on and round */
+
+static yajl_val
+ngx_http_disclosure_get_from(yajl_val obj, ngx_str_t *key, size_t *next)
+{
+    size_t       i, j, n;
+    const char  *k;
+
+    if (!YAJL_IS_OBJECT(obj)) {
+        return NULL;
+    }
+
+    n = obj->u.object.len;
+    j = (*next < n) ? *next : 0;
+
+    for (i = 0; i < n; i++) {
+        k = obj->u.object.keys[j];
+
+        if (ngx_strncmp(k, key->data, key->len) == 0 && k[key->len] == '\0') {
+            *next = j + 1;
+            return obj->u.object.values[j];
+        }
+
+        if (++j == n) {
+            j = 0;
+        }
+    }
+
+    return NULL;
+}
+
+
+static yajl_val
+ngx_http_disclosure_cell_check(ngx_log_t *log, ngx_http_disclosure_table_t *t,
+    ngx_http_disclosure_cell_t *c, yajl_val v)
+{
     ngx_str_t  *row, *col;
-    yajl_val    v;
 
     row = &t->rows[c->row].key;
     col = &t->cols[c->col].key;
-
-    v = ngx_http_disclosure_get_str(tables, &t->key);
-    v = ngx_http_disclosure_get_str(v, row);
-    v = ngx_http_disclosure_get_str(v, col);
 
     if (v == NULL) {
         ngx_log_error(NGX_LOG_ERR, log, 0,

@@ -18,9 +18,9 @@
 
 
 /*
- * The renderers.  Each takes a parsed document (yajl_tree_parse of the
- * text the web API returned; the caller frees the tree afterwards) and
- * builds the response body in r->pool:
+ * The renderers.  Each takes a parsed document (ngx_http_disclosure_parse()
+ * of the text the web API returned) and builds the response body in
+ * r->pool:
  *
  *   NGX_OK        *out is the body; its last buffer has last_in_chain set,
  *                 and last_buf too when r is the main request
@@ -36,6 +36,12 @@
  * dlcf supplies the portal template (disclosure_template); NULL or no
  * template: a complete HTML5 page of our own.
  */
+
+/* the web API's JSON as a yajl_val tree built in pool (never freed by
+ * yajl_tree_free); NULL and *error set (possibly empty: no memory) when
+ * the text is not JSON */
+yajl_val ngx_http_disclosure_parse(ngx_pool_t *pool, ngx_log_t *log,
+    u_char *text, size_t len, ngx_str_t *error);
 
 /* disclosure-report/1: the whole report page */
 ngx_int_t ngx_http_disclosure_html_report(ngx_http_request_t *r,
@@ -94,8 +100,8 @@ typedef struct {
 
 void ngx_http_disclosure_out_init(ngx_http_disclosure_out_t *o,
     ngx_http_request_t *r);
-void ngx_http_disclosure_out_raw(ngx_http_disclosure_out_t *o, u_char *data,
-    size_t len);
+void ngx_http_disclosure_out_grow(ngx_http_disclosure_out_t *o,
+    u_char *data, size_t len);
 void ngx_http_disclosure_out_html(ngx_http_disclosure_out_t *o,
     u_char *data, size_t len);
 void ngx_http_disclosure_out_ref(ngx_http_disclosure_out_t *o,
@@ -104,6 +110,20 @@ void ngx_http_disclosure_out_printf(ngx_http_disclosure_out_t *o,
     const char *fmt, ...);
 ngx_int_t ngx_http_disclosure_out_finish(ngx_http_disclosure_out_t *o,
     ngx_http_request_t *r, ngx_chain_t **out);
+
+/* most writes are a few bytes into room the buffer has: inline */
+static ngx_inline void
+ngx_http_disclosure_out_raw(ngx_http_disclosure_out_t *o, u_char *data,
+    size_t len)
+{
+    if (o->buf && (size_t) (o->buf->end - o->buf->last) >= len) {
+        o->buf->last = ngx_cpymem(o->buf->last, data, len);
+        return;
+    }
+
+    ngx_http_disclosure_out_grow(o, data, len);
+}
+
 
 #define ngx_http_disclosure_out_literal(o, s)                                 \
     ngx_http_disclosure_out_raw(o, (u_char *) s, sizeof(s) - 1)
@@ -138,6 +158,13 @@ ngx_http_disclosure_format_t *ngx_http_disclosure_report_format(
  * a JSON null comes back as a yajl_val of type yajl_t_null */
 yajl_val ngx_http_disclosure_cell_value(ngx_log_t *log, yajl_val tables,
     ngx_http_disclosure_table_t *t, ngx_http_disclosure_cell_t *c);
+
+/* the values of every cell of t, in the order of t->cells, into an array
+ * of the pool; required: an absent value or one of another type is logged
+ * and NGX_ERROR; otherwise it is NULL in the array */
+ngx_int_t ngx_http_disclosure_cell_values(ngx_log_t *log, ngx_pool_t *pool,
+    yajl_val tables, ngx_http_disclosure_table_t *t, ngx_uint_t required,
+    yajl_val **values);
 
 
 #endif /* _NGX_HTTP_DISCLOSURE_RENDER_H_INCLUDED_ */

@@ -1,0 +1,511 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+/*
+ * The web API's JSON, parsed into the request pool.
+ *
+ * yajl_tree_parse() would do, but it mallocs every node, key and string
+ * and the tree is freed node by node afterwards: a third of the cost of a
+ * report page with the response cache off.  Here yajl's event parser
+ * builds the same yajl_val tree (so the renderers read it as before) out
+ * of r->pool, yajl's own buffers come from the pool too, and nothing is
+ * freed: the pool goes with the request.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <yajl/yajl_parse.h>
+
+#include "ngx_http_disclosure_render.h"
+
+
+/* deeper documents are refused: ours are five levels deep */
+#define NGX_HTTP_DISCLOSURE_PARSE_DEPTH  64
+
+/* members of an object or elements of an array, before the first growth */
+#define NGX_HTTP_DISCLOSURE_PARSE_SLOTS  8
+
+/* integers up to 2^53 are doubles exactly: no strtod() needed */
+#define NGX_HTTP_DISCLOSURE_PARSE_EXACT  9007199254740992LL
+
+
+/* an object or array being filled */
+typedef struct {
+    yajl_val                     val;
+    const char                 **keys;       /* objects only */
+    yajl_val                    *values;
+    size_t                       len;
+    size_t                       size;
+} ngx_http_disclosure_parse_open_t;
+
+
+typedef struct {
+    ngx_pool_t                        *pool;
+    yajl_val                           root;
+    const char                        *key;     /* an object's next member */
+    ngx_uint_t                         depth;
+    ngx_uint_t                         failed;  /* no memory or too deep */
+    ngx_http_disclosure_parse_open_t   open[NGX_HTTP_DISCLOSURE_PARSE_DEPTH];
+} ngx_http_disclosure_parse_t;
+
+
+static yajl_val ngx_http_disclosure_parse_value(
+    ngx_http_disclosure_parse_t *p, yajl_type type);
+static int ngx_http_disclosure_parse_add(ngx_http_disclosure_parse_t *p,
+    yajl_val v);
+static int ngx_http_disclosure_parse_null(void *ctx);
+static int ngx_http_disclosure_parse_boolean(void *ctx, int b);
+static int ngx_http_disclosure_parse_number(void *ctx, const char *s,
+    size_t len);
+static int ngx_http_disclosure_parse_string(void *ctx,
+    const unsigned char *s, size_t len);
+static int ngx_http_disclosure_parse_start(ngx_http_disclosure_parse_t *p,
+    yajl_type type);
+static int ngx_http_disclosure_parse_start_map(void *ctx);
+static int ngx_http_disclosure_parse_key(void *ctx, const unsigned char *s,
+    size_t len);
+static int ngx_http_disclosure_parse_end(void *ctx);
+static int ngx_http_disclosure_parse_start_array(void *ctx);
+static void *ngx_http_disclosure_parse_malloc(void *ctx, size_t size);
+static void *ngx_http_disclosure_parse_realloc(void *ctx, void *ptr,
+    size_t size);
+static void ngx_http_disclosure_parse_free(void *ctx, void *ptr);
+
+
+static yajl_callbacks  ngx_http_disclosure_parse_callbacks = {
+    ngx_http_disclosure_parse_null,
+    ngx_http_disclosure_parse_boolean,
+    NULL,                                   /* integers: as numbers */
+    NULL,                                   /* doubles: as numbers */
+    ngx_http_disclosure_parse_number,
+    ngx_http_disclosure_parse_string,
+    ngx_http_disclosure_parse_start_map,
+    ngx_http_disclosure_parse_key,
+    ngx_http_disclosure_parse_end,
+    ngx_http_disclosure_parse_start_array,
+    ngx_http_disclosure_parse_end
+};
+
+
+yajl_val
+ngx_http_disclosure_parse(ngx_pool_t *pool, ngx_log_t *log, u_char *text,
+    size_t len, ngx_str_t *error)
+{
+    u_char                       *msg;
+    yajl_handle                   yh;
+    yajl_status                   status;
+    yajl_alloc_funcs              af;
+    ngx_http_disclosure_parse_t  *p;
+
+    ngx_str_null(error);
+
+    p = ngx_pcalloc(pool, sizeof(ngx_http_disclosure_parse_t));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    p->pool = pool;
+
+    af.malloc = ngx_http_disclosure_parse_malloc;
+    af.realloc = ngx_http_disclosure_parse_realloc;
+    af.free = ngx_http_disclosure_parse_free;
+    af.ctx = pool;
+
+    yh = yajl_alloc(&ngx_http_disclosure_parse_callbacks, &af, p);
+    if (yh == NULL) {
+        return NULL;
+    }
+
+    status = yajl_parse(yh, text, len);
+
+    if (status == yajl_status_ok) {
+        status = yajl_complete_parse(yh);
+    }
+
+    if (status != yajl_status_ok) {
+
+        if (p->failed) {
+            ngx_str_set(error, "no memory, or nested too deep");
+
+        } else {
+            msg = yajl_get_error(yh, 0, text, len);
+
+            if (msg) {
+                error->len = ngx_strlen(msg);
+                error->data = ngx_pnalloc(pool, error->len);
+
+                if (error->data) {
+                    ngx_memcpy(error->data, msg, error->len);
+
+                } else {
+                    error->len = 0;
+                }
+
+                yajl_free_error(yh, msg);
+            }
+        }
+
+        yajl_free(yh);
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "disclosure: JSON not parsed: %V", error);
+        return NULL;
+    }
+
+    yajl_free(yh);
+
+    return p->root;
+}
+
+
+static yajl_val
+ngx_http_disclosure_parse_value(ngx_http_disclosure_parse_t *p,
+    yajl_type type)
+{
+    yajl_val  v;
+
+    v = ngx_pcalloc(p->pool, sizeof(struct yajl_val_s));
+    if (v == NULL) {
+        p->failed = 1;
+        return NULL;
+    }
+
+    v->type = type;
+
+    return v;
+}
+
+
+/* a complete value: the root, or the next member or element of the open
+ * container; containers grow by doubling, the old slots left to the pool */
+
+static int
+ngx_http_disclosure_parse_add(ngx_http_disclosure_parse_t *p, yajl_val v)
+{
+    size_t                             size;
+    yajl_val                          *values;
+    const char                       **keys;
+    ngx_http_disclosure_parse_open_t  *o;
+
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (p->depth == 0) {
+        p->root = v;
+        return 1;
+    }
+
+    o = &p->open[p->depth - 1];
+
+    if (o->len == o->size) {
+        size = o->size ? 2 * o->size : NGX_HTTP_DISCLOSURE_PARSE_SLOTS;
+
+        values = ngx_palloc(p->pool, size * sizeof(yajl_val));
+        if (values == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(values, o->values, o->len * sizeof(yajl_val));
+        o->values = values;
+
+        if (o->val->type == yajl_t_object) {
+            keys = ngx_palloc(p->pool, size * sizeof(const char *));
+            if (keys == NULL) {
+                goto failed;
+            }
+
+            ngx_memcpy(keys, o->keys, o->len * sizeof(const char *));
+            o->keys = keys;
+        }
+
+        o->size = size;
+    }
+
+    if (o->val->type == yajl_t_object) {
+        o->keys[o->len] = p->key;
+    }
+
+    o->values[o->len++] = v;
+
+    return 1;
+
+failed:
+
+    p->failed = 1;
+    return 0;
+}
+
+
+static int
+ngx_http_disclosure_parse_null(void *ctx)
+{
+    ngx_http_disclosure_parse_t  *p = ctx;
+
+    return ngx_http_disclosure_parse_add(p,
+                             ngx_http_disclosure_parse_value(p, yajl_t_null));
+}
+
+
+static int
+ngx_http_disclosure_parse_boolean(void *ctx, int b)
+{
+    ngx_http_disclosure_parse_t  *p = ctx;
+
+    return ngx_http_disclosure_parse_add(p,
+                             ngx_http_disclosure_parse_value(p,
+                                           b ? yajl_t_true : yajl_t_false));
+}
+
+
+/*
+ * The number's text is kept (u.number.r) as yajl_tree keeps it; the
+ * integer and double values are set, with their flags, where the text
+ * holds one.
+ */
+
+static int
+ngx_http_disclosure_parse_number(void *ctx, const char *s, size_t len)
+{
+    ngx_http_disclosure_parse_t  *p = ctx;
+
+    char       *r, *end;
+    size_t      i;
+    yajl_val    v;
+    long long   n, digit;
+    ngx_uint_t  negative, integer;
+
+    v = ngx_http_disclosure_parse_value(p, yajl_t_number);
+    if (v == NULL) {
+        return 0;
+    }
+
+    r = ngx_pnalloc(p->pool, len + 1);
+    if (r == NULL) {
+        p->failed = 1;
+        return 0;
+    }
+
+    ngx_memcpy(r, s, len);
+    r[len] = '\0';
+    v->u.number.r = r;
+
+    /* yajl has checked the grammar: [-] digits [. digits] [e [+-] digits] */
+
+    negative = (len && r[0] == '-');
+    integer = 1;
+    n = 0;
+
+    for (i = negative; i < len; i++) {
+
+        if (r[i] < '0' || r[i] > '9') {
+            integer = 0;
+            break;
+        }
+
+        digit = r[i] - '0';
+
+        if (n > (NGX_HTTP_DISCLOSURE_PARSE_EXACT - digit) / 10) {
+            integer = 0;    /* large: strtoll() and strtod() below */
+            break;
+        }
+
+        n = n * 10 + digit;
+    }
+
+    if (integer) {
+        v->u.number.i = negative ? -n : n;
+        v->u.number.d = (double) v->u.number.i;
+        v->u.number.flags = YAJL_NUMBER_INT_VALID | YAJL_NUMBER_DOUBLE_VALID;
+
+        return ngx_http_disclosure_parse_add(p, v);
+    }
+
+    errno = 0;
+    v->u.number.i = strtoll(r, &end, 10);
+
+    if (errno == 0 && *end == '\0') {
+        v->u.number.flags |= YAJL_NUMBER_INT_VALID;
+    }
+
+    errno = 0;
+    v->u.number.d = strtod(r, &end);
+
+    if (errno == 0 && *end == '\0') {
+        v->u.number.flags |= YAJL_NUMBER_DOUBLE_VALID;
+    }
+
+    return ngx_http_disclosure_parse_add(p, v);
+}
+
+
+static int
+ngx_http_disclosure_parse_string(void *ctx, const unsigned char *s,
+    size_t len)
+{
+    ngx_http_disclosure_parse_t  *p = ctx;
+
+    u_char    *copy;
+    yajl_val   v;
+
+    v = ngx_http_disclosure_parse_value(p, yajl_t_string);
+    if (v == NULL) {
+        return 0;
+    }
+
+    copy = ngx_pnalloc(p->pool, len + 1);
+    if (copy == NULL) {
+        p->failed = 1;
+        return 0;
+    }
+
+    ngx_memcpy(copy, s, len);
+    copy[len] = '\0';
+    v->u.string = (char *) copy;
+
+    return ngx_http_disclosure_parse_add(p, v);
+}
+
+
+static int
+ngx_http_disclosure_parse_start(ngx_http_disclosure_parse_t *p,
+    yajl_type type)
+{
+    yajl_val                           v;
+    ngx_http_disclosure_parse_open_t  *o;
+
+    if (p->depth == NGX_HTTP_DISCLOSURE_PARSE_DEPTH) {
+        p->failed = 1;
+        return 0;
+    }
+
+    v = ngx_http_disclosure_parse_value(p, type);
+    if (v == NULL) {
+        return 0;
+    }
+
+    /* the member's key is taken now: members of v will set their own */
+
+    if (!ngx_http_disclosure_parse_add(p, v)) {
+        return 0;
+    }
+
+    o = &p->open[p->depth++];
+    ngx_memzero(o, sizeof(ngx_http_disclosure_parse_open_t));
+    o->val = v;
+
+    return 1;
+}
+
+
+static int
+ngx_http_disclosure_parse_start_map(void *ctx)
+{
+    return ngx_http_disclosure_parse_start(ctx, yajl_t_object);
+}
+
+
+static int
+ngx_http_disclosure_parse_start_array(void *ctx)
+{
+    return ngx_http_disclosure_parse_start(ctx, yajl_t_array);
+}
+
+
+static int
+ngx_http_disclosure_parse_key(void *ctx, const unsigned char *s, size_t len)
+{
+    ngx_http_disclosure_parse_t  *p = ctx;
+
+    u_char  *key;
+
+    key = ngx_pnalloc(p->pool, len + 1);
+    if (key == NULL) {
+        p->failed = 1;
+        return 0;
+    }
+
+    ngx_memcpy(key, s, len);
+    key[len] = '\0';
+    p->key = (const char *) key;
+
+    return 1;
+}
+
+
+static int
+ngx_http_disclosure_parse_end(void *ctx)
+{
+    ngx_http_disclosure_parse_t  *p = ctx;
+
+    ngx_http_disclosure_parse_open_t  *o;
+
+    o = &p->open[--p->depth];
+
+    if (o->val->type == yajl_t_object) {
+        o->val->u.object.keys = o->keys;
+        o->val->u.object.values = o->values;
+        o->val->u.object.len = o->len;
+
+    } else {
+        o->val->u.array.values = o->values;
+        o->val->u.array.len = o->len;
+    }
+
+    return 1;
+}
+
+
+/*
+ * yajl's own buffers (the lexer's, the decoded strings') from the pool.
+ * yajl reallocs without saying the old size, so each block carries it.
+ */
+
+static void *
+ngx_http_disclosure_parse_malloc(void *ctx, size_t size)
+{
+    size_t  *block;
+
+    block = ngx_palloc(ctx, sizeof(size_t) + size);
+    if (block == NULL) {
+        return NULL;
+    }
+
+    *block = size;
+
+    return block + 1;
+}
+
+
+static void *
+ngx_http_disclosure_parse_realloc(void *ctx, void *ptr, size_t size)
+{
+    void    *p;
+    size_t   old;
+
+    p = ngx_http_disclosure_parse_malloc(ctx, size);
+
+    if (p && ptr) {
+        old = ((size_t *) ptr)[-1];
+        ngx_memcpy(p, ptr, ngx_min(old, size));
+        ngx_http_disclosure_parse_free(ctx, ptr);
+    }
+
+    return p;
+}
+
+
+/* large blocks go back at once, small ones with the pool */
+
+static void
+ngx_http_disclosure_parse_free(void *ctx, void *ptr)
+{
+    if (ptr) {
+        (void) ngx_pfree(ctx, (size_t *) ptr - 1);
+    }
+}
