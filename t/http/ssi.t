@@ -64,12 +64,14 @@ CONF
 location / {
     root $dir;
     ssi on;
+    postpone_output 64k;
 }
 location /cms/ {
     proxy_pass http://127.0.0.1:$hop/;
     proxy_set_header Accept-Encoding "";
     ssi on;
     ssi_types text/html;
+    postpone_output 64k;
 }
 location /disclosure/ {
     disclosure;
