@@ -211,7 +211,10 @@ ngx_http_disclosure_parse_add(ngx_http_disclosure_parse_t *p, yajl_val v)
             goto failed;
         }
 
-        ngx_memcpy(values, o->values, o->len * sizeof(yajl_val));
+        if (o->len) {
+            ngx_memcpy(values, o->values, o->len * sizeof(yajl_val));
+        }
+
         o->values = values;
 
         if (o->val->type == yajl_t_object) {
@@ -220,7 +223,10 @@ ngx_http_disclosure_parse_add(ngx_http_disclosure_parse_t *p, yajl_val v)
                 goto failed;
             }
 
-            ngx_memcpy(keys, o->keys, o->len * sizeof(const char *));
+            if (o->len) {
+                ngx_memcpy(keys, o->keys, o->len * sizeof(const char *));
+            }
+
             o->keys = keys;
         }
 
