@@ -8,11 +8,14 @@
  * The cache zone: rendered responses in shared memory, found through an
  * rbtree and evicted least recently used first.
  *
- * One slab allocation per entry holds the node, the key, the ETag and the
- * body.  A response is only ever copied out under the zone's lock (the
- * slab pool's own mutex, which nginx releases if a worker dies holding
- * it), so no worker keeps a pointer into the zone after unlocking: any
- * entry may be evicted or replaced at any time.
+ * An entry is a node (with its key and ETag) and its body in pieces: whole
+ * pages, then chunks of the slab's size classes, then the last bytes in
+ * what the node's own allocation has left over (see
+ * ngx_http_disclosure_cache_layout() for why).  A response is only ever
+ * copied out under the zone's lock (the slab pool's own mutex, which nginx
+ * releases if a worker dies holding it), so no worker keeps a pointer into
+ * the zone after unlocking: any entry may be evicted or replaced at any
+ * time.
  *
  * An entry without a body is a lock: a request is filling it.  Requests
  * for the same key then wait, or take a stale copy, instead of querying
@@ -35,10 +38,14 @@
 
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
-#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  1
+#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  2
 
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
+
+/* the smallest chunk of a body: fewer bytes go into the node; the slab
+ * keeps the bitmap of a page of 128-byte chunks or larger outside it */
+#define NGX_HTTP_DISCLOSURE_CACHE_CHUNK   128
 
 
 typedef struct {
@@ -54,14 +61,29 @@ typedef struct {
 
     uint32_t                          location;
     uint32_t                          body_len;
+    uint32_t                          pages;        /* pieces of a page */
+    uint16_t                          chunks;       /* smaller pieces: a bit
+                                                       for each size */
+    uint16_t                          rest;         /* the body's last bytes,
+                                                       in the node */
     uint16_t                          key_len;
     uint16_t                          etag_len;
 
     unsigned                          body:1;       /* else a lock */
     unsigned                          updating:1;
 
-    u_char                            data[1];      /* key, ETag, body */
+    u_char                            data[1];      /* key, ETag, pointers
+                                                       to the pieces, rest */
 } ngx_http_disclosure_cache_node_t;
+
+
+/* how a body is laid out in the zone */
+typedef struct {
+    size_t                            size;         /* of the node */
+    ngx_uint_t                        pages;
+    size_t                            chunks;
+    size_t                            rest;
+} ngx_http_disclosure_cache_layout_t;
 
 
 typedef struct {
@@ -109,14 +131,28 @@ static ngx_int_t ngx_http_disclosure_cache_cmp(uint32_t location1,
 static ngx_http_disclosure_cache_node_t *ngx_http_disclosure_cache_find(
     ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_entry_t *entry);
-static ngx_http_disclosure_cache_node_t *ngx_http_disclosure_cache_alloc(
+static void ngx_http_disclosure_cache_layout(ngx_slab_pool_t *shpool,
+    size_t head, size_t len, ngx_http_disclosure_cache_layout_t *lo);
+static ngx_uint_t ngx_http_disclosure_cache_nchunks(size_t chunks);
+static void *ngx_http_disclosure_cache_alloc(
     ngx_http_disclosure_cache_t *cache, size_t size);
 static void ngx_http_disclosure_cache_expire(
     ngx_http_disclosure_cache_t *cache, time_t now);
 static void ngx_http_disclosure_cache_delete(
     ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node);
+static size_t ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len);
+static u_char **ngx_http_disclosure_cache_pieces(
+    ngx_http_disclosure_cache_node_t *node);
+static ngx_uint_t ngx_http_disclosure_cache_npieces(
+    ngx_http_disclosure_cache_node_t *node);
+static size_t ngx_http_disclosure_cache_piece_size(
+    ngx_http_disclosure_cache_node_t *node, ngx_uint_t i);
 static size_t ngx_http_disclosure_cache_node_size(
+    ngx_http_disclosure_cache_node_t *node);
+static size_t ngx_http_disclosure_cache_bytes(
+    ngx_http_disclosure_cache_node_t *node);
+static size_t ngx_http_disclosure_cache_allocated(ngx_slab_pool_t *shpool,
     ngx_http_disclosure_cache_node_t *node);
 static size_t ngx_http_disclosure_cache_slab_size(ngx_slab_pool_t *shpool,
     size_t size);
@@ -509,7 +545,7 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
 
     entry->generation = cache->sh->generation;
 
-    size = offsetof(ngx_http_disclosure_cache_node_t, data) + entry->len;
+    size = ngx_http_disclosure_cache_head(entry->len, 0);
 
     node = ngx_http_disclosure_cache_alloc(cache, size);
 
@@ -538,9 +574,9 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
     ngx_queue_insert_head(&cache->sh->lru, &node->queue);
 
     cache->sh->locks++;
-    cache->sh->bytes += size;
-    cache->sh->allocated += ngx_http_disclosure_cache_slab_size(cache->shpool,
-                                                                size);
+    cache->sh->bytes += ngx_http_disclosure_cache_bytes(node);
+    cache->sh->allocated += ngx_http_disclosure_cache_allocated(cache->shpool,
+                                                                node);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
@@ -591,12 +627,14 @@ ngx_int_t
 ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     ngx_chain_t *body, ngx_str_t *etag, time_t last_modified, ngx_log_t *log)
 {
-    u_char                            *p;
-    size_t                             size, len;
-    time_t                             now;
-    ngx_chain_t                       *cl;
-    ngx_http_disclosure_cache_t       *cache;
-    ngx_http_disclosure_cache_node_t  *node;
+    u_char                              *p, *pos, **piece;
+    size_t                               len, size, left, n;
+    time_t                               now;
+    ngx_uint_t                           i, npieces;
+    ngx_chain_t                         *cl;
+    ngx_http_disclosure_cache_t         *cache;
+    ngx_http_disclosure_cache_node_t    *node;
+    ngx_http_disclosure_cache_layout_t   lo;
 
     cache = entry->zone->data;
     now = ngx_time();
@@ -612,8 +650,13 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         len += ngx_buf_size(cl->buf);
     }
 
-    size = offsetof(ngx_http_disclosure_cache_node_t, data) + entry->len
-           + etag->len + len;
+    ngx_http_disclosure_cache_layout(cache->shpool,
+                                     ngx_http_disclosure_cache_head(entry->len,
+                                                                    etag->len),
+                                     len, &lo);
+
+    size = ngx_http_disclosure_cache_slab_size(cache->shpool, lo.size)
+           + lo.pages * ngx_pagesize + lo.chunks;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -646,7 +689,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     ngx_http_disclosure_cache_expire(cache, now);
 
-    node = ngx_http_disclosure_cache_alloc(cache, size);
+    node = ngx_http_disclosure_cache_alloc(cache, lo.size);
 
     if (node == NULL) {
         cache->sh->too_large++;
@@ -656,11 +699,37 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     ngx_memzero(node, offsetof(ngx_http_disclosure_cache_node_t, data));
 
-    node->node.key = entry->hash;
-    node->location = entry->location;
     node->key_len = (uint16_t) entry->len;
     node->etag_len = (uint16_t) etag->len;
     node->body_len = (uint32_t) len;
+    node->pages = (uint32_t) lo.pages;
+    node->chunks = (uint16_t) lo.chunks;
+    node->rest = (uint16_t) lo.rest;
+
+    piece = ngx_http_disclosure_cache_pieces(node);
+    npieces = ngx_http_disclosure_cache_npieces(node);
+
+    for (i = 0; i < npieces; i++) {
+        piece[i] = ngx_http_disclosure_cache_alloc(cache,
+                               ngx_http_disclosure_cache_piece_size(node, i));
+
+        if (piece[i] == NULL) {
+            /* nothing is left to evict: no entry is stored in part */
+
+            while (i) {
+                ngx_slab_free_locked(cache->shpool, piece[--i]);
+            }
+
+            ngx_slab_free_locked(cache->shpool, node);
+
+            cache->sh->too_large++;
+            ngx_shmtx_unlock(&cache->shpool->mutex);
+            return NGX_DECLINED;
+        }
+    }
+
+    node->node.key = entry->hash;
+    node->location = entry->location;
     node->body = 1;
     node->last_modified = last_modified;
     node->stale_time = entry->stale_time;
@@ -670,10 +739,41 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
                    ? now + entry->valid : now;
 
     p = ngx_cpymem(node->data, entry->key, entry->len);
-    p = ngx_cpymem(p, etag->data, etag->len);
+    ngx_memcpy(p, etag->data, etag->len);
 
-    for (cl = body; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, ngx_buf_size(cl->buf));
+    /* the body, buffer after buffer, into the pieces and the node's rest */
+
+    cl = body;
+    pos = cl ? cl->buf->pos : NULL;
+    left = len - node->rest;
+
+    for (i = 0; i <= npieces; i++) {
+
+        if (i < npieces) {
+            p = piece[i];
+            size = ngx_http_disclosure_cache_piece_size(node, i);
+            size = ngx_min(size, left);
+            left -= size;
+
+        } else {
+            p = (u_char *) &piece[npieces];
+            size = node->rest;
+        }
+
+        while (size) {
+
+            if (!ngx_buf_in_memory(cl->buf) || pos == cl->buf->last) {
+                cl = cl->next;
+                pos = cl->buf->pos;
+                continue;
+            }
+
+            n = ngx_min(size, (size_t) (cl->buf->last - pos));
+
+            p = ngx_cpymem(p, pos, n);
+            pos += n;
+            size -= n;
+        }
     }
 
     ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
@@ -681,9 +781,9 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     cache->sh->entries++;
     cache->sh->stored++;
-    cache->sh->bytes += size;
-    cache->sh->allocated += ngx_http_disclosure_cache_slab_size(cache->shpool,
-                                                                size);
+    cache->sh->bytes += ngx_http_disclosure_cache_bytes(node);
+    cache->sh->allocated += ngx_http_disclosure_cache_allocated(cache->shpool,
+                                                                node);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
@@ -920,13 +1020,92 @@ ngx_http_disclosure_cache_find(ngx_http_disclosure_cache_t *cache,
 
 
 /*
- * Bodies of tens of kilobytes are runs of whole pages, and a run needs
- * pages that are next to each other: entries are evicted from the LRU
- * tail until the allocation succeeds (freed neighbours are merged by the
- * slab allocator) or nothing is left.
+ * A body is kept in pieces, so that an entry needs no pages next to each
+ * other and loses little to rounding: the slab allocator gives whole pages
+ * for more than half a page, a power of two for less.  The body takes
+ * whole pages, then for the rest of its last page a chunk of each size it
+ * needs (the binary digits of the rest in 128 bytes: 2048, 1024, ... 128
+ * with 4 KB pages).  The node, key, ETag and the pointers to the pieces
+ * are one allocation, rounded up to a power of two as well: what that
+ * leaves over takes the body's last bytes, less than 128, and then the
+ * smallest chunks while they fit.  Only when the last bytes do not fit
+ * does a chunk of 128 bytes (or a page) take them.
  */
 
-static ngx_http_disclosure_cache_node_t *
+static void
+ngx_http_disclosure_cache_layout(ngx_slab_pool_t *shpool, size_t head,
+    size_t len, ngx_http_disclosure_cache_layout_t *lo)
+{
+    size_t  rest, chunks, size, slot, s;
+
+    lo->pages = len / ngx_pagesize;
+    rest = len % ngx_pagesize;
+    chunks = rest & ~((size_t) NGX_HTTP_DISCLOSURE_CACHE_CHUNK - 1);
+
+    size = head + (lo->pages + ngx_http_disclosure_cache_nchunks(chunks))
+                  * sizeof(u_char *);
+    slot = ngx_http_disclosure_cache_slab_size(shpool, size);
+
+    if (size + (rest - chunks) > slot) {
+        chunks += NGX_HTTP_DISCLOSURE_CACHE_CHUNK;
+
+        if (chunks == ngx_pagesize) {
+            lo->pages++;
+            rest = 0;
+            chunks = 0;
+        }
+
+        size = head + (lo->pages + ngx_http_disclosure_cache_nchunks(chunks))
+                      * sizeof(u_char *);
+        slot = ngx_http_disclosure_cache_slab_size(shpool, size);
+    }
+
+    /* smallest first, while the node's slot holds their bytes instead */
+
+    for (s = NGX_HTTP_DISCLOSURE_CACHE_CHUNK; s < ngx_pagesize; s <<= 1) {
+
+        if (!(chunks & s)) {
+            continue;
+        }
+
+        /* without this chunk, rest + s - chunks bytes go into the node */
+
+        if (size - sizeof(u_char *) + (rest + s - chunks) > slot) {
+            break;
+        }
+
+        chunks -= s;
+        size -= sizeof(u_char *);
+    }
+
+    lo->chunks = chunks;
+    lo->rest = (rest > chunks) ? rest - chunks : 0;
+    lo->size = size + lo->rest;
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_cache_nchunks(size_t chunks)
+{
+    ngx_uint_t  n;
+
+    for (n = 0; chunks; n++) {
+        chunks &= chunks - 1;
+    }
+
+    return n;
+}
+
+
+/*
+ * Entries are evicted from the LRU tail until an allocation succeeds or
+ * nothing is left.  A piece is a page or less (only the node of a body of
+ * many megabytes is larger), so any free page will do: a full zone evicts
+ * about what it stores, not entry after entry until pages next to each
+ * other come free.
+ */
+
+static void *
 ngx_http_disclosure_cache_alloc(ngx_http_disclosure_cache_t *cache,
     size_t size)
 {
@@ -994,9 +1173,8 @@ static void
 ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node)
 {
-    size_t  size;
-
-    size = ngx_http_disclosure_cache_node_size(node);
+    u_char      **piece;
+    ngx_uint_t    i, n;
 
     if (node->body) {
         cache->sh->entries--;
@@ -1005,21 +1183,111 @@ ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
         cache->sh->locks--;
     }
 
-    cache->sh->bytes -= size;
-    cache->sh->allocated -= ngx_http_disclosure_cache_slab_size(cache->shpool,
-                                                                size);
+    cache->sh->bytes -= ngx_http_disclosure_cache_bytes(node);
+    cache->sh->allocated -= ngx_http_disclosure_cache_allocated(cache->shpool,
+                                                                node);
 
     ngx_queue_remove(&node->queue);
     ngx_rbtree_delete(&cache->sh->rbtree, &node->node);
+
+    piece = ngx_http_disclosure_cache_pieces(node);
+    n = ngx_http_disclosure_cache_npieces(node);
+
+    for (i = 0; i < n; i++) {
+        ngx_slab_free_locked(cache->shpool, piece[i]);
+    }
+
     ngx_slab_free_locked(cache->shpool, node);
 }
 
 
+/* the node, its key and ETag, aligned for the pointers that follow */
+
+static size_t
+ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len)
+{
+    return ngx_align(offsetof(ngx_http_disclosure_cache_node_t, data)
+                     + key_len + etag_len, sizeof(u_char *));
+}
+
+
+static u_char **
+ngx_http_disclosure_cache_pieces(ngx_http_disclosure_cache_node_t *node)
+{
+    return (u_char **) ((u_char *) node
+                        + ngx_http_disclosure_cache_head(node->key_len,
+                                                         node->etag_len));
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_cache_npieces(ngx_http_disclosure_cache_node_t *node)
+{
+    return node->pages + ngx_http_disclosure_cache_nchunks(node->chunks);
+}
+
+
+/* pages first, then the chunks, larger first */
+
+static size_t
+ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t i)
+{
+    size_t  s;
+
+    if (i < node->pages) {
+        return ngx_pagesize;
+    }
+
+    i -= node->pages;
+
+    for (s = ngx_pagesize / 2; s; s >>= 1) {
+
+        if (!(node->chunks & s)) {
+            continue;
+        }
+
+        if (i == 0) {
+            return s;
+        }
+
+        i--;
+    }
+
+    return 0;
+}
+
+
+/* the size of the node's own allocation */
+
 static size_t
 ngx_http_disclosure_cache_node_size(ngx_http_disclosure_cache_node_t *node)
 {
-    return offsetof(ngx_http_disclosure_cache_node_t, data) + node->key_len
-           + node->etag_len + node->body_len;
+    return ngx_http_disclosure_cache_head(node->key_len, node->etag_len)
+           + ngx_http_disclosure_cache_npieces(node) * sizeof(u_char *)
+           + node->rest;
+}
+
+
+/* the entry's own bytes: the node and the body outside it */
+
+static size_t
+ngx_http_disclosure_cache_bytes(ngx_http_disclosure_cache_node_t *node)
+{
+    return ngx_http_disclosure_cache_node_size(node) + node->body_len
+           - node->rest;
+}
+
+
+/* what the slab allocator takes for the node and all the pieces */
+
+static size_t
+ngx_http_disclosure_cache_allocated(ngx_slab_pool_t *shpool,
+    ngx_http_disclosure_cache_node_t *node)
+{
+    return ngx_http_disclosure_cache_slab_size(shpool,
+                                   ngx_http_disclosure_cache_node_size(node))
+           + node->pages * ngx_pagesize + node->chunks;
 }
 
 
@@ -1049,8 +1317,9 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
     ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
     ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy)
 {
-    u_char  *p, *etag;
-    size_t   len;
+    u_char      *p, **piece;
+    size_t       len, left;
+    ngx_uint_t   i, n;
 
     len = node->etag_len;
 
@@ -1063,11 +1332,9 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    etag = node->data + node->key_len;
-
     copy->etag.data = p;
     copy->etag.len = node->etag_len;
-    p = ngx_cpymem(p, etag, node->etag_len);
+    p = ngx_cpymem(p, node->data + node->key_len, node->etag_len);
 
     /* HEAD: the length without the bytes */
 
@@ -1078,7 +1345,18 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
 
     } else {
         copy->body.data = p;
-        ngx_memcpy(p, etag + node->etag_len, node->body_len);
+
+        piece = ngx_http_disclosure_cache_pieces(node);
+        n = ngx_http_disclosure_cache_npieces(node);
+        left = node->body_len - node->rest;
+
+        for (i = 0; i < n; i++) {
+            len = ngx_min(left, ngx_http_disclosure_cache_piece_size(node, i));
+            p = ngx_cpymem(p, piece[i], len);
+            left -= len;
+        }
+
+        ngx_memcpy(p, &piece[n], node->rest);
     }
 
     copy->last_modified = node->last_modified;

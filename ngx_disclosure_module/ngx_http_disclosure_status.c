@@ -76,7 +76,7 @@ static ngx_http_disclosure_metric_t  ngx_http_disclosure_zone_metrics[] = {
     { "entry_bytes", "disclosure_cache_entry_bytes", "gauge",
       "Bytes of the entries: headers, keys, validators and bodies." },
     { "entry_allocated", "disclosure_cache_entry_allocated_bytes", "gauge",
-      "Bytes the slab allocator gave the entries (rounded to pages)." },
+      "Bytes the slab allocator gave the entries, as it rounds them." },
     { "hits", "disclosure_cache_hits_total", "counter",
       "Responses served fresh from the cache." },
     { "misses", "disclosure_cache_misses_total", "counter",
