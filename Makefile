@@ -40,7 +40,10 @@ BROWSER_PACKAGES := chromium fonts-noto-cjk \
 	$(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
 
 # the prove-run test directories (t/sql has its own runner)
-PROVE_DIRS := t/db t/http t/browser
+PROVE_DIRS := t/db t/http t/browser t/bench
+
+# make bench, and its smoke in make test (t/bench/smoke.t)
+BENCH_PACKAGES := wrk php8.2-fpm php8.2-pgsql
 
 # hardening (README, "Reliability"): the HTTP tests again with the module
 # under sanitizers and valgrind, libFuzzer, faults under load
@@ -93,9 +96,9 @@ $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	@$(MAKE) --no-print-directory -C $(NGX_SRC) -f $(BUILD)/Makefile modules
 
 
-deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES)
+deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES) $(BENCH_PACKAGES)
 harden-deps: PACKAGES = $(DEB_PACKAGES) $(HARDEN_PACKAGES)
-bench-deps: PACKAGES = $(DEB_PACKAGES) wrk php8.2-fpm php8.2-pgsql
+bench-deps: PACKAGES = $(DEB_PACKAGES) $(BENCH_PACKAGES)
 
 deps harden-deps bench-deps:
 	@missing=()
