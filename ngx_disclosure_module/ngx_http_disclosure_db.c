@@ -12,17 +12,32 @@
  * reads a bounded amount per call, so with edge-triggered epoll a read
  * event could be lost while data is still waiting in the socket.
  *
- * A connection is in one of four states:
+ * A connection is in one of five states:
  *
  *   connecting  PQconnectPoll() until it reports OK or FAILED;
- *   send        taken from the pool, the query goes out from a posted event
- *               so that done() is always called from an event handler;
+ *   send        taken from the pool or handed over, the query goes out
+ *               from a posted event so that done() is always called from
+ *               an event handler;
+ *   prepare     the statement is new to the session: PQsendPrepare(),
+ *               its result read until PQgetResult() returns NULL;
  *   query       sent, results are read until PQgetResult() returns NULL;
  *   idle        in the pool, watching for the server closing it.
+ *
+ * Each distinct statement is prepared once per session, under a name made
+ * of its text's checksum, and run with PQsendQueryPrepared(): the server
+ * parses and plans it once.  A session that lost its statements (DISCARD
+ * ALL, a pooler) answers 26000: the query prepares again, once.
  *
  * A query may be detached from its connection at any time by the cleanup
  * of the request pool: the connection then finishes connecting or draining
  * on its own and goes back to the pool without touching the request.
+ *
+ * With disclosure_max_connections, a query that finds every connection of
+ * the worker in use waits in a queue, first come first served, for at most
+ * disclosure_connect_timeout: a connection that ends its query goes
+ * straight to the first waiter, and one that is closed lets the first
+ * waiter open a new one.  Nothing in the queue is called back from there:
+ * a waiter fails from its own timer or posted event.
  */
 
 
@@ -37,6 +52,10 @@
 
 
 #define NGX_HTTP_DISCLOSURE_DB_APPLICATION  "ngx_disclosure"
+#define NGX_HTTP_DISCLOSURE_DB_STATEMENTS   32    /* bits of "prepared" */
+#define NGX_HTTP_DISCLOSURE_DB_STATEMENT    "ngx_disclosure_"    /* + crc */
+#define NGX_HTTP_DISCLOSURE_DB_NAME_LEN                                       \
+    (sizeof(NGX_HTTP_DISCLOSURE_DB_STATEMENT) + 8)
 #define NGX_HTTP_DISCLOSURE_DB_SETTINGS                                       \
     "-c statement_timeout=%M -c default_transaction_read_only=on"
 
@@ -44,9 +63,17 @@
 typedef enum {
     NGX_HTTP_DISCLOSURE_DB_CONNECTING = 0,
     NGX_HTTP_DISCLOSURE_DB_SEND,
+    NGX_HTTP_DISCLOSURE_DB_PREPARE,
     NGX_HTTP_DISCLOSURE_DB_QUERY,
     NGX_HTTP_DISCLOSURE_DB_IDLE
 } ngx_http_disclosure_db_state_e;
+
+
+typedef struct {
+    const char                        *sql;
+    uint32_t                           crc;        /* of the text */
+    u_char                             name[NGX_HTTP_DISCLOSURE_DB_NAME_LEN];
+} ngx_http_disclosure_db_statement_t;
 
 
 typedef struct {
@@ -61,6 +88,12 @@ typedef struct {
     ngx_queue_t                        idle;       /* most recent first */
     ngx_queue_t                        busy;
     ngx_queue_t                        free;       /* spare structures */
+    ngx_queue_t                        waiting;    /* queries, oldest first */
+
+    /* the statements seen, by their number */
+    ngx_http_disclosure_db_statement_t
+                        statements[NGX_HTTP_DISCLOSURE_DB_STATEMENTS];
+    ngx_uint_t                         nstatements;
 
     ngx_http_disclosure_db_stats_t     stats;
 } ngx_http_disclosure_db_pool_t;
@@ -82,17 +115,46 @@ typedef struct {
     ngx_int_t                          rc;
     PGresult                          *error;      /* logged at the end */
 
+    uint32_t                           prepared;   /* statements, by bit */
+    ngx_uint_t                         statement;  /* being prepared */
+
     unsigned                           reused:1;
     unsigned                           retried:1;
+    unsigned                           reprepared:1;
     unsigned                           flushing:1;
     unsigned                           result:1;   /* a non-error result */
 } ngx_http_disclosure_db_conn_t;
 
 
+/* a query waiting for a connection, in the request pool */
+typedef struct {
+    ngx_queue_t                        queue;
+    ngx_http_disclosure_db_pool_t     *pool;
+
+    /* the deadline; posted instead when the connection could not start */
+    ngx_event_t                        event;
+    ngx_msec_t                         start;
+
+    ngx_http_request_t                *request;
+    ngx_http_disclosure_query_t       *query;
+    const char                       **params;
+
+    unsigned                           queued:1;
+} ngx_http_disclosure_db_wait_t;
+
+
 static ngx_int_t ngx_http_disclosure_db_keywords(ngx_cycle_t *cycle,
     ngx_http_disclosure_db_pool_t *pool);
+static ngx_int_t ngx_http_disclosure_db_wait(
+    ngx_http_disclosure_db_pool_t *pool, ngx_http_request_t *r,
+    ngx_http_disclosure_query_t *q, const char **params);
+static void ngx_http_disclosure_db_wait_handler(ngx_event_t *ev);
+static void ngx_http_disclosure_db_unqueue(ngx_http_disclosure_db_wait_t *w);
+static void ngx_http_disclosure_db_next(ngx_http_disclosure_db_pool_t *pool);
+static void ngx_http_disclosure_db_hand_over(
+    ngx_http_disclosure_db_conn_t *dc);
 static ngx_http_disclosure_db_conn_t *ngx_http_disclosure_db_connect(
-    ngx_http_disclosure_db_pool_t *pool, ngx_log_t *log);
+    ngx_http_disclosure_db_pool_t *pool, ngx_log_t *log, ngx_msec_t timeout);
 static ngx_int_t ngx_http_disclosure_db_socket(
     ngx_http_disclosure_db_conn_t *dc);
 static void ngx_http_disclosure_db_forget_socket(
@@ -103,6 +165,11 @@ static void ngx_http_disclosure_db_connect_poll(
 static void ngx_http_disclosure_db_connected(
     ngx_http_disclosure_db_conn_t *dc);
 static void ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc);
+static ngx_int_t ngx_http_disclosure_db_statement(
+    ngx_http_disclosure_db_pool_t *pool, const char *sql);
+static void ngx_http_disclosure_db_execute(ngx_http_disclosure_db_conn_t *dc);
+static ngx_uint_t ngx_http_disclosure_db_sqlstate(PGresult *res,
+    const char *code);
 static void ngx_http_disclosure_db_process(ngx_http_disclosure_db_conn_t *dc,
     ngx_uint_t consume);
 static ngx_int_t ngx_http_disclosure_db_result(
@@ -157,6 +224,7 @@ ngx_http_disclosure_db_init_worker(ngx_cycle_t *cycle)
     ngx_queue_init(&pool->idle);
     ngx_queue_init(&pool->busy);
     ngx_queue_init(&pool->free);
+    ngx_queue_init(&pool->waiting);
 
     if (ngx_http_disclosure_db_keywords(cycle, pool) != NGX_OK) {
         return NGX_ERROR;
@@ -272,6 +340,7 @@ ngx_http_disclosure_db_exit_worker(ngx_cycle_t *cycle)
 {
     ngx_queue_t                      *q;
     ngx_http_disclosure_db_conn_t    *dc;
+    ngx_http_disclosure_db_wait_t    *w;
     ngx_http_disclosure_db_pool_t    *pool;
     ngx_http_disclosure_main_conf_t  *dmcf;
 
@@ -283,6 +352,20 @@ ngx_http_disclosure_db_exit_worker(ngx_cycle_t *cycle)
     }
 
     pool = dmcf->pool;
+
+    /* the process ends: the requests are not finalized, nor their pools */
+
+    while (!ngx_queue_empty(&pool->waiting)) {
+        q = ngx_queue_head(&pool->waiting);
+        w = ngx_queue_data(q, ngx_http_disclosure_db_wait_t, queue);
+
+        ngx_log_error(NGX_LOG_INFO, w->request->connection->log, 0,
+                      "disclosure: query abandoned while waiting for "
+                      "a connection, worker is exiting");
+
+        ngx_http_disclosure_db_unqueue(w);
+        w->query->wait = NULL;
+    }
 
     while (!ngx_queue_empty(&pool->idle)) {
         q = ngx_queue_head(&pool->idle);
@@ -411,6 +494,8 @@ ngx_http_disclosure_db_query(ngx_http_request_t *r,
 
     q->value = NULL;
     q->len = 0;
+    q->conn = NULL;
+    q->wait = NULL;
 
     pool->stats.queries++;
 
@@ -444,7 +529,23 @@ ngx_http_disclosure_db_query(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    dc = ngx_http_disclosure_db_connect(pool, r->connection->log);
+    if (pool->conf->max_connections
+        && pool->stats.active + pool->stats.idle
+           >= pool->conf->max_connections)
+    {
+        /* no idle connection, and all that may be open are busy */
+
+        if (ngx_http_disclosure_db_wait(pool, r, q, params) != NGX_OK) {
+            cln->handler = NULL;
+            pool->stats.errors++;
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    dc = ngx_http_disclosure_db_connect(pool, r->connection->log,
+                                        pool->conf->connect_timeout);
 
     if (dc == NULL) {
         cln->handler = NULL;
@@ -458,9 +559,195 @@ ngx_http_disclosure_db_query(ngx_http_request_t *r,
 }
 
 
+static ngx_int_t
+ngx_http_disclosure_db_wait(ngx_http_disclosure_db_pool_t *pool,
+    ngx_http_request_t *r, ngx_http_disclosure_query_t *q,
+    const char **params)
+{
+    ngx_http_disclosure_db_wait_t  *w;
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_http_disclosure_db_wait_t));
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    w->pool = pool;
+    w->request = r;
+    w->query = q;
+    w->params = params;
+    w->start = ngx_current_msec;
+
+    w->event.handler = ngx_http_disclosure_db_wait_handler;
+    w->event.data = w;
+    w->event.log = r->connection->log;
+
+    /* the wait counts against connecting */
+    ngx_add_timer(&w->event, pool->conf->connect_timeout);
+
+    ngx_queue_insert_tail(&pool->waiting, &w->queue);
+    w->queued = 1;
+
+    q->wait = w;
+
+    pool->stats.waiting++;
+    pool->stats.waits++;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "disclosure db: all %ui connections busy, waiting",
+                   pool->conf->max_connections);
+
+    return NGX_OK;
+}
+
+
+/* the wait timed out, or a connection for the waiter could not start */
+
+static void
+ngx_http_disclosure_db_wait_handler(ngx_event_t *ev)
+{
+    ngx_connection_t               *c;
+    ngx_http_request_t             *r;
+    ngx_http_disclosure_query_t    *q;
+    ngx_http_disclosure_db_wait_t  *w;
+    ngx_http_disclosure_db_pool_t  *pool;
+
+    w = ev->data;
+    pool = w->pool;
+    r = w->request;
+    q = w->query;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    if (ev->timedout) {
+        ngx_http_disclosure_db_unqueue(w);
+        pool->stats.wait_timeouts++;
+
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "disclosure: all %ui database connections busy "
+                      "for %Mms, query not sent "
+                      "(disclosure_max_connections)",
+                      pool->conf->max_connections,
+                      (ngx_msec_t) (ngx_current_msec - w->start));
+    }
+
+    q->wait = NULL;
+    pool->stats.errors++;
+
+    q->done(r, q, NGX_ERROR);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_disclosure_db_unqueue(ngx_http_disclosure_db_wait_t *w)
+{
+    if (w->queued) {
+        ngx_queue_remove(&w->queue);
+        w->queued = 0;
+        w->pool->stats.waiting--;
+    }
+
+    if (w->event.timer_set) {
+        ngx_del_timer(&w->event);
+    }
+
+    if (w->event.posted) {
+        ngx_delete_posted_event(&w->event);
+    }
+}
+
+
+/*
+ * A connection was closed: while there is room, the first waiters open
+ * new ones, with what is left of their connect timeout.  A waiter whose
+ * connection cannot start fails from a posted event: the caller may be
+ * about to call done() of another query, which must not be preceded by
+ * callbacks that could end its request.
+ */
+
+static void
+ngx_http_disclosure_db_next(ngx_http_disclosure_db_pool_t *pool)
+{
+    ngx_msec_t                      timeout;
+    ngx_msec_int_t                  left;
+    ngx_queue_t                    *head;
+    ngx_http_disclosure_query_t    *q;
+    ngx_http_disclosure_db_conn_t  *dc;
+    ngx_http_disclosure_db_wait_t  *w;
+
+    while (!ngx_queue_empty(&pool->waiting)
+           && pool->stats.active + pool->stats.idle
+              < pool->conf->max_connections)
+    {
+        head = ngx_queue_head(&pool->waiting);
+        w = ngx_queue_data(head, ngx_http_disclosure_db_wait_t, queue);
+
+        ngx_http_disclosure_db_unqueue(w);
+
+        left = (ngx_msec_int_t) (pool->conf->connect_timeout
+                                 - (ngx_current_msec - w->start));
+        timeout = (left > 0) ? (ngx_msec_t) left : 1;
+
+        dc = ngx_http_disclosure_db_connect(pool,
+                                            w->request->connection->log,
+                                            timeout);
+
+        if (dc == NULL) {
+            ngx_post_event(&w->event, &ngx_posted_events);
+            continue;
+        }
+
+        q = w->query;
+        q->wait = NULL;
+
+        ngx_http_disclosure_db_attach(dc, w->request, q, w->params);
+    }
+}
+
+
+/*
+ * A connection whose query ended goes to the first waiter as it is, not
+ * through the pool; the query is sent from a posted event, as from there.
+ */
+
+static void
+ngx_http_disclosure_db_hand_over(ngx_http_disclosure_db_conn_t *dc)
+{
+    ngx_queue_t                    *head;
+    ngx_http_disclosure_query_t    *q;
+    ngx_http_disclosure_db_wait_t  *w;
+
+    head = ngx_queue_head(&dc->pool->waiting);
+    w = ngx_queue_data(head, ngx_http_disclosure_db_wait_t, queue);
+
+    ngx_http_disclosure_db_unqueue(w);
+
+    if (dc->timer.timer_set) {
+        ngx_del_timer(&dc->timer);
+    }
+
+    dc->state = NGX_HTTP_DISCLOSURE_DB_SEND;
+    dc->flushing = 0;
+    dc->reused = 1;
+    dc->retried = 0;
+
+    q = w->query;
+    q->wait = NULL;
+
+    ngx_http_disclosure_db_attach(dc, w->request, q, w->params);
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, dc->connection->log, 0,
+                   "disclosure db: *%uA handed to a waiting query",
+                   dc->connection->number);
+
+    ngx_post_event(dc->connection->write, &ngx_posted_events);
+}
+
+
 static ngx_http_disclosure_db_conn_t *
 ngx_http_disclosure_db_connect(ngx_http_disclosure_db_pool_t *pool,
-    ngx_log_t *log)
+    ngx_log_t *log, ngx_msec_t timeout)
 {
     u_char                          buf[NGX_MAX_ERROR_STR];
     PGconn                         *pgconn;
@@ -525,7 +812,7 @@ ngx_http_disclosure_db_connect(ngx_http_disclosure_db_pool_t *pool,
         return NULL;
     }
 
-    ngx_add_timer(&dc->timer, pool->conf->connect_timeout);
+    ngx_add_timer(&dc->timer, timeout);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
                    "disclosure db: connecting *%uA", dc->connection->number);
@@ -642,6 +929,7 @@ ngx_http_disclosure_db_handler(ngx_event_t *ev)
         ngx_http_disclosure_db_send(dc);
         return;
 
+    case NGX_HTTP_DISCLOSURE_DB_PREPARE:
     case NGX_HTTP_DISCLOSURE_DB_QUERY:
         ngx_http_disclosure_db_process(dc, !ev->write);
         return;
@@ -797,6 +1085,7 @@ ngx_http_disclosure_db_connected(ngx_http_disclosure_db_conn_t *dc)
 static void
 ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc)
 {
+    ngx_int_t                     n;
     ngx_http_disclosure_query_t  *q;
 
     q = dc->query;
@@ -811,18 +1100,126 @@ ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc)
                    "disclosure db: *%uA query: %s",
                    dc->connection->number, q->sql);
 
-    if (PQstatus(dc->pgconn) != CONNECTION_OK
-        || !PQsendQueryParams(dc->pgconn, q->sql, (int) q->nparams, NULL,
-                              dc->params, NULL, NULL, 0))
+    if (PQstatus(dc->pgconn) != CONNECTION_OK) {
+        ngx_http_disclosure_db_lost(dc, "sending the query");
+        return;
+    }
+
+    n = ngx_http_disclosure_db_statement(dc->pool, q->sql);
+
+    if (n == NGX_DECLINED) {
+        /* no name left: parsed and planned each time */
+
+        if (!PQsendQueryParams(dc->pgconn, q->sql, (int) q->nparams, NULL,
+                               dc->params, NULL, NULL, 0))
+        {
+            ngx_http_disclosure_db_lost(dc, "PQsendQueryParams()");
+            return;
+        }
+
+        dc->state = NGX_HTTP_DISCLOSURE_DB_QUERY;
+
+    } else if (dc->prepared & ((uint32_t) 1 << n)) {
+
+        if (!PQsendQueryPrepared(dc->pgconn,
+                                 (char *) dc->pool->statements[n].name,
+                                 (int) q->nparams, dc->params, NULL, NULL, 0))
+        {
+            ngx_http_disclosure_db_lost(dc, "PQsendQueryPrepared()");
+            return;
+        }
+
+        dc->state = NGX_HTTP_DISCLOSURE_DB_QUERY;
+
+    } else {
+
+        if (!PQsendPrepare(dc->pgconn, (char *) dc->pool->statements[n].name,
+                           q->sql, (int) q->nparams, NULL))
+        {
+            ngx_http_disclosure_db_lost(dc, "PQsendPrepare()");
+            return;
+        }
+
+        dc->state = NGX_HTTP_DISCLOSURE_DB_PREPARE;
+        dc->statement = n;
+    }
+
+    dc->flushing = 1;
+
+    /* for preparing and running together */
+    ngx_add_timer(&dc->timer, dc->pool->conf->query_timeout);
+
+    ngx_http_disclosure_db_process(dc, 0);
+}
+
+
+/*
+ * The number of a statement in this worker, NGX_DECLINED when all are
+ * taken or its name is taken by another text.  The text is static.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_db_statement(ngx_http_disclosure_db_pool_t *pool,
+    const char *sql)
+{
+    u_char                              *p;
+    uint32_t                             crc;
+    ngx_uint_t                           i;
+    ngx_http_disclosure_db_statement_t  *st;
+
+    st = pool->statements;
+
+    for (i = 0; i < pool->nstatements; i++) {
+        if (st[i].sql == sql) {
+            return i;
+        }
+    }
+
+    crc = ngx_crc32_long((u_char *) sql, ngx_strlen(sql));
+
+    for (i = 0; i < pool->nstatements; i++) {
+        if (st[i].crc == crc) {
+            return (ngx_strcmp(st[i].sql, sql) == 0) ? (ngx_int_t) i
+                                                      : NGX_DECLINED;
+        }
+    }
+
+    if (i == NGX_HTTP_DISCLOSURE_DB_STATEMENTS) {
+        return NGX_DECLINED;
+    }
+
+    st[i].sql = sql;
+    st[i].crc = crc;
+
+    p = ngx_sprintf(st[i].name, NGX_HTTP_DISCLOSURE_DB_STATEMENT "%08xD",
+                    crc);
+    *p = '\0';
+
+    pool->nstatements++;
+
+    return i;
+}
+
+
+/* the statement is prepared: the query runs it */
+
+static void
+ngx_http_disclosure_db_execute(ngx_http_disclosure_db_conn_t *dc)
+{
+    ngx_http_disclosure_query_t  *q;
+
+    q = dc->query;
+
+    if (!PQsendQueryPrepared(dc->pgconn,
+                             (char *) dc->pool->statements[dc->statement].name,
+                             (int) q->nparams, dc->params, NULL, NULL, 0))
     {
-        ngx_http_disclosure_db_lost(dc, "PQsendQueryParams()");
+        ngx_http_disclosure_db_lost(dc, "PQsendQueryPrepared()");
         return;
     }
 
     dc->state = NGX_HTTP_DISCLOSURE_DB_QUERY;
     dc->flushing = 1;
-
-    ngx_add_timer(&dc->timer, dc->pool->conf->query_timeout);
 
     ngx_http_disclosure_db_process(dc, 0);
 }
@@ -943,6 +1340,29 @@ ngx_http_disclosure_db_result(ngx_http_disclosure_db_conn_t *dc,
     r = dc->request;
     q = dc->query;
 
+    if (dc->state == NGX_HTTP_DISCLOSURE_DB_PREPARE) {
+
+        switch (PQresultStatus(res)) {
+
+        case PGRES_FATAL_ERROR:
+        case PGRES_BAD_RESPONSE:
+        case PGRES_NONFATAL_ERROR:
+
+            if (dc->error == NULL) {
+                dc->error = res;
+                return NGX_OK;
+            }
+
+            break;
+
+        default: /* PGRES_COMMAND_OK */
+            break;
+        }
+
+        PQclear(res);
+        return NGX_OK;
+    }
+
     switch (PQresultStatus(res)) {
 
     case PGRES_TUPLES_OK:
@@ -1062,6 +1482,54 @@ ngx_http_disclosure_db_finish(ngx_http_disclosure_db_conn_t *dc)
     bad = (PQstatus(dc->pgconn) != CONNECTION_OK
            || PQtransactionStatus(dc->pgconn) != PQTRANS_IDLE);
 
+    if (dc->state == NGX_HTTP_DISCLOSURE_DB_PREPARE
+        && !bad
+        && (dc->error == NULL
+            /* the session has it already (a pooler): the same text */
+            || ngx_http_disclosure_db_sqlstate(dc->error, "42P05")))
+    {
+        if (dc->error) {
+            PQclear(dc->error);
+            dc->error = NULL;
+        }
+
+        dc->prepared |= (uint32_t) 1 << dc->statement;
+
+        if (dc->query == NULL) {
+            /* the request went away */
+            ngx_http_disclosure_db_end(dc, NGX_ERROR, 0);
+            return;
+        }
+
+        ngx_http_disclosure_db_execute(dc);
+        return;
+    }
+
+    if (dc->state == NGX_HTTP_DISCLOSURE_DB_QUERY
+        && dc->query
+        && !bad
+        && !dc->reprepared
+        && ngx_http_disclosure_db_sqlstate(dc->error, "26000"))
+    {
+        /* the session lost its prepared statements: prepare again */
+
+        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                           PQresultErrorMessage(dc->error));
+        ngx_log_error(NGX_LOG_WARN, ngx_http_disclosure_db_log(dc), 0,
+                      "disclosure: the session lost its prepared "
+                      "statements (%V), preparing again", &text);
+
+        PQclear(dc->error);
+        dc->error = NULL;
+        dc->prepared = 0;
+        dc->reprepared = 1;
+        dc->rc = NGX_ERROR;
+        dc->result = 0;
+
+        ngx_http_disclosure_db_send(dc);
+        return;
+    }
+
     if (dc->error) {
         text = ngx_http_disclosure_db_text(buf, sizeof(buf),
                                            PQresultErrorMessage(dc->error));
@@ -1081,6 +1549,21 @@ ngx_http_disclosure_db_finish(ngx_http_disclosure_db_conn_t *dc)
                    dc->connection->number, dc->rc, bad);
 
     ngx_http_disclosure_db_end(dc, dc->rc, bad);
+}
+
+
+static ngx_uint_t
+ngx_http_disclosure_db_sqlstate(PGresult *res, const char *code)
+{
+    char  *state;
+
+    if (res == NULL) {
+        return 0;
+    }
+
+    state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    return state != NULL && ngx_strcmp(state, code) == 0;
 }
 
 
@@ -1151,10 +1634,12 @@ ngx_http_disclosure_db_retry(ngx_http_disclosure_db_conn_t *dc,
 
     pool->stats.retries++;
 
-    dc = ngx_http_disclosure_db_connect(pool, r->connection->log);
+    dc = ngx_http_disclosure_db_connect(pool, r->connection->log,
+                                        pool->conf->connect_timeout);
 
     if (dc == NULL) {
         pool->stats.errors++;
+        ngx_http_disclosure_db_next(pool);
 
         c = r->connection;
         ngx_http_set_log_request(c->log, r);
@@ -1192,6 +1677,7 @@ ngx_http_disclosure_db_end(ngx_http_disclosure_db_conn_t *dc, ngx_int_t rc,
 
     if (close) {
         ngx_http_disclosure_db_close(dc);
+        ngx_http_disclosure_db_next(pool);
 
     } else {
         ngx_http_disclosure_db_release(dc);
@@ -1219,17 +1705,21 @@ ngx_http_disclosure_db_end(ngx_http_disclosure_db_conn_t *dc, ngx_int_t rc,
 static void
 ngx_http_disclosure_db_idle_read(ngx_http_disclosure_db_conn_t *dc)
 {
-    u_char     buf[NGX_MAX_ERROR_STR];
-    ngx_str_t  text;
+    u_char                          buf[NGX_MAX_ERROR_STR];
+    ngx_str_t                       text;
+    ngx_http_disclosure_db_pool_t  *pool;
+
+    pool = dc->pool;
 
     if (!PQconsumeInput(dc->pgconn)
         || PQstatus(dc->pgconn) != CONNECTION_OK)
     {
         text = ngx_http_disclosure_db_text(buf, sizeof(buf),
                                            PQerrorMessage(dc->pgconn));
-        ngx_log_error(NGX_LOG_INFO, dc->pool->log, 0,
+        ngx_log_error(NGX_LOG_INFO, pool->log, 0,
                       "disclosure: idle connection closed: %V", &text);
         ngx_http_disclosure_db_close(dc);
+        ngx_http_disclosure_db_next(pool);
         return;
     }
 
@@ -1243,8 +1733,10 @@ static void
 ngx_http_disclosure_db_timeout(ngx_event_t *ev)
 {
     ngx_http_disclosure_db_conn_t  *dc;
+    ngx_http_disclosure_db_pool_t  *pool;
 
     dc = ev->data;
+    pool = dc->pool;
 
     switch (dc->state) {
 
@@ -1253,6 +1745,7 @@ ngx_http_disclosure_db_timeout(ngx_event_t *ev)
                        "disclosure db: *%uA keepalive timeout",
                        dc->connection->number);
         ngx_http_disclosure_db_close(dc);
+        ngx_http_disclosure_db_next(pool);
         return;
 
     case NGX_HTTP_DISCLOSURE_DB_CONNECTING:
@@ -1284,6 +1777,7 @@ ngx_http_disclosure_db_attach(ngx_http_disclosure_db_conn_t *dc,
     dc->params = params;
     dc->rc = NGX_ERROR;
     dc->result = 0;
+    dc->reprepared = 0;
 
     q->conn = dc;
 }
@@ -1316,16 +1810,27 @@ ngx_http_disclosure_db_release(ngx_http_disclosure_db_conn_t *dc)
         dc->error = NULL;
     }
 
-    /* above the pool size, connections serve one query and are closed */
-
-    if (ngx_terminate
-        || ngx_exiting
-        || pool->stats.idle >= pool->conf->keepalive
-        || PQstatus(dc->pgconn) != CONNECTION_OK
+    if (PQstatus(dc->pgconn) != CONNECTION_OK
         || PQtransactionStatus(dc->pgconn) != PQTRANS_IDLE
         || (c->write->active
             && ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
                != NGX_OK))
+    {
+        ngx_http_disclosure_db_close(dc);
+        ngx_http_disclosure_db_next(pool);
+        return;
+    }
+
+    if (!ngx_queue_empty(&pool->waiting)) {
+        ngx_http_disclosure_db_hand_over(dc);
+        return;
+    }
+
+    /* above the pool size, connections serve one query and are closed */
+
+    if (ngx_terminate
+        || ngx_exiting
+        || pool->stats.idle >= pool->conf->keepalive)
     {
         ngx_http_disclosure_db_close(dc);
         return;
@@ -1405,6 +1910,18 @@ ngx_http_disclosure_db_cleanup(void *data)
     ngx_http_disclosure_query_t  *q = data;
 
     ngx_http_disclosure_db_conn_t  *dc;
+    ngx_http_disclosure_db_wait_t  *w;
+
+    w = q->wait;
+
+    if (w) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, w->pool->log, 0,
+                       "disclosure db: request gone while waiting");
+
+        ngx_http_disclosure_db_unqueue(w);
+        q->wait = NULL;
+        return;
+    }
 
     dc = q->conn;
 

@@ -32,7 +32,8 @@
  *
  * If the request pool is destroyed first (the client went away and the
  * request was terminated), done() is never called: the connection finishes
- * the query on its own and goes back to the pool.
+ * the query on its own and goes back to the pool, or the query leaves the
+ * queue of those waiting for a connection.
  */
 
 typedef struct ngx_http_disclosure_query_s  ngx_http_disclosure_query_t;
@@ -51,7 +52,9 @@ struct ngx_http_disclosure_query_s {
     u_char                              *value;
     size_t                               len;
 
-    void                                *conn;     /* owned by the db layer */
+    /* owned by the db layer */
+    void                                *conn;     /* the connection used */
+    void                                *wait;     /* waiting for one */
 };
 
 
@@ -64,6 +67,10 @@ typedef struct {
     ngx_uint_t                           connects; /* connections opened */
     ngx_uint_t                           active;   /* connecting or busy */
     ngx_uint_t                           idle;     /* kept in the pool */
+    ngx_uint_t                           waiting;  /* for a connection, now:
+                                                      max_connections busy */
+    ngx_uint_t                           waits;    /* queries that waited */
+    ngx_uint_t                           wait_timeouts; /* gave up waiting */
 } ngx_http_disclosure_db_stats_t;
 
 

@@ -41,7 +41,7 @@
 #include "ngx_http_disclosure_render.h"
 
 
-#define NGX_HTTP_DISCLOSURE_SHARED_LAYOUT   1
+#define NGX_HTTP_DISCLOSURE_SHARED_LAYOUT   2
 #define NGX_HTTP_DISCLOSURE_SHARED_NAME     "ngx_http_disclosure_shared"
 
 #define NGX_HTTP_DISCLOSURE_TICK            1000
@@ -499,6 +499,9 @@ ngx_http_disclosure_publish_worker(ngx_cycle_t *cycle,
         free->active = stats->active;
         free->idle = stats->idle;
         free->connects = stats->connects;
+        free->waiting = stats->waiting;
+        free->waits = stats->waits;
+        free->wait_timeouts = stats->wait_timeouts;
     }
 
     ngx_shmtx_unlock(&shared->shpool->mutex);

@@ -52,6 +52,9 @@ typedef struct {
     ngx_uint_t                       active;
     ngx_uint_t                       idle;
     ngx_uint_t                       connects;
+    ngx_uint_t                       waiting;
+    ngx_uint_t                       waits;
+    ngx_uint_t                       wait_timeouts;
 } ngx_http_disclosure_worker_t;
 
 

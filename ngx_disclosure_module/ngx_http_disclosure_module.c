@@ -99,6 +99,13 @@ static ngx_command_t  ngx_http_disclosure_commands[] = {
       offsetof(ngx_http_disclosure_main_conf_t, keepalive),
       NULL },
 
+    { ngx_string("disclosure_max_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_main_conf_t, max_connections),
+      NULL },
+
     { ngx_string("disclosure_keepalive_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -915,6 +922,7 @@ ngx_http_disclosure_create_main_conf(ngx_conf_t *cf)
      */
 
     dmcf->keepalive = NGX_CONF_UNSET_UINT;
+    dmcf->max_connections = NGX_CONF_UNSET_UINT;
     dmcf->keepalive_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     dmcf->query_timeout = NGX_CONF_UNSET_MSEC;
@@ -936,7 +944,27 @@ ngx_http_disclosure_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_disclosure_main_conf_t *dmcf = conf;
 
-    ngx_conf_init_uint_value(dmcf->keepalive, 4);
+    ngx_conf_init_uint_value(dmcf->max_connections, 0);
+
+    if (dmcf->keepalive == NGX_CONF_UNSET_UINT) {
+        /* the default, but never more than may be open */
+        dmcf->keepalive = 4;
+
+        if (dmcf->max_connections && dmcf->max_connections < 4) {
+            dmcf->keepalive = dmcf->max_connections;
+        }
+
+    } else if (dmcf->max_connections
+               && dmcf->keepalive > dmcf->max_connections)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"disclosure_keepalive %ui\" is more than "
+                           "\"disclosure_max_connections %ui\": a worker "
+                           "cannot keep more idle connections than it may "
+                           "open", dmcf->keepalive, dmcf->max_connections);
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_init_msec_value(dmcf->keepalive_timeout, 60000);
     ngx_conf_init_msec_value(dmcf->connect_timeout, 5000);
     ngx_conf_init_msec_value(dmcf->query_timeout, 10000);
@@ -1086,10 +1114,12 @@ ngx_http_disclosure_init_module(ngx_cycle_t *cycle)
 
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   "disclosure: database \"%V\", keepalive %ui, "
-                  "timeouts: connect %Mms, query %Mms, idle %Mms",
+                  "timeouts: connect %Mms, query %Mms, idle %Mms, "
+                  "max_connections %ui%s",
                   &dmcf->conninfo_safe, dmcf->keepalive,
                   dmcf->connect_timeout, dmcf->query_timeout,
-                  dmcf->keepalive_timeout);
+                  dmcf->keepalive_timeout, dmcf->max_connections,
+                  dmcf->max_connections ? "" : " (no limit)");
 
     return NGX_OK;
 }

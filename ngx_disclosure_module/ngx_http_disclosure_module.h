@@ -35,6 +35,7 @@ typedef struct {
     const char                 **conn_values;
     ngx_str_t                    conninfo_safe;     /* password masked, for logs */
     ngx_uint_t                   keepalive;         /* idle connections kept */
+    ngx_uint_t                   max_connections;   /* per worker, 0: none */
     ngx_msec_t                   keepalive_timeout; /* idle connection lifetime */
     ngx_msec_t                   connect_timeout;
     ngx_msec_t                   query_timeout;     /* also statement_timeout */

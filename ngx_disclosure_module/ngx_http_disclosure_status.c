@@ -54,7 +54,7 @@ static ngx_str_t ngx_http_disclosure_escaped(ngx_pool_t *pool,
 static void ngx_http_disclosure_print(ngx_http_disclosure_text_t *t,
     const char *fmt, ...);
 static void ngx_http_disclosure_pool_totals(ngx_http_disclosure_shared_t *sh,
-    ngx_uint_t *active, ngx_uint_t *idle);
+    ngx_http_disclosure_worker_t *total);
 
 
 static ngx_http_disclosure_metric_t  ngx_http_disclosure_zone_metrics[] = {
@@ -255,9 +255,9 @@ ngx_http_disclosure_status_json(ngx_http_request_t *r,
 {
     ngx_tm_t                          tm;
     ngx_str_t                         name, agency;
-    ngx_uint_t                        i, k, active, idle, first;
+    ngx_uint_t                        i, k, first;
     ngx_shm_zone_t                  **zone;
-    ngx_http_disclosure_worker_t     *w;
+    ngx_http_disclosure_worker_t     *w, total;
     ngx_http_disclosure_main_conf_t  *dmcf;
     uint64_t                          v[NGX_HTTP_DISCLOSURE_ZONE_METRICS];
 
@@ -282,12 +282,16 @@ ngx_http_disclosure_status_json(ngx_http_request_t *r,
         ngx_http_disclosure_print(t, "}");
     }
 
-    ngx_http_disclosure_pool_totals(sh, &active, &idle);
+    ngx_http_disclosure_pool_totals(sh, &total);
 
     ngx_http_disclosure_print(t, "},\"database\":{\"queries\":%uA,"
                               "\"errors\":%uA,\"connections\":"
-                              "{\"active\":%ui,\"idle\":%ui},\"workers\":[",
-                              sh->queries, sh->errors, active, idle);
+                              "{\"active\":%ui,\"idle\":%ui},"
+                              "\"waiting\":%ui,\"waits\":%ui,"
+                              "\"wait_timeouts\":%ui,\"workers\":[",
+                              sh->queries, sh->errors, total.active,
+                              total.idle, total.waiting, total.waits,
+                              total.wait_timeouts);
 
     first = 1;
 
@@ -300,9 +304,12 @@ ngx_http_disclosure_status_json(ngx_http_request_t *r,
         }
 
         ngx_http_disclosure_print(t, "%s{\"pid\":%P,\"active\":%ui,"
-                                  "\"idle\":%ui,\"connects\":%ui}",
+                                  "\"idle\":%ui,\"connects\":%ui,"
+                                  "\"waiting\":%ui,\"waits\":%ui,"
+                                  "\"wait_timeouts\":%ui}",
                                   first ? "" : ",", w->pid, w->active,
-                                  w->idle, w->connects);
+                                  w->idle, w->connects, w->waiting,
+                                  w->waits, w->wait_timeouts);
         first = 0;
     }
 
@@ -359,9 +366,10 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
     ngx_http_disclosure_text_t *t, ngx_http_disclosure_shared_t *sh)
 {
     ngx_str_t                        *names;
-    ngx_uint_t                        i, k, n, active, idle;
+    ngx_uint_t                        i, k, n;
     ngx_shm_zone_t                  **zone;
     ngx_http_disclosure_metric_t     *m;
+    ngx_http_disclosure_worker_t      total;
     ngx_http_disclosure_main_conf_t  *dmcf;
     uint64_t                         *v;
 
@@ -398,7 +406,7 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
         }
     }
 
-    ngx_http_disclosure_pool_totals(sh, &active, &idle);
+    ngx_http_disclosure_pool_totals(sh, &total);
 
     ngx_http_disclosure_print(t,
         "# HELP disclosure_db_queries_total Database queries of the "
@@ -413,8 +421,21 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
         "workers.\n"
         "# TYPE disclosure_db_connections gauge\n"
         "disclosure_db_connections{state=\"active\"} %ui\n"
-        "disclosure_db_connections{state=\"idle\"} %ui\n",
-        sh->queries, sh->errors, active, idle);
+        "disclosure_db_connections{state=\"idle\"} %ui\n"
+        "# HELP disclosure_db_waiting Queries waiting for a connection "
+        "(disclosure_max_connections reached), all workers.\n"
+        "# TYPE disclosure_db_waiting gauge\n"
+        "disclosure_db_waiting %ui\n"
+        "# HELP disclosure_db_waits_total Queries that waited for "
+        "a connection, in the running workers.\n"
+        "# TYPE disclosure_db_waits_total counter\n"
+        "disclosure_db_waits_total %ui\n"
+        "# HELP disclosure_db_wait_timeouts_total Queries that waited "
+        "longer than disclosure_connect_timeout, in the running workers.\n"
+        "# TYPE disclosure_db_wait_timeouts_total counter\n"
+        "disclosure_db_wait_timeouts_total %ui\n",
+        sh->queries, sh->errors, total.active, total.idle, total.waiting,
+        total.waits, total.wait_timeouts);
 
     ngx_http_disclosure_print(t,
         "# HELP disclosure_listener_state The listener's state.\n"
@@ -542,13 +563,12 @@ ngx_http_disclosure_print(ngx_http_disclosure_text_t *t, const char *fmt, ...)
 
 static void
 ngx_http_disclosure_pool_totals(ngx_http_disclosure_shared_t *sh,
-    ngx_uint_t *active, ngx_uint_t *idle)
+    ngx_http_disclosure_worker_t *total)
 {
     ngx_uint_t                     i;
     ngx_http_disclosure_worker_t  *w;
 
-    *active = 0;
-    *idle = 0;
+    ngx_memzero(total, sizeof(ngx_http_disclosure_worker_t));
 
     for (i = 0; i < NGX_HTTP_DISCLOSURE_MAX_WORKERS; i++) {
         w = &sh->workers[i];
@@ -558,7 +578,10 @@ ngx_http_disclosure_pool_totals(ngx_http_disclosure_shared_t *sh,
             continue;
         }
 
-        *active += w->active;
-        *idle += w->idle;
+        total->active += w->active;
+        total->idle += w->idle;
+        total->waiting += w->waiting;
+        total->waits += w->waits;
+        total->wait_timeouts += w->wait_timeouts;
     }
 }
