@@ -251,7 +251,9 @@ failed:
 static int
 ngx_http_disclosure_parse_null(void *ctx)
 {
-    ngx_http_disclosure_parse_t  *p = ctx;
+    ngx_http_disclosure_parse_t  *p;
+
+    p = ctx;
 
     return ngx_http_disclosure_parse_add(p,
                              ngx_http_disclosure_parse_value(p, yajl_t_null));
@@ -261,7 +263,9 @@ ngx_http_disclosure_parse_null(void *ctx)
 static int
 ngx_http_disclosure_parse_boolean(void *ctx, int b)
 {
-    ngx_http_disclosure_parse_t  *p = ctx;
+    ngx_http_disclosure_parse_t  *p;
+
+    p = ctx;
 
     return ngx_http_disclosure_parse_add(p,
                              ngx_http_disclosure_parse_value(p,
@@ -278,13 +282,14 @@ ngx_http_disclosure_parse_boolean(void *ctx, int b)
 static int
 ngx_http_disclosure_parse_number(void *ctx, const char *s, size_t len)
 {
-    ngx_http_disclosure_parse_t  *p = ctx;
+    char                         *r, *end;
+    size_t                        i;
+    yajl_val                      v;
+    long long                     n, digit;
+    ngx_uint_t                    negative, integer;
+    ngx_http_disclosure_parse_t  *p;
 
-    char       *r, *end;
-    size_t      i;
-    yajl_val    v;
-    long long   n, digit;
-    ngx_uint_t  negative, integer;
+    p = ctx;
 
     v = ngx_http_disclosure_parse_value(p, yajl_t_number);
     if (v == NULL) {
@@ -354,10 +359,11 @@ static int
 ngx_http_disclosure_parse_string(void *ctx, const unsigned char *s,
     size_t len)
 {
-    ngx_http_disclosure_parse_t  *p = ctx;
+    u_char                       *copy;
+    yajl_val                      v;
+    ngx_http_disclosure_parse_t  *p;
 
-    u_char    *copy;
-    yajl_val   v;
+    p = ctx;
 
     v = ngx_http_disclosure_parse_value(p, yajl_t_string);
     if (v == NULL) {
@@ -426,9 +432,10 @@ ngx_http_disclosure_parse_start_array(void *ctx)
 static int
 ngx_http_disclosure_parse_key(void *ctx, const unsigned char *s, size_t len)
 {
-    ngx_http_disclosure_parse_t  *p = ctx;
+    u_char                       *key;
+    ngx_http_disclosure_parse_t  *p;
 
-    u_char  *key;
+    p = ctx;
 
     key = ngx_pnalloc(p->pool, len + 1);
     if (key == NULL) {
@@ -447,9 +454,10 @@ ngx_http_disclosure_parse_key(void *ctx, const unsigned char *s, size_t len)
 static int
 ngx_http_disclosure_parse_end(void *ctx)
 {
-    ngx_http_disclosure_parse_t  *p = ctx;
-
     ngx_http_disclosure_parse_open_t  *o;
+    ngx_http_disclosure_parse_t       *p;
+
+    p = ctx;
 
     o = &p->open[--p->depth];
 

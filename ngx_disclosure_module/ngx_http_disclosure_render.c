@@ -505,14 +505,14 @@ ngx_http_disclosure_cell_values(ngx_log_t *log, ngx_pool_t *pool,
 
     table = ngx_http_disclosure_get_str(tables, &t->key);
     row = NULL;
-    r = NGX_CONF_UNSET_UINT;
+    r = 0;
     rnext = 0;
     cnext = 0;
 
     for (i = 0; i < t->ncells; i++) {
         c = &t->cells[i];
 
-        if (c->row != r) {
+        if (i == 0 || c->row != r) {
             r = c->row;
             row = ngx_http_disclosure_get_from(table, &t->rows[r].key, &rnext);
             cnext = 0;
