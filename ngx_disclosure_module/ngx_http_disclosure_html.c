@@ -136,6 +136,9 @@ static ngx_int_t ngx_http_disclosure_grid_merge(ngx_http_disclosure_html_t *h,
     ngx_uint_t n, ngx_uint_t *depth);
 static ngx_int_t ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_grid_t *g);
+static void ngx_http_disclosure_grid_header(ngx_http_disclosure_html_t *h,
+    ngx_http_disclosure_leaf_t *lf, ngx_uint_t l, ngx_uint_t col,
+    ngx_uint_t depth);
 static ngx_int_t ngx_http_disclosure_grid_values(
     ngx_http_disclosure_html_t *h, ngx_http_disclosure_table_t *t);
 static ngx_int_t ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
@@ -1552,21 +1555,7 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
                 continue;
             }
 
-            ngx_http_disclosure_out_literal(o, "<th scope=\"col\" id=\"");
-            ngx_http_disclosure_out_str(o, &lf->id[l]);
-            ngx_http_disclosure_out_literal(o, "\"");
-
-            if (l + 1 == lf->depth) {
-                ngx_http_disclosure_html_span(h, "rowspan",
-                                              g->col_depth - l);
-
-            } else {
-                ngx_http_disclosure_html_span(h, "colspan", lf->span[l]);
-            }
-
-            ngx_http_disclosure_out_literal(o, ">");
-            ngx_http_disclosure_out_html_str(o, lf->label[l]);
-            ngx_http_disclosure_out_literal(o, "</th>");
+            ngx_http_disclosure_grid_header(h, lf, l, 1, g->col_depth);
         }
 
         ngx_http_disclosure_out_literal(o, "</tr>\n");
@@ -1584,21 +1573,7 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
                 continue;
             }
 
-            ngx_http_disclosure_out_literal(o, "<th scope=\"row\" id=\"");
-            ngx_http_disclosure_out_str(o, &lf->id[l]);
-            ngx_http_disclosure_out_literal(o, "\"");
-
-            if (l + 1 == lf->depth) {
-                ngx_http_disclosure_html_span(h, "colspan",
-                                              g->row_depth - l);
-
-            } else {
-                ngx_http_disclosure_html_span(h, "rowspan", lf->span[l]);
-            }
-
-            ngx_http_disclosure_out_literal(o, ">");
-            ngx_http_disclosure_out_html_str(o, lf->label[l]);
-            ngx_http_disclosure_out_literal(o, "</th>");
+            ngx_http_disclosure_grid_header(h, lf, l, 0, g->row_depth);
         }
 
         for (j = 0; j < g->ncols; j++) {
@@ -1615,6 +1590,46 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_out_literal(o, "</tbody>\n</table>\n");
 
     return NGX_OK;
+}
+
+
+/*
+ * A header cell of a leaf, at level l of its axis: the leaf's own label
+ * stretches over the levels left below (columns) or to the right (rows),
+ * a group's label over the leaves it groups.
+ */
+
+static void
+ngx_http_disclosure_grid_header(ngx_http_disclosure_html_t *h,
+    ngx_http_disclosure_leaf_t *lf, ngx_uint_t l, ngx_uint_t col,
+    ngx_uint_t depth)
+{
+    ngx_http_disclosure_out_t  *o;
+
+    o = &h->out;
+
+    if (col) {
+        ngx_http_disclosure_out_literal(o, "<th scope=\"col\" id=\"");
+
+    } else {
+        ngx_http_disclosure_out_literal(o, "<th scope=\"row\" id=\"");
+    }
+
+    ngx_http_disclosure_out_str(o, &lf->id[l]);
+    ngx_http_disclosure_out_literal(o, "\"");
+
+    if (l + 1 == lf->depth) {
+        ngx_http_disclosure_html_span(h, col ? "rowspan" : "colspan",
+                                      depth - l);
+
+    } else {
+        ngx_http_disclosure_html_span(h, col ? "colspan" : "rowspan",
+                                      lf->span[l]);
+    }
+
+    ngx_http_disclosure_out_literal(o, ">");
+    ngx_http_disclosure_out_html_str(o, lf->label[l]);
+    ngx_http_disclosure_out_literal(o, "</th>");
 }
 
 
