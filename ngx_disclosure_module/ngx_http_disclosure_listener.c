@@ -24,6 +24,11 @@
  * disconnected): everything is invalidated.  So is a notification whose
  * version skips one.  A lost connection is reopened with backoff, and
  * the first poll after it catches up.
+ *
+ * A hot standby refuses LISTEN; its polls also ask pg_is_in_recovery(),
+ * and once it says the standby was promoted the same connection sends
+ * LISTEN again: after a failover publications are notified, not only
+ * polled.
  */
 
 
@@ -53,7 +58,12 @@
     "LISTEN " NGX_HTTP_DISCLOSURE_CHANNEL
 #define NGX_HTTP_DISCLOSURE_VERSION_SQL                                        \
     "SELECT disclosure_web.data_version()"
+#define NGX_HTTP_DISCLOSURE_STANDBY_SQL                                        \
+    "SELECT disclosure_web.data_version(), pg_catalog.pg_is_in_recovery()"
 #define NGX_HTTP_DISCLOSURE_LISTENER_NAME   " listener"
+
+/* ERRCODE_READ_ONLY_SQL_TRANSACTION: LISTEN refused during recovery */
+#define NGX_HTTP_DISCLOSURE_RECOVERY_SQLSTATE  "25006"
 
 
 typedef struct {
@@ -90,6 +100,9 @@ typedef struct {
 
     unsigned                           role:1;
     unsigned                           listening:1;
+    unsigned                           standby:1;  /* LISTEN refused in
+                                                      recovery */
+    unsigned                           recovery:1; /* the poll's answer */
     unsigned                           flushing:1;
     unsigned                           result:1;
 } ngx_http_disclosure_listener_t;
@@ -119,6 +132,8 @@ static void ngx_http_disclosure_listener_send(
 static void ngx_http_disclosure_listener_process(
     ngx_http_disclosure_listener_t *l, ngx_uint_t consume);
 static void ngx_http_disclosure_listener_result(
+    ngx_http_disclosure_listener_t *l, PGresult *res);
+static void ngx_http_disclosure_listener_refused(
     ngx_http_disclosure_listener_t *l, PGresult *res);
 static void ngx_http_disclosure_listener_done(
     ngx_http_disclosure_listener_t *l);
@@ -778,8 +793,15 @@ ngx_http_disclosure_listener_send(ngx_http_disclosure_listener_t *l,
 {
     const char  *sql;
 
-    sql = (step == NGX_HTTP_DISCLOSURE_STEP_LISTEN)
-          ? NGX_HTTP_DISCLOSURE_LISTEN_SQL : NGX_HTTP_DISCLOSURE_VERSION_SQL;
+    if (step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
+        sql = NGX_HTTP_DISCLOSURE_LISTEN_SQL;
+
+    } else if (l->standby) {
+        sql = NGX_HTTP_DISCLOSURE_STANDBY_SQL;
+
+    } else {
+        sql = NGX_HTTP_DISCLOSURE_VERSION_SQL;
+    }
 
     if (!PQsendQuery(l->pgconn, sql)) {
         ngx_http_disclosure_listener_lost(l, "PQsendQuery()");
@@ -888,16 +910,26 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
     switch (PQresultStatus(res)) {
 
     case PGRES_COMMAND_OK:
-        if (l->step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
-            l->listening = 1;
-            l->result = 1;
+        if (l->step != NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
+            break;
         }
 
+        if (l->standby) {
+            ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
+                          "disclosure: listener: LISTEN accepted after "
+                          "promotion, publications are notified from now "
+                          "on");
+            l->standby = 0;
+        }
+
+        l->listening = 1;
+        l->result = 1;
         break;
 
     case PGRES_TUPLES_OK:
         if (l->step != NGX_HTTP_DISCLOSURE_STEP_POLL
-            || PQntuples(res) != 1 || PQnfields(res) != 1
+            || PQntuples(res) != 1
+            || PQnfields(res) != (l->standby ? 2 : 1)
             || PQgetisnull(res, 0, 0))
         {
             ngx_log_error(NGX_LOG_ERR, l->log, 0,
@@ -917,31 +949,87 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
         }
 
         l->version = version;
+
+        if (l->standby) {
+            /* anything but "f" leaves the listener polling */
+            l->recovery = (PQgetisnull(res, 0, 1)
+                           || PQgetvalue(res, 0, 1)[0] != 'f');
+        }
+
         l->result = 1;
         break;
 
     default:
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQresultErrorMessage(res));
-
         if (l->step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
-            /* a hot standby refuses LISTEN; polling still works there */
-            ngx_log_error(NGX_LOG_WARN, l->log, 0,
-                          "disclosure: listener: LISTEN failed, only the "
-                          "data version is polled: %V", &text);
+            ngx_http_disclosure_listener_refused(l, res);
             l->listening = 0;
             l->result = 1;
-
-        } else {
-            ngx_log_error(NGX_LOG_ERR, l->log, 0,
-                          "disclosure: listener: the data version query "
-                          "failed: %V", &text);
+            break;
         }
 
+        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                           PQresultErrorMessage(res));
+        ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                      "disclosure: listener: the data version query "
+                      "failed: %V", &text);
         break;
     }
 
     PQclear(res);
+}
+
+
+/*
+ * A hot standby refuses LISTEN: expected there, hence a notice, and its
+ * polls then watch for the end of recovery.  Any other refusal is not
+ * expected: a warning, and polling only, without asking again.
+ */
+
+static void
+ngx_http_disclosure_listener_refused(ngx_http_disclosure_listener_t *l,
+    PGresult *res)
+{
+    char        *message, *sqlstate;
+    u_char       buf[NGX_MAX_ERROR_STR];
+    ngx_str_t    text;
+    ngx_msec_t   poll;
+    const char  *unit;
+
+    message = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+    /* PostgreSQL's words without "ERROR:  "; libpq's own error in full */
+    text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                       message ? message
+                                               : PQresultErrorMessage(res));
+
+    poll = l->conf->cache_poll;
+    unit = "ms";
+
+    if (poll % 1000 == 0) {
+        poll /= 1000;
+        unit = "s";
+    }
+
+    l->standby = (sqlstate
+                  && ngx_strcmp(sqlstate,
+                                NGX_HTTP_DISCLOSURE_RECOVERY_SQLSTATE)
+                     == 0);
+    l->recovery = l->standby;
+
+    if (l->standby) {
+        ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
+                      "disclosure: listener: the database is a hot standby "
+                      "(LISTEN refused: %V); publications are seen by "
+                      "polling the data version every %M%s",
+                      &text, poll, unit);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, l->log, 0,
+                  "disclosure: listener: LISTEN refused (%V); publications "
+                  "are seen by polling the data version every %M%s",
+                  &text, poll, unit);
 }
 
 
@@ -964,13 +1052,36 @@ ngx_http_disclosure_listener_done(ngx_http_disclosure_listener_t *l)
 
     ngx_http_disclosure_listener_version(l);
 
+    /*
+     * Notifications that came with the answer were parsed into libpq's
+     * list by PQgetResult(): no read event is left to bring them.  They
+     * come after the version, which a notification newer than the poll's
+     * snapshot would otherwise make look old.
+     */
+    ngx_http_disclosure_listener_notifies(l);
+
     l->backoff = 0;
-    l->step = NGX_HTTP_DISCLOSURE_STEP_IDLE;
 
     ngx_http_disclosure_listener_set_state(l,
                                  l->listening
                                  ? NGX_HTTP_DISCLOSURE_LISTENER_LISTENING
                                  : NGX_HTTP_DISCLOSURE_LISTENER_POLLING, -1);
+
+    if (l->standby && !l->recovery) {
+        /*
+         * The standby was promoted: LISTEN on this connection.  Nothing
+         * needs invalidating here: the poll sent once LISTEN is accepted
+         * reads the data version in a snapshot taken after LISTEN took
+         * effect, so a publication committed before it moves that version
+         * (the promoted server goes on from the versions the standby
+         * replayed) and invalidates everything, as any unannounced one;
+         * one committed after it is notified.
+         */
+        ngx_http_disclosure_listener_send(l, NGX_HTTP_DISCLOSURE_STEP_LISTEN);
+        return;
+    }
+
+    l->step = NGX_HTTP_DISCLOSURE_STEP_IDLE;
 
     ngx_add_timer(&l->timer, l->conf->cache_poll);
 }
@@ -1077,6 +1188,8 @@ ngx_http_disclosure_listener_close(ngx_http_disclosure_listener_t *l)
     }
 
     l->listening = 0;
+    l->standby = 0;
+    l->recovery = 0;
     l->flushing = 0;
     l->step = NGX_HTTP_DISCLOSURE_STEP_WAIT;
 }

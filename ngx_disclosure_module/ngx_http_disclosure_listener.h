@@ -32,7 +32,8 @@ typedef enum {
     NGX_HTTP_DISCLOSURE_LISTENER_CONNECTING,
     NGX_HTTP_DISCLOSURE_LISTENER_LISTENING,     /* LISTEN and polling */
     NGX_HTTP_DISCLOSURE_LISTENER_POLLING        /* LISTEN refused (a standby):
-                                                   polling only */
+                                                   polling only, until it is
+                                                   promoted */
 } ngx_http_disclosure_listener_state_e;
 
 

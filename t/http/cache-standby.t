@@ -1,10 +1,13 @@
 # The cache on a hot standby: nginx reads from a streaming-replication
 # standby, which refuses LISTEN ("cannot execute LISTEN during recovery").
-# The listener says so once, in a warning, and carries on polling the data
+# The listener says so once, in a notice, and carries on polling the data
 # version on the same connection: no reconnection loop, one session on the
 # standby.  A correction published on the primary reaches the page once the
 # standby has replayed it and the next poll sees the new version; until
-# then the cached page keeps being served.
+# then the cached page keeps being served.  Then the primary goes away and
+# the standby is promoted: a poll learns that recovery ended, the same
+# connection LISTENs, and a correction published on the promoted server
+# reaches the page by its notification.
 use strict;
 use warnings;
 use utf8;
@@ -58,12 +61,15 @@ is $standby->psql("SELECT application_name FROM pg_stat_activity WHERE pid = $l-
     'nginx-disclosure listener', 'its session on the standby is the one the status names';
 is sessions($primary), 0, 'the primary has no listener session: nginx reads the standby';
 
-# (PostgreSQL's text, as everywhere in the module's log: "ERROR:  cannot ...")
-my ($refusal) = $ngx->error_log =~ /^(.*LISTEN failed.*)$/m;
+# (PostgreSQL's primary message, without "ERROR:  ")
+my ($refusal) = $ngx->error_log =~ /^(.*LISTEN refused.*)$/m;
 like $refusal // '',
-    qr/\[warn\] \d+#\d+: disclosure: listener: LISTEN failed, only the data version is polled: (?:ERROR:\s+)?cannot execute LISTEN during recovery$/,
-    'a warning says LISTEN was refused and polling goes on';
+    qr/\[notice\] \d+#\d+: disclosure: listener: the database is a hot standby \(LISTEN refused: cannot execute LISTEN during recovery\); publications are seen by polling the data version every 1s$/,
+    'a notice says the database is a hot standby and polling goes on';
 diag "error log: $refusal" if defined $refusal;
+is $standby->psql("SELECT query FROM pg_stat_activity WHERE pid = $l->{backend_pid}"),
+    'SELECT disclosure_web.data_version(), pg_catalog.pg_is_in_recovery()',
+    'its poll also asks whether the standby is still in recovery';
 
 # -- the page is cached, and stays so over several polls -----------------------------
 $ngx->get($page);
@@ -86,7 +92,7 @@ is sessions($standby), 1, 'one listener session on the standby';
 is $l->{backend_pid}, $backend, 'the same backend as before';
 is $standby->psql(q{SELECT pid FROM pg_stat_activity WHERE application_name = 'nginx-disclosure listener'}),
     $backend, 'the one on the standby';
-is count_of(qr/LISTEN failed/, $ngx->error_log), 1, 'the refusal is logged once';
+is count_of(qr/LISTEN refused/, $ngx->error_log), 1, 'the refusal is logged once';
 is count_of(qr/cannot execute LISTEN during recovery/,
             Disclosure::Test::read_file($standby->log_file)), 1,
     'LISTEN was tried once: the standby\'s log has one refusal';
@@ -138,6 +144,82 @@ is "$l->{state} $l->{connects} $l->{failures}", 'polling 1 0',
 is sessions($standby), 1, 'one listener session on the standby';
 is count_of(qr/cannot execute LISTEN during recovery/,
             Disclosure::Test::read_file($standby->log_file)), 1, 'LISTEN still tried once';
+unlike $ngx->error_log, qr/LISTEN accepted/, 'no LISTEN accepted while in recovery';
+
+# -- failover: the primary goes away, the standby is promoted ------------------------
+$primary->stop;
+$standby->promote;
+is $standby->psql('SELECT pg_is_in_recovery()'), 'f', 'the standby is promoted';
+
+ok Disclosure::Test::poll(sub { $l = listener(); $l->{state} eq 'listening' }),
+    'the listener LISTENs after the promotion'
+    or diag explain $l;
+is "$l->{connects} $l->{failures}", '1 0', 'on its first connection, no failure';
+is $l->{backend_pid}, $backend, 'the same backend';
+is sessions($standby), 1, 'one listener session on the promoted server';
+like $ngx->error_log,
+    qr/\[notice\] \d+#\d+: disclosure: listener: LISTEN accepted after promotion, publications are notified from now on$/m,
+    'a notice says LISTEN was accepted after the promotion';
+is count_of(qr/LISTEN accepted/, $ngx->error_log), 1, 'once';
+is count_of(qr/cannot execute LISTEN during recovery/,
+            Disclosure::Test::read_file($standby->log_file)), 1,
+    'the LISTEN after the promotion was not refused';
+ok Disclosure::Test::poll(sub {
+    $standby->psql("SELECT query FROM pg_stat_activity WHERE pid = $backend")
+        eq 'SELECT disclosure_web.data_version()';
+}), 'its polls no longer ask about recovery';
+is $l->{notifications}, 0, 'no notification yet';
+
+# -- a correction published on the promoted server -----------------------------------
+is cache($ngx->get($page)), 'HIT', 'the corrected report is still cached';
+
+$version = $standby->psql('SELECT version FROM disclosure.data_version');
+$n = $l->{invalidations};
+
+$standby->psql(q{SELECT disclosure.revise('demo-district', 2024, '再次更正');
+                 UPDATE disclosure.sections_grid SET body = '再次更正后的说明。'
+                  WHERE agency = 'demo-district' AND year = 2024 AND part = 'intro';
+                 SELECT disclosure.publish('demo-district', 2024);}, role => 't_publisher');
+$t0 = time;
+
+@seen = ();
+ok Disclosure::Test::poll(sub {
+    $r = text($page);
+    push @seen, [ $r->{status}, cache($r), $r->{text} =~ /再次更正后的说明/ ? 'new' : 'old' ];
+    $seen[-1][2] eq 'new';
+}), 'nginx serves the correction published on the promoted server';
+diag sprintf 'publish to the changed page: %.3f s (%d requests)', time - $t0, scalar @seen;
+is_deeply [ grep { $_->[0] != 200 } @seen ], [], 'every request meanwhile answered 200';
+is_deeply [ grep { $_->[2] eq 'old' && $_->[1] ne 'HIT' } @seen ], [],
+    'the old page was served from the cache until the invalidation';
+like $r->{headers}{etag}, qr/-r3-/, 'revision 3';
+
+# a poll that ran while the publication committed may have seen the new
+# version first (everything invalidated); the notification comes all the same
+ok Disclosure::Test::poll(sub {
+    $l = listener();
+    $l->{invalidations} > $n && $l->{last_invalidation}{source} eq 'notification'
+        && $l->{last_invalidation}{data_version} == $version + 1;
+}), 'the invalidation came from a notification'
+    or diag explain $l;
+is $l->{notifications}, 1, 'the first notification on this connection';
+is "$l->{last_invalidation}{agency} $l->{last_invalidation}{year}", 'demo-district 2024',
+    'for that report';
+like $ngx->error_log,
+    qr/disclosure: "demo-district" 2024 changed \(data version ${\ ($version + 1)}\): \d+ cached entries invalidated$/m,
+    'the notification is logged, no version skipped';
+diag 'the data version poll saw it too'
+    if $ngx->error_log =~ /data version ${\ ($version + 1)}, was $version, with no notification/;
+
+is cache($ngx->get($page)), 'HIT', 'the corrected report is cached in turn';
+like text($page)->{text}, qr/再次更正后的说明/, 'with the correction';
+
+# -- still one connection, nothing alarming ------------------------------------------
+$l = listener();
+is "$l->{state} $l->{connects} $l->{failures}", 'listening 1 0',
+    'the listener listens on its first connection';
+is sessions($standby), 1, 'one listener session on the promoted server';
+unlike $ngx->error_log, qr/\[warn\].*listener|listener reconnects/, 'no listener warning, no reconnection';
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no alert, no crash';
 unlike $ngx->error_log, qr/\[error\]/, 'no error';
 
