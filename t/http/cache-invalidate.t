@@ -94,18 +94,38 @@ for my $ngx ($a, $b) {
 }
 is cache($a->get('/c/demo-district/2024')), 'HIT', 'the new report is cached in turn';
 
+# -- an agency renamed by a publisher: announced, the lists follow at once --------------
+$_->get('/c/demo-district/'), $_->get('/c/demo-district/2024') for $a, $a;
+is cache($a->get('/c/demo-district/2024')), 'HIT', 'A has the report page';
+$n_a = Disclosure::Cache::status($a)->{listener}{invalidations};
+$pg->psql(q{UPDATE disclosure.agency SET name = '示例区人民政府（更名）' WHERE slug = 'demo-district'},
+          role => 't_publisher');
+$t0 = time;
+ok Disclosure::Test::poll(sub { text($a, '/c/demo-district/')->{text} =~ /示例区人民政府（更名）/ }),
+    'A, which only hears notifications, shows the new name';
+diag sprintf 'rename to the changed agency page on A: %.3f s', time - $t0;
+$last = Disclosure::Cache::wait_invalidation($a, $n_a);
+is $last->{source}, 'notification', 'told by a notification';
+is $last->{data_version}, $version + 2, 'of the next data version';
+like text($a, '/c/')->{text}, qr/示例区人民政府（更名）/, 'the index shows it too';
+is cache($a->get('/c/demo-district/2024')), 'HIT',
+    'the report page stays cached: a report keeps the name it was published with';
+
 # -- a change with no notification: the data version, polled by B -----------------------
 # (as on a read replica, where LISTEN is refused and NOTIFY never arrives)
 $_->get('/c/xigong-edz/') for $a, $b;
 $n_b = Disclosure::Cache::status($b)->{listener}{invalidations};
-$pg->psql(q{UPDATE disclosure.agency SET name = '西工经开区管委会（更名）' WHERE slug = 'xigong-edz';
+# (session_replication_role = replica: no trigger announces the rename, as a
+# replica applies it; only the data version moves)
+$pg->psql(q{SET session_replication_role = replica;
+            UPDATE disclosure.agency SET name = '西工经开区管委会（更名）' WHERE slug = 'xigong-edz';
             UPDATE disclosure.data_version SET version = version + 1, changed_at = now();});
 $t0 = time;
 ok Disclosure::Test::poll(sub { text($b, '/c/xigong-edz/')->{text} =~ /更名/ }), 'B shows the change';
 diag sprintf 'change to the changed page on B, by polling: %.3f s', time - $t0;
 $last = Disclosure::Cache::wait_invalidation($b, $n_b);
 is $last->{source}, 'data version', 'through the data version';
-is $last->{data_version}, $version + 2, 'the new one';
+is $last->{data_version}, $version + 3, 'the new one';
 # (a report shows its agency as it was named at publication: the page is
 # refilled, not changed)
 isnt cache($b->get('/c/xigong-edz/2024')), 'HIT', 'everything was invalidated: the report page too';
