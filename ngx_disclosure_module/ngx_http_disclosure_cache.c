@@ -19,7 +19,9 @@
  *
  * An entry without a body is a lock: a request is filling it.  Requests
  * for the same key then wait, or take a stale copy, instead of querying
- * the database again.
+ * the database again.  A "not found" entry is a response, with an empty
+ * body: the database had no such page (SQL NULL), and until a publication
+ * invalidates it, asking again would give the same 404.
  *
  * Invalidation marks entries stale by moving their expiry time to now;
  * every invalidation also bumps the zone's generation, and a fill that
@@ -38,7 +40,7 @@
 
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
-#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  2
+#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  3
 
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
@@ -71,6 +73,7 @@ typedef struct {
 
     unsigned                          body:1;       /* else a lock */
     unsigned                          updating:1;
+    unsigned                          not_found:1;  /* a 404, no body */
 
     u_char                            data[1];      /* key, ETag, pointers
                                                        to the pieces, rest */
@@ -625,7 +628,8 @@ ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry)
 
 ngx_int_t
 ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
-    ngx_chain_t *body, ngx_str_t *etag, time_t last_modified, ngx_log_t *log)
+    ngx_uint_t status, ngx_chain_t *body, ngx_str_t *etag,
+    time_t last_modified, ngx_log_t *log)
 {
     u_char                              *p, *pos, **piece;
     size_t                               len, size, left, n;
@@ -643,7 +647,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     for (cl = body; cl; cl = cl->next) {
         if (!ngx_buf_in_memory(cl->buf) && ngx_buf_size(cl->buf)) {
-            ngx_http_disclosure_cache_release(entry, 0);
+            ngx_http_disclosure_cache_release(entry);
             return NGX_DECLINED;
         }
 
@@ -731,6 +735,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     node->node.key = entry->hash;
     node->location = entry->location;
     node->body = 1;
+    node->not_found = (status == NGX_HTTP_NOT_FOUND);
     node->last_modified = last_modified;
     node->stale_time = entry->stale_time;
 
@@ -792,13 +797,12 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
 
 void
-ngx_http_disclosure_cache_release(ngx_http_disclosure_cache_entry_t *entry,
-    ngx_uint_t remove)
+ngx_http_disclosure_cache_release(ngx_http_disclosure_cache_entry_t *entry)
 {
     ngx_http_disclosure_cache_t       *cache;
     ngx_http_disclosure_cache_node_t  *node;
 
-    if (entry->zone == NULL || (entry->token == 0 && !remove)) {
+    if (entry->zone == NULL || entry->token == 0) {
         return;
     }
 
@@ -808,18 +812,13 @@ ngx_http_disclosure_cache_release(ngx_http_disclosure_cache_entry_t *entry,
 
     node = ngx_http_disclosure_cache_find(cache, entry);
 
-    if (node) {
-        if (remove) {
+    if (node && node->updating && node->token == entry->token) {
+
+        if (node->body) {
+            node->updating = 0;
+
+        } else {
             ngx_http_disclosure_cache_delete(cache, node);
-
-        } else if (node->updating && node->token == entry->token) {
-
-            if (node->body) {
-                node->updating = 0;
-
-            } else {
-                ngx_http_disclosure_cache_delete(cache, node);
-            }
         }
     }
 
@@ -1359,6 +1358,7 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
         ngx_memcpy(p, &piece[n], node->rest);
     }
 
+    copy->status = node->not_found ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK;
     copy->last_modified = node->last_modified;
 
     /* the most recently used go first */

@@ -75,6 +75,10 @@ typedef struct {
 
 /* a response copied out of shared memory into the request pool */
 typedef struct {
+    ngx_uint_t                       status;        /* NGX_HTTP_OK, or
+                                                       NGX_HTTP_NOT_FOUND:
+                                                       no body, no
+                                                       validators */
     ngx_str_t                        body;          /* empty with NO_BODY */
     ngx_str_t                        etag;
     time_t                           last_modified;
@@ -140,15 +144,20 @@ ngx_int_t ngx_http_disclosure_cache_stale(ngx_http_request_t *r,
 /* notes when a query that bypasses the lock begins */
 void ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry);
 
-/* stores the response, replacing what the key held, and drops our lock;
- * NGX_OK, or NGX_DECLINED when it was not stored (too large) */
+/*
+ * Stores the response, replacing what the key held, and drops our lock;
+ * status NGX_HTTP_NOT_FOUND (the database has no such page) is stored
+ * with body NULL.  NGX_OK, or NGX_DECLINED when it was not stored (too
+ * large).
+ */
 ngx_int_t ngx_http_disclosure_cache_store(
-    ngx_http_disclosure_cache_entry_t *entry, ngx_chain_t *body,
-    ngx_str_t *etag, time_t last_modified, ngx_log_t *log);
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t status,
+    ngx_chain_t *body, ngx_str_t *etag, time_t last_modified,
+    ngx_log_t *log);
 
-/* drops our lock; remove: the entry goes too (the report is gone) */
+/* drops our lock */
 void ngx_http_disclosure_cache_release(
-    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t remove);
+    ngx_http_disclosure_cache_entry_t *entry);
 
 void ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_status_e status);

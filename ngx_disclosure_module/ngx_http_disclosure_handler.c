@@ -28,7 +28,10 @@
  * takes the entry's lock and queries, and the others wait for it (polling
  * the zone with a timer, up to disclosure_cache_lock_timeout) or are sent
  * the stale copy.  When the database fails, a stale copy is sent rather
- * than 503.
+ * than 503.  A page the database does not have (SQL NULL) is cached as a
+ * 404, under the key its 200 would have, so that requests for missing
+ * pages do not each cost a query; a publication invalidates it like a
+ * page.
  */
 
 
@@ -59,6 +62,8 @@ static ngx_int_t ngx_http_disclosure_async(ngx_http_request_t *r);
 static void ngx_http_disclosure_done(ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q, ngx_int_t rc);
 static ngx_int_t ngx_http_disclosure_failed(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx);
+static ngx_int_t ngx_http_disclosure_not_found(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static ngx_int_t ngx_http_disclosure_respond(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
@@ -231,7 +236,7 @@ ngx_http_disclosure_query(ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx)
     }
 
     if (ngx_http_disclosure_async(r) != NGX_OK) {
-        ngx_http_disclosure_cache_release(&ctx->cache, 0);
+        ngx_http_disclosure_cache_release(&ctx->cache);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -278,11 +283,7 @@ ngx_http_disclosure_done(ngx_http_request_t *r, ngx_http_disclosure_query_t *q,
         break;
 
     case NGX_DECLINED:
-        /* the report is gone (withdrawn): so is what the cache held */
-        ngx_http_disclosure_cache_release(&ctx->cache, 1);
-
-        rc = (ngx_http_disclosure_cache_header(r, ctx) == NGX_OK)
-             ? NGX_HTTP_NOT_FOUND : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_disclosure_not_found(r, ctx);
         break;
 
     default:
@@ -310,7 +311,7 @@ ngx_http_disclosure_failed(ngx_http_request_t *r,
     ngx_http_disclosure_cache_copy_t  copy;
 
     if (ctx->cache.zone) {
-        ngx_http_disclosure_cache_release(&ctx->cache, 0);
+        ngx_http_disclosure_cache_release(&ctx->cache);
 
         dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
 
@@ -347,6 +348,35 @@ ngx_http_disclosure_failed(ngx_http_request_t *r,
 }
 
 
+/*
+ * No such page (SQL NULL: unknown, draft or withdrawn), or a fragment of
+ * a table the report's format lacks: a 404, stored in place of whatever
+ * the key held.  Both follow from the report's data alone, so the
+ * publications that invalidate the key's 200 invalidate its 404 too.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_not_found(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx)
+{
+    ngx_str_t  no_etag;
+
+    if (ctx->cache.zone) {
+        ngx_str_null(&no_etag);
+
+        (void) ngx_http_disclosure_cache_store(&ctx->cache, NGX_HTTP_NOT_FOUND,
+                                               NULL, &no_etag, -1,
+                                               r->connection->log);
+    }
+
+    if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
 static ngx_int_t
 ngx_http_disclosure_respond(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx)
@@ -365,7 +395,7 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: the database returned malformed JSON "
                       "for \"%V\": %V", &r->uri, &err);
-        ngx_http_disclosure_cache_release(&ctx->cache, 0);
+        ngx_http_disclosure_cache_release(&ctx->cache);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -380,19 +410,13 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
     }
 
     if (rc == NGX_DECLINED) {
-        ngx_http_disclosure_cache_release(&ctx->cache, 1);
-        rc = NGX_HTTP_NOT_FOUND;
+        return ngx_http_disclosure_not_found(r, ctx);
     }
 
     if (rc != NGX_OK) {
-        ngx_http_disclosure_cache_release(&ctx->cache, 0);
-
-        if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return (rc == NGX_HTTP_NOT_FOUND) ? rc
-                                          : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_http_disclosure_cache_release(&ctx->cache);
+        (void) ngx_http_disclosure_cache_header(r, ctx);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ctx->cache.zone) {
@@ -403,8 +427,8 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
             ngx_str_null(&etag);
         }
 
-        (void) ngx_http_disclosure_cache_store(&ctx->cache, out, &etag,
-                                     r->headers_out.last_modified_time,
+        (void) ngx_http_disclosure_cache_store(&ctx->cache, NGX_HTTP_OK, out,
+                                     &etag, r->headers_out.last_modified_time,
                                      r->connection->log);
     }
 
@@ -765,6 +789,12 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
     ngx_chain_t       out;
     ngx_table_elt_t  *etag;
 
+    if (copy->status == NGX_HTTP_NOT_FOUND) {
+        /* nginx's 404, as on a miss */
+        return (ngx_http_disclosure_cache_header(r, ctx) == NGX_OK)
+               ? NGX_HTTP_NOT_FOUND : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (copy->etag.len) {
         etag = ngx_list_push(&r->headers_out.headers);
         if (etag == NULL) {
@@ -846,7 +876,7 @@ ngx_http_disclosure_cache_cleanup(void *data)
         ngx_del_timer(&ctx->wait);
     }
 
-    ngx_http_disclosure_cache_release(&ctx->cache, 0);
+    ngx_http_disclosure_cache_release(&ctx->cache);
 }
 
 

@@ -112,11 +112,11 @@ is cache_of($r), 'HIT', 'and it filled the entry: GET is a HIT';
 is length $r->{content}, $ngx->head('/c/demo-district/2023.json')->{headers}{'content-length'},
     'with the length HEAD gave';
 
-# -- what is not cached ----------------------------------------------------------------
+# -- a 404 of the database is cached (t/http/cache-404.t); a 400 is not ---------------
 $r = $ngx->get('/c/no-such-agency/2024');
 is $r->{status}, 404, 'an unknown report: 404';
 is cache_of($r), 'MISS', 'marked MISS';
-is cache_of($ngx->get('/c/no-such-agency/2024')), 'MISS', 'and not cached: a 404 stays a miss';
+is cache_of($ngx->get('/c/no-such-agency/2024')), 'HIT', 'and cached: then a 404 HIT';
 is $ngx->get('/c/xigong-edz/24')->{status}, 400, 'a malformed path: 400';
 is $ngx->get('/c/xigong-edz/24')->{headers}{'x-disclosure-cache'}, undef, 'without a cache header';
 

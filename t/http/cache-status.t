@@ -49,10 +49,10 @@ my $s0 = status();
 $ngx->get('/c/xigong-edz/2024') for 1 .. 3;       # MISS, HIT, HIT
 $ngx->get('/c/xigong-edz/2024?fresh=1');           # BYPASS
 $ngx->get('/d/demo-district/2024.csv') for 1 .. 2; # MISS, HIT
-$ngx->get('/c/no-such/2024');                      # MISS, 404
+$ngx->get('/c/no-such/2024');                      # MISS, 404 (stored)
 my $s1 = status();
 my %d = map { $_ => $s1->{zones}{reports}{$_} - $s0->{zones}{reports}{$_} } qw(hits misses bypass stored entries);
-is_deeply \%d, { hits => 2, misses => 2, bypass => 1, stored => 2, entries => 1 }, 'zone "reports" counted each response';
+is_deeply \%d, { hits => 2, misses => 2, bypass => 1, stored => 3, entries => 2 }, 'zone "reports" counted each response';
 is $s1->{zones}{other}{hits} - $s0->{zones}{other}{hits}, 1, 'zone "other" its own';
 is $s1->{database}{queries} - $s0->{database}{queries}, 4, 'four database queries';
 is $s1->{database}{errors}, 0, 'no error';
