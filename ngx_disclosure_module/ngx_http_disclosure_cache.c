@@ -744,7 +744,11 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
                    ? now + entry->valid : now;
 
     p = ngx_cpymem(node->data, entry->key, entry->len);
-    ngx_memcpy(p, etag->data, etag->len);
+
+    if (etag->len) {
+        /* a 404 has none, and no data pointer either */
+        ngx_memcpy(p, etag->data, etag->len);
+    }
 
     /* the body, buffer after buffer, into the pieces and the node's rest */
 
