@@ -14,6 +14,7 @@
 #   make faults         wrk against nginx while PostgreSQL and nginx fail
 #                       (t/faults/README.md)
 #   make bench          the benchmarks of bench/README.md (not part of make test)
+#   make deb            the Debian packages into build/deb/, checked by lintian
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -39,8 +40,12 @@ DEB_PACKAGES := \
 BROWSER_PACKAGES := chromium fonts-noto-cjk \
 	$(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
 
+# make deb (dpkg-buildpackage, debian/) and t/deb/install.t
+DEB_BUILD_PACKAGES := dpkg-dev debhelper fakeroot lintian
+DEB_OUT := $(BUILD)/deb
+
 # the prove-run test directories (t/sql has its own runner)
-PROVE_DIRS := t/db t/http t/browser t/bench
+PROVE_DIRS := t/db t/http t/browser t/bench t/deb
 
 # make bench, and its smoke in make test (t/bench/smoke.t)
 BENCH_PACKAGES := wrk php8.2-fpm php8.2-pgsql
@@ -69,7 +74,7 @@ else
 AS_PG :=
 endif
 
-.PHONY: all deps test demo demo-stop clean
+.PHONY: all deps deb-deps deb test demo demo-stop clean
 .PHONY: harden-deps test-asan test-valgrind fuzz fuzz-smoke faults
 
 
@@ -96,11 +101,13 @@ $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	@$(MAKE) --no-print-directory -C $(NGX_SRC) -f $(BUILD)/Makefile modules
 
 
-deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES) $(BENCH_PACKAGES)
+deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES) $(BENCH_PACKAGES) \
+	$(DEB_BUILD_PACKAGES)
+deb-deps: PACKAGES = $(DEB_PACKAGES) $(DEB_BUILD_PACKAGES)
 harden-deps: PACKAGES = $(DEB_PACKAGES) $(HARDEN_PACKAGES)
 bench-deps: PACKAGES = $(DEB_PACKAGES) $(BENCH_PACKAGES)
 
-deps harden-deps bench-deps:
+deps harden-deps bench-deps deb-deps:
 	@missing=()
 	for p in $(PACKAGES); do
 	    s=$$(dpkg-query -W -f='$${db:Status-Status}' "$$p" 2>/dev/null || true)
@@ -122,6 +129,35 @@ deps harden-deps bench-deps:
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "$${missing[@]}" </dev/null
+
+
+# libnginx-mod-http-disclosure and ngx-disclosure-tools (debian/), built by
+# dpkg-buildpackage in a copy of the tree under /tmp, so that nothing of
+# the build lands here; the .deb files go to build/deb/, and lintian checks
+# them (it fails on errors, and prints warnings and notes).
+deb: deb-deps
+	@tmp=$$(mktemp -d /tmp/ngx-disclosure-deb.XXXXXX)
+	trap 'rm -rf "$$tmp"' EXIT
+	version=$$(dpkg-parsechangelog -l debian/changelog -S Version)
+	src=$$tmp/ngx-disclosure-$$version
+	mkdir -p $$src $(DEB_OUT)
+	tar -C $(REPO) --exclude-vcs --exclude=./build --exclude=./build-asan \
+	    --exclude=./build-fuzz --exclude=./t/logs --exclude=./t/tmp \
+	    --exclude=node_modules -cf - . | tar -C $$src -xf -
+	echo "deb: dpkg-buildpackage -us -uc -b in $$src" \
+	     "(log: build/deb/build.log)"
+	if ! (cd $$src && dpkg-buildpackage -us -uc -b) \
+	        >$(DEB_OUT)/build.log 2>&1 </dev/null
+	then
+	    tail -n 40 $(DEB_OUT)/build.log
+	    exit 1
+	fi
+	rm -f $(DEB_OUT)/*.deb $(DEB_OUT)/*.changes $(DEB_OUT)/*.buildinfo
+	mv $$tmp/*.deb $$tmp/*.changes $$tmp/*.buildinfo $(DEB_OUT)/
+	changes=$$(ls $(DEB_OUT)/*.changes)
+	lintian --fail-on error --info --display-info $$changes \
+	    | tee $(DEB_OUT)/lintian.log
+	ls -1 $(DEB_OUT)/*.deb
 
 
 # Both runners always run; each one's summary closes its own output.
