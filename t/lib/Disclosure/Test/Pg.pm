@@ -22,6 +22,7 @@ my @GROUPS = (
     [ t_nginx     => 'disclosure_reader' ],
     [ t_editor    => 'disclosure_editor' ],
     [ t_publisher => 'disclosure_publisher' ],
+    [ t_previewer => 'disclosure_previewer' ],
 );
 
 
