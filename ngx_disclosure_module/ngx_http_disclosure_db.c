@@ -58,6 +58,9 @@
     (sizeof(NGX_HTTP_DISCLOSURE_DB_STATEMENT) + 8)
 #define NGX_HTTP_DISCLOSURE_DB_SETTINGS                                       \
     "-c statement_timeout=%M -c default_transaction_read_only=on"
+/* the preview's check_report writes a temporary table (its role cannot) */
+#define NGX_HTTP_DISCLOSURE_DB_SETTINGS_TEMP                                  \
+    "-c statement_timeout=%M"
 
 
 typedef enum {
@@ -143,6 +146,10 @@ typedef struct {
 } ngx_http_disclosure_db_wait_t;
 
 
+static ngx_int_t ngx_http_disclosure_db_init_pool(ngx_cycle_t *cycle,
+    ngx_http_disclosure_main_conf_t *dmcf);
+static void ngx_http_disclosure_db_exit_pool(
+    ngx_http_disclosure_main_conf_t *dmcf);
 static ngx_int_t ngx_http_disclosure_db_keywords(ngx_cycle_t *cycle,
     ngx_http_disclosure_db_pool_t *pool);
 static ngx_int_t ngx_http_disclosure_db_wait(
@@ -202,7 +209,6 @@ static ngx_log_t *ngx_http_disclosure_db_log(
 ngx_int_t
 ngx_http_disclosure_db_init_worker(ngx_cycle_t *cycle)
 {
-    ngx_http_disclosure_db_pool_t    *pool;
     ngx_http_disclosure_main_conf_t  *dmcf;
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle,
@@ -211,6 +217,22 @@ ngx_http_disclosure_db_init_worker(ngx_cycle_t *cycle)
     if (dmcf == NULL || dmcf->conn_keywords == NULL) {
         return NGX_OK;
     }
+
+    if (ngx_http_disclosure_db_init_pool(cycle, dmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* disclosure_preview_database: a pool of its own */
+    return dmcf->preview ? ngx_http_disclosure_db_init_pool(cycle, dmcf->preview)
+                         : NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_db_init_pool(ngx_cycle_t *cycle,
+    ngx_http_disclosure_main_conf_t *dmcf)
+{
+    ngx_http_disclosure_db_pool_t  *pool;
 
     pool = ngx_pcalloc(cycle->pool, sizeof(ngx_http_disclosure_db_pool_t));
     if (pool == NULL) {
@@ -267,7 +289,9 @@ ngx_http_disclosure_db_keywords(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(settings, NGX_HTTP_DISCLOSURE_DB_SETTINGS,
+    p = ngx_sprintf(settings, dmcf->writes_temp
+                              ? NGX_HTTP_DISCLOSURE_DB_SETTINGS_TEMP
+                              : NGX_HTTP_DISCLOSURE_DB_SETTINGS,
                     dmcf->query_timeout);
     *p = '\0';
 
@@ -338,16 +362,32 @@ ngx_http_disclosure_db_keywords(ngx_cycle_t *cycle,
 void
 ngx_http_disclosure_db_exit_worker(ngx_cycle_t *cycle)
 {
-    ngx_queue_t                      *q;
-    ngx_http_disclosure_db_conn_t    *dc;
-    ngx_http_disclosure_db_wait_t    *w;
-    ngx_http_disclosure_db_pool_t    *pool;
     ngx_http_disclosure_main_conf_t  *dmcf;
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_disclosure_module);
 
-    if (dmcf == NULL || dmcf->pool == NULL) {
+    if (dmcf == NULL) {
+        return;
+    }
+
+    if (dmcf->preview) {
+        ngx_http_disclosure_db_exit_pool(dmcf->preview);
+    }
+
+    ngx_http_disclosure_db_exit_pool(dmcf);
+}
+
+
+static void
+ngx_http_disclosure_db_exit_pool(ngx_http_disclosure_main_conf_t *dmcf)
+{
+    ngx_queue_t                    *q;
+    ngx_http_disclosure_db_conn_t  *dc;
+    ngx_http_disclosure_db_wait_t  *w;
+    ngx_http_disclosure_db_pool_t  *pool;
+
+    if (dmcf->pool == NULL) {
         return;
     }
 
@@ -440,7 +480,9 @@ ngx_http_disclosure_db_query(ngx_http_request_t *r,
     ngx_http_disclosure_db_pool_t    *pool;
     ngx_http_disclosure_main_conf_t  *dmcf;
 
-    dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
+    dmcf = q->database ? q->database
+                       : ngx_http_get_module_main_conf(r,
+                                                  ngx_http_disclosure_module);
     pool = dmcf->pool;
 
     if (pool == NULL) {

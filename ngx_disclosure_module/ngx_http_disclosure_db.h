@@ -49,6 +49,9 @@ struct ngx_http_disclosure_query_s {
     ngx_http_disclosure_query_done_pt    done;
     void                                *data;     /* the caller's context */
 
+    /* NULL: disclosure_database; or the preview's (main conf->preview) */
+    ngx_http_disclosure_main_conf_t     *database;
+
     u_char                              *value;
     size_t                               len;
 

@@ -15,6 +15,7 @@
 #include "ngx_http_disclosure_render.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_listener.h"
+#include "ngx_http_disclosure_preview.h"
 
 
 /*
@@ -130,6 +131,12 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
+
+    if (dlcf->preview && ngx_http_disclosure_preview_headers(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         ngx_str_set(&path, "GET, HEAD");
 
@@ -177,8 +184,6 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
-
     if (dlcf->cache) {
         rc = ngx_http_disclosure_cache_start(r, ctx, dlcf);
 
@@ -209,6 +214,7 @@ static ngx_int_t
 ngx_http_disclosure_query(ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx)
 {
     ngx_http_disclosure_query_t      *q;
+    ngx_http_disclosure_loc_conf_t   *dlcf;
     ngx_http_disclosure_main_conf_t  *dmcf;
 
     q = &ctx->query;
@@ -233,6 +239,12 @@ ngx_http_disclosure_query(ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx)
         q->params[0] = ctx->route.slug;
         q->params[1] = ctx->route.year;
         break;
+    }
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
+
+    if (dlcf->preview) {
+        ngx_http_disclosure_preview_query(r, &ctx->route, q);
     }
 
     if (ngx_http_disclosure_async(r) != NGX_OK) {
@@ -388,6 +400,10 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
     ngx_str_t     err;
     ngx_chain_t  *out, *cl;
 
+    ngx_http_disclosure_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
+
     doc = ngx_http_disclosure_parse(r->pool, r->connection->log,
                                     ctx->query.value, ctx->query.len, &err);
 
@@ -399,9 +415,20 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (dlcf->preview && ctx->route.variant != NGX_HTTP_DISCLOSURE_HTML) {
+        /* the draft's document as export_report() gives it */
+        ngx_http_disclosure_preview_strip(doc);
+    }
+
     rc = ngx_http_disclosure_render(r, ctx, doc, &out);
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK && dlcf->preview) {
+        /* a draft changes without a new revision: no validators */
+        if (ctx->route.route == NGX_HTTP_DISCLOSURE_TABLE) {
+            rc = ngx_http_disclosure_preview_prepend(r, doc, &out);
+        }
+
+    } else if (rc == NGX_OK) {
         rc = ngx_http_disclosure_validators(r, ctx, doc);
     }
 

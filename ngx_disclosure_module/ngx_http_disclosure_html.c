@@ -45,6 +45,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_preview.h"
 
 
 #define NGX_HTTP_DISCLOSURE_LEVELS     (NGX_HTTP_DISCLOSURE_GROUP_DEPTH + 2)
@@ -768,7 +769,7 @@ ngx_http_disclosure_html_open(ngx_http_disclosure_html_t *h,
         ngx_http_disclosure_html_style(h);
         ngx_http_disclosure_out_literal(&h->out,
                             "<article class=\"disclosure\" lang=\"zh-CN\">\n");
-        return;
+        goto preview;
     }
 
     ngx_http_disclosure_out_literal(&h->out,
@@ -786,6 +787,13 @@ ngx_http_disclosure_html_open(ngx_http_disclosure_html_t *h,
                                     "<body>\n"
                                     "<main>\n"
                                     "<article class=\"disclosure\">\n");
+
+preview:
+
+    /* disclosure_preview: the draft banner and findings, above the report */
+    if (dlcf && dlcf->preview) {
+        ngx_http_disclosure_preview_banner(&h->out, h->doc);
+    }
 }
 
 

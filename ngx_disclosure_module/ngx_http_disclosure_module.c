@@ -15,6 +15,7 @@
 #include "ngx_http_disclosure_render.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_listener.h"
+#include "ngx_http_disclosure_preview.h"
 
 
 #define NGX_HTTP_DISCLOSURE_APPLICATION_NAME  "nginx-disclosure"
@@ -30,8 +31,6 @@ typedef struct {
 
 static char *ngx_http_disclosure(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_disclosure_conf_database(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static void ngx_http_disclosure_conninfo_error(ngx_conf_t *cf,
     ngx_str_t *conninfo, char *err);
 static ngx_uint_t ngx_http_disclosure_is_keyword(u_char *name, size_t len);
@@ -197,6 +196,20 @@ static ngx_command_t  ngx_http_disclosure_commands[] = {
       offsetof(ngx_http_disclosure_loc_conf_t, cache_bypass),
       NULL },
 
+    { ngx_string("disclosure_preview_database"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_disclosure_preview_database,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("disclosure_preview"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_http_disclosure_preview,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_loc_conf_t, preview),
+      NULL },
+
     { ngx_string("disclosure_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
       ngx_http_disclosure_status,
@@ -269,7 +282,7 @@ ngx_http_disclosure(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
  * password never reaches a log.  Nothing connects here.
  */
 
-static char *
+char *
 ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
@@ -977,6 +990,10 @@ ngx_http_disclosure_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_disclosure_preview_init_main_conf(cf, dmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* counters and the listener's state, shared by the workers */
 
     if (dmcf->conn_keywords
@@ -1016,6 +1033,7 @@ ngx_http_disclosure_create_loc_conf(ngx_conf_t *cf)
     dlcf->cache_stale_time = NGX_CONF_UNSET;
     dlcf->cache_lock_timeout = NGX_CONF_UNSET_MSEC;
     dlcf->cache_bypass = NGX_CONF_UNSET_PTR;
+    dlcf->preview = NGX_CONF_UNSET;
 
     return dlcf;
 }
@@ -1034,6 +1052,10 @@ ngx_http_disclosure_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
      * A content handler is not inherited by nested locations, and so
      * neither is "disclosure;".
      */
+
+    if (ngx_http_disclosure_preview_merge(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->enable == NGX_CONF_UNSET) {
         conf->enable = 0;

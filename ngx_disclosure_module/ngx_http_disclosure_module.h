@@ -29,7 +29,7 @@
 
 
 /* http{} level: one database and one connection pool per worker */
-typedef struct {
+typedef struct ngx_http_disclosure_main_conf_s {
     /* PQconnectStartParams() arrays, NULL-terminated, built at configuration time */
     const char                 **conn_keywords;
     const char                 **conn_values;
@@ -44,6 +44,11 @@ typedef struct {
     ngx_array_t                  cache_zones;       /* ngx_shm_zone_t * */
     ngx_msec_t                   cache_poll;        /* data version polling */
     ngx_shm_zone_t              *shared;            /* see _listener.c */
+
+    /* disclosure_preview_database: the same settings, its own pool */
+    struct ngx_http_disclosure_main_conf_s  *preview;
+    ngx_uint_t                   writes_temp;       /* the preview's: not
+                                                       read-only sessions */
 } ngx_http_disclosure_main_conf_t;
 
 
@@ -63,6 +68,7 @@ typedef struct {
     uint32_t                     cache_location;    /* identity in cache keys */
 
     ngx_uint_t                   status;            /* "disclosure_status" */
+    ngx_flag_t                   preview;           /* "disclosure_preview" */
 } ngx_http_disclosure_loc_conf_t;
 
 
@@ -74,6 +80,8 @@ ngx_int_t ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 char *ngx_http_disclosure_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 

@@ -47,9 +47,11 @@ COMMENT ON FUNCTION disclosure_preview.check_caller() IS
 
 -- the draft's document (disclosure.export_report(…, true)) with a member
 -- "preview" appended: {"findings": [check_report's rows]}; NULL when the
--- report has no draft
+-- report has no draft.  VOLATILE: check_revision() fills a temporary table,
+-- so nginx's preview sessions are not read-only (the role writes nothing:
+-- no table privilege, no TEMPORARY on the database)
 CREATE FUNCTION disclosure_preview.report(p_agency text, p_year int)
-RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS json LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rev      int;
     doc      text;

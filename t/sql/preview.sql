@@ -2,7 +2,7 @@
 -- current draft with its findings; the public reader role, and a role that
 -- is both, are refused; nobody else may call it.
 BEGIN;
-SELECT plan(15);
+SELECT plan(17);
 
 SET LOCAL client_min_messages = warning;
 CREATE ROLE t_pv_login LOGIN IN ROLE disclosure_previewer;
@@ -38,6 +38,9 @@ SELECT ok((SELECT bool_or(a ->> 'slug' = 'demo-district')
              FROM json_array_elements(disclosure_preview.index() -> 'agencies') a),
     'previewer: the index lists the agency with a draft');
 SELECT throws_ok($$ SELECT * FROM disclosure.cell $$, '42501', NULL, 'previewer: no access to the tables');
+SELECT throws_ok($$ CREATE TEMP TABLE scratch (i int) $$, '42501', NULL,
+    'previewer: cannot create a temporary table');
+SELECT throws_ok($$ CREATE TABLE public.scratch (i int) $$, '42501', NULL, 'previewer: cannot create a table');
 SELECT throws_ok($$ SELECT disclosure_web.report('demo-district', 2024) $$, '42501', NULL,
     'previewer: not the public web API');
 RESET SESSION AUTHORIZATION;
