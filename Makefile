@@ -194,6 +194,24 @@ demo: deps all
 	else
 	    sql/migrate -h $(DEMO)/run -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)
 	fi
+	# the preview's role (a demo made before migration 0030 lacks it)
+	if [ -z "$$("$${psql[@]}" -d postgres -Atc \
+	        "SELECT 1 FROM pg_roles WHERE rolname = 'demo_preview'")" ]
+	then
+	    "$${psql[@]}" -d $(DEMO_DB) -c \
+	        "CREATE ROLE demo_preview LOGIN IN ROLE disclosure_previewer"
+	fi
+	# the editors' basic auth: user "editor", a password made once
+	if [ ! -s $(DEMO)/editors.password ]; then
+	    (umask 077; head -c 64 /dev/urandom | base64 | tr -dc A-Za-z0-9 \
+	        | head -c 12 >$(DEMO)/editors.password)
+	fi
+	password=$$(cat $(DEMO)/editors.password)
+	PASSWORD=$$password perl -e 'my @c = ("a".."z", 0..9);
+	    my $$salt = join "", map { $$c[rand @c] } 1..16;
+	    print "editor:", crypt($$ENV{PASSWORD}, "\$$6\$$$$salt\$$"), "\n"' \
+	    >$(DEMO)/editors.htpasswd
+	chmod 644 $(DEMO)/editors.htpasswd
 	# the example portal and the nginx configuration
 	rm -rf $(DEMO)/portal
 	cp -r conf/demo/portal $(DEMO)/portal
@@ -226,6 +244,11 @@ demo: deps all
 	echo "  open data           http://127.0.0.1:8080/disclosure/demo-district/2024.json"
 	echo "                      http://127.0.0.1:8080/disclosure/demo-district/2024.csv"
 	echo "  cache and database  http://127.0.0.1:8080/disclosure-status"
+	echo
+	echo "Editors' preview (drafts, basic auth: user editor, password $$password):"
+	echo "  the 2025 draft      http://127.0.0.1:8080/disclosure-preview/demo-district/2025"
+	echo "  all drafts          http://127.0.0.1:8080/disclosure-preview/"
+	echo "  curl -u editor:$$password http://127.0.0.1:8080/disclosure-preview/demo-district/2025"
 	echo
 	echo "Editors: psql -h $(DEMO)/run -p $(DEMO_PORT) -U postgres -d $(DEMO_DB)"
 	echo "Logs: $(DEMO)/nginx-error.log, $(DEMO)/pg/postgres.log.  Stop: make demo-stop"

@@ -159,10 +159,6 @@ ngx_http_disclosure_preview_init_main_conf(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, cf->log, 0,
-                  "disclosure: preview database \"%V\"",
-                  &pmcf->conninfo_safe);
-
     return NGX_CONF_OK;
 }
 
