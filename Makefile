@@ -41,7 +41,7 @@ BROWSER_PACKAGES := chromium fonts-noto-cjk \
 	$(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
 
 # make deb (dpkg-buildpackage, debian/) and t/deb/install.t
-DEB_BUILD_PACKAGES := dpkg-dev debhelper fakeroot lintian
+DEB_BUILD_PACKAGES := build-essential dpkg-dev debhelper fakeroot lintian
 DEB_OUT := $(BUILD)/deb
 
 # the prove-run test directories (t/sql has its own runner)
