@@ -32,6 +32,9 @@ ALTER TABLE disclosure.revision
     ADD CONSTRAINT revision_scope_office_jurisdiction_or_unknown
         CHECK (scope IN ('office', 'jurisdiction', 'unknown')),
     ADD COLUMN source_published_at timestamptz;
+COMMENT ON COLUMN disclosure.revision.scope IS
+    'office: the agency alone; jurisdiction: the whole area it governs; unknown: the report does not say. '
+    'A sum across agencies adds only reports of one scope, and never unknown ones (README, "Scope").';
 COMMENT ON COLUMN disclosure.revision.source_published_at IS
     'legacy drafts: when the report was first published where it came from; publish() keeps it';
 
@@ -502,3 +505,73 @@ GRANT EXECUTE ON FUNCTION disclosure.merged_other_cell(smallint, text, text, tex
 -- its entries at its next poll.
 UPDATE disclosure.published_document d SET document = disclosure.report_document(d.revision_id);
 UPDATE disclosure.data_version SET version = version + 1, changed_at = clock_timestamp();
+
+-- CSV of cells as the module now serves it: "table,row,col,value,derived";
+-- a total line is checked against the derived column when it has one, else
+-- against value (the four-column form is still read)
+CREATE OR REPLACE FUNCTION disclosure.import_cells_csv(p_agency text, p_year int, p_csv text)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    rev   int := disclosure.draft_of(p_agency, p_year);
+    fmt   smallint := (SELECT format FROM disclosure.revision WHERE id = rev);
+    line  record;
+    f     text[];
+    val   text;
+    n     int := 0;
+    cell  disclosure.format_cell;
+    totals text[] := '{}';
+    got   numeric;
+    five  boolean := false;
+BEGIN
+    FOR line IN SELECT l.text, l.no
+                  FROM regexp_split_to_table(ltrim(p_csv, E'\uFEFF'), E'\r?\n') WITH ORDINALITY AS l(text, no) LOOP
+        IF line.text ~ '^"?table"?,' THEN
+            five := line.text ~ ',"?derived"?\s*$';
+            CONTINUE;
+        END IF;
+        CONTINUE WHEN btrim(line.text) = '';
+        f := regexp_split_to_array(line.text, ',');
+        IF array_length(f, 1) < 4 + five::int THEN
+            RAISE EXCEPTION 'CSV 第 % 行：应为 table,row,col,value%，收到 “%”', line.no,
+                CASE WHEN five THEN ',derived' ELSE '' END, line.text
+                USING ERRCODE = 'invalid_text_representation';
+        END IF;
+        -- a derived total, where given, is what the parts must add up to
+        val := CASE WHEN five AND btrim(f[array_length(f, 1)], ' "') <> '' THEN f[array_length(f, 1)]
+                    WHEN five THEN array_to_string(f[4:array_length(f, 1) - 1], ',')
+                    ELSE array_to_string(f[4:], ',') END;
+        IF val ~ '^".*"$' THEN
+            val := replace(substr(val, 2, length(val) - 2), '""', '"');
+        END IF;
+        SELECT * INTO cell FROM disclosure.format_cell c
+         WHERE c.format = fmt AND c.tbl = btrim(f[1], ' "') AND c.row_key = btrim(f[2], ' "')
+           AND c.col_key = btrim(f[3], ' "');
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'CSV 第 % 行：% 版格式中没有单元格 %.%.%', line.no, fmt, f[1], f[2], f[3]
+                USING ERRCODE = 'foreign_key_violation', HINT = '键见 format/cells.tsv。';
+        END IF;
+        IF cell.kind = 'total' THEN
+            totals := totals || ARRAY[cell.tbl, cell.row_key, cell.col_key, val, line.no::text];
+            CONTINUE;
+        END IF;
+        BEGIN
+            PERFORM disclosure.set_cell(rev, cell.tbl, cell.row_key, cell.col_key, val);
+        EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'CSV 第 % 行：%', line.no, SQLERRM USING ERRCODE = SQLSTATE;
+        END;
+        n := n + 1;
+    END LOOP;
+    FOR i IN 1 .. coalesce(array_length(totals, 1), 0) / 5 LOOP
+        SELECT value INTO got FROM disclosure.cell_value
+         WHERE revision_id = rev AND tbl = totals[i * 5 - 4] AND row_key = totals[i * 5 - 3]
+           AND col_key = totals[i * 5 - 2];
+        IF (disclosure.parse_cell(totals[i * 5 - 1])).value IS DISTINCT FROM got THEN
+            RAISE EXCEPTION 'CSV 第 % 行：% 的合计写作 “%”，分项之和为 %', totals[i * 5],
+                disclosure.cell_name(fmt, totals[i * 5 - 4], totals[i * 5 - 3], totals[i * 5 - 2]),
+                totals[i * 5 - 1], coalesce(got::text, '空白')
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
