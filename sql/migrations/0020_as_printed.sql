@@ -324,7 +324,7 @@ RETURNS json LANGUAGE sql STABLE AS $$
              WHERE s.format = v.format AND s.part = ''),
         'tables', disclosure.tables_json(v.id, 'tables'),
         'published_totals', disclosure.tables_json(v.id, 'printed'),
-        'derived_totals', disclosure.tables_json(v.id, 'derived'))
+        'derived_totals', CASE WHEN v.legacy THEN disclosure.tables_json(v.id, 'derived') END)
       FROM disclosure.revision v
       JOIN disclosure.report r ON r.id = v.report_id
       JOIN disclosure.agency a ON a.id = r.agency_id

@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(49);
+SELECT plan(52);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -110,6 +110,12 @@ SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,dem
 SELECT lives_ok($$ INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-p', 'x', 'department') $$,
     'publisher: inserts an agency (announce_agencies runs)');
 SELECT lives_ok($$ SELECT disclosure.delete_draft('t-roles', 2023) $$, 'publisher: deletes a draft');
+SELECT lives_ok($$ SELECT disclosure.new_report('t-roles', 2023, NULL, 'unknown') $$, 'publisher: makes a report');
+SELECT lives_ok($$ UPDATE disclosure.reports SET scope = 'office' WHERE agency = 't-roles' AND year = 2023 $$,
+    'publisher: updates reports');
+SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
+                          disclosure_web.index(), disclosure_web.agency('demo-district'),
+                          disclosure_web.published_years(1) $$, 'publisher: reads the web API');
 RESET SESSION AUTHORIZATION;
 
 SET LOCAL SESSION AUTHORIZATION t_nginx;
