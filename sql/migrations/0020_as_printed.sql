@@ -251,12 +251,18 @@ $$;
 DROP FUNCTION disclosure.tables_json(int, boolean);
 CREATE FUNCTION disclosure.tables_json(p_revision_id int, p_which text)
 RETURNS json LANGUAGE sql STABLE AS $$
-    WITH c AS (
-        SELECT c.tbl, c.row_key, c.col_key, c.ord,
-               coalesce(c.published_given, c.given) AS given,
-               CASE WHEN c.published_given IS NULL THEN c.value ELSE c.published_value END AS value
-          FROM disclosure.cell_value c
-         WHERE c.revision_id = p_revision_id AND p_which = 'tables'
+    WITH v AS (     -- cell_value once (a SQL function plans it on every call)
+        SELECT * FROM disclosure.cell_value c
+         WHERE c.revision_id = p_revision_id AND p_which IN ('tables', 'derived')
+    ), c AS (
+        SELECT v.tbl, v.row_key, v.col_key, v.ord,
+               coalesce(v.published_given, v.given) AS given,
+               CASE WHEN v.published_given IS NULL THEN v.value ELSE v.published_value END AS value
+          FROM v WHERE p_which = 'tables'
+        UNION ALL
+        SELECT v.tbl, v.row_key, v.col_key, v.ord, v.given, v.value
+          FROM v WHERE p_which = 'derived' AND v.published_given IS NOT NULL
+           AND (v.published_given, v.published_value) IS DISTINCT FROM (v.given, v.value)
         UNION ALL
         SELECT pt.tbl, pt.row_key, pt.col_key,
                coalesce(f.ord, (SELECT s.ord FROM disclosure.format_cell s
@@ -266,12 +272,6 @@ RETURNS json LANGUAGE sql STABLE AS $$
           FROM disclosure.published_total pt
           LEFT JOIN disclosure.format_cell f USING (format, tbl, row_key, col_key)
          WHERE pt.revision_id = p_revision_id AND p_which = 'printed'
-        UNION ALL
-        SELECT c.tbl, c.row_key, c.col_key, c.ord, c.given, c.value
-          FROM disclosure.cell_value c
-         WHERE c.revision_id = p_revision_id AND p_which = 'derived'
-           AND c.published_given IS NOT NULL
-           AND (c.published_given, c.published_value) IS DISTINCT FROM (c.given, c.value)
     ), rw AS (
         SELECT c.tbl, c.row_key, min(c.ord) AS ord,
                json_object_agg(c.col_key, disclosure.json_cell(c.given, c.value) ORDER BY c.ord) AS cols
