@@ -19,7 +19,7 @@
  *         becomes markup, an attribute or a javascript: link;
  *   JSON  parses again into the same tree (number texts included), and
  *         "</" never appears (no "</script>" inside a page);
- *   CSV   the BOM and header, four fields per record, keys [a-z0-9_], and
+ *   CSV   the BOM and header, five fields per record, keys [a-z0-9_], and
  *         no value a spreadsheet takes for a formula (= + - @ tab CR at the
  *         start) unless it is a JSON number;
  *   all   a result is NGX_OK, NGX_DECLINED (fragment) or NGX_ERROR, an OK
@@ -393,12 +393,13 @@ fuzz_csv(ngx_pool_t *pool, yajl_val doc)
     }
 
     ngx_http_disclosure_fuzz_check(
-        csv.len >= 24
-        && ngx_strncmp(csv.data, "\xef\xbb\xbftable,row,col,value\r\n", 24)
+        csv.len >= 32
+        && ngx_strncmp(csv.data,
+                       "\xef\xbb\xbftable,row,col,value,derived\r\n", 32)
            == 0,
         "no BOM and header");
 
-    p = csv.data + 24;
+    p = csv.data + 32;
     end = csv.data + csv.len;
 
     /* RFC 4180 records, CRLF-terminated */
@@ -469,7 +470,7 @@ fuzz_csv(ngx_pool_t *pool, yajl_val doc)
             break;
         }
 
-        ngx_http_disclosure_fuzz_check(n == 3, "%d fields in a record",
+        ngx_http_disclosure_fuzz_check(n == 4, "%d fields in a record",
                                        (int) n + 1);
     }
 }

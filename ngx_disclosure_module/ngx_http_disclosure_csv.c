@@ -5,9 +5,15 @@
 
 
 /*
- * CSV: "table,row,col,value", one line per cell of the format in format
- * order.  UTF-8 with a byte order mark and CRLF, so that spreadsheet
- * programs on Chinese Windows read it as UTF-8; RFC 4180 quoting.
+ * CSV: "table,row,col,value,derived", one line per cell of the format in
+ * format order.  value is the cell as the report gives it: a number, empty
+ * (blank), "/" or "not_printed"; a legacy report's totals as printed.
+ * derived is empty unless a legacy report printed a total that differs from
+ * the one its parts add up to: then it is that derived total.  A 2021 report
+ * that printed （六）其他处理 as one row has that row's lines after the
+ * applications cells, under the 2019 key: applications,other,{col}.
+ * UTF-8 with a byte order mark and CRLF, so that spreadsheet programs on
+ * Chinese Windows read it as UTF-8; RFC 4180 quoting.
  */
 
 
@@ -18,6 +24,11 @@
 #include "ngx_http_disclosure_render.h"
 
 
+static void ngx_http_disclosure_csv_line(ngx_http_disclosure_out_t *o,
+    ngx_http_disclosure_table_t *t, ngx_str_t *row, ngx_str_t *col,
+    yajl_val v, yajl_val derived);
+static void ngx_http_disclosure_csv_value(ngx_http_disclosure_out_t *o,
+    yajl_val v);
 static void ngx_http_disclosure_csv_text(ngx_http_disclosure_out_t *o,
     u_char *s);
 
@@ -27,7 +38,8 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
     ngx_chain_t **out)
 {
     ngx_uint_t                     i, j;
-    yajl_val                       tables, v, *values;
+    yajl_val                       tables, derived, merged, *values, *dvalues;
+    ngx_str_t                      other = ngx_string("other");
     ngx_http_disclosure_out_t      o;
     ngx_http_disclosure_cell_t    *c;
     ngx_http_disclosure_table_t   *t;
@@ -45,10 +57,20 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
         return NGX_ERROR;
     }
 
+    derived = NULL;
+    merged = NULL;
+
+    if (YAJL_IS_TRUE(ngx_http_disclosure_get(doc, "legacy"))) {
+        derived = ngx_http_disclosure_get(doc, "derived_totals");
+        merged = ngx_http_disclosure_get(ngx_http_disclosure_get(
+                     ngx_http_disclosure_get(doc, "published_totals"),
+                     "applications"), "other");
+    }
+
     ngx_http_disclosure_out_init(&o, r);
 
     ngx_http_disclosure_out_literal(&o, "\xef\xbb\xbf"
-                                    "table,row,col,value\r\n");
+                                    "table,row,col,value,derived\r\n");
 
     for (i = 0; i < fmt->ntables; i++) {
         t = &fmt->tables[i];
@@ -60,32 +82,80 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
             return NGX_ERROR;
         }
 
+        dvalues = NULL;
+
+        if (YAJL_IS_OBJECT(derived)
+            && ngx_http_disclosure_cell_values(r->connection->log, r->pool,
+                                               derived, t, 0, &dvalues)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         for (j = 0; j < t->ncells; j++) {
             c = &t->cells[j];
-            v = values[j];
 
-            /* keys are [a-z0-9_]: never quoted */
+            ngx_http_disclosure_csv_line(&o, t, &t->rows[c->row].key,
+                                         &t->cols[c->col].key, values[j],
+                                         dvalues ? dvalues[j] : NULL);
+        }
 
-            ngx_http_disclosure_out_str(&o, &t->key);
-            ngx_http_disclosure_out_literal(&o, ",");
-            ngx_http_disclosure_out_str(&o, &t->rows[c->row].key);
-            ngx_http_disclosure_out_literal(&o, ",");
-            ngx_http_disclosure_out_str(&o, &t->cols[c->col].key);
-            ngx_http_disclosure_out_literal(&o, ",");
-
-            if (YAJL_IS_NUMBER(v)) {
-                ngx_http_disclosure_out_raw(&o, (u_char *) v->u.number.r,
-                                            ngx_strlen(v->u.number.r));
-
-            } else if (YAJL_IS_STRING(v)) {
-                ngx_http_disclosure_csv_text(&o, (u_char *) v->u.string);
+        if (YAJL_IS_OBJECT(merged) && t->key.len == 12
+            && ngx_strncmp(t->key.data, "applications", 12) == 0)
+        {
+            for (j = 0; j < t->ncols; j++) {
+                ngx_http_disclosure_csv_line(&o, t, &other, &t->cols[j].key,
+                    ngx_http_disclosure_get_str(merged, &t->cols[j].key),
+                    NULL);
             }
-
-            ngx_http_disclosure_out_literal(&o, "\r\n");
         }
     }
 
     return ngx_http_disclosure_out_finish(&o, r, out);
+}
+
+
+/* one line; keys are [a-z0-9_]: never quoted; an absent value: not printed */
+
+static void
+ngx_http_disclosure_csv_line(ngx_http_disclosure_out_t *o,
+    ngx_http_disclosure_table_t *t, ngx_str_t *row, ngx_str_t *col,
+    yajl_val v, yajl_val derived)
+{
+    ngx_http_disclosure_out_str(o, &t->key);
+    ngx_http_disclosure_out_literal(o, ",");
+    ngx_http_disclosure_out_str(o, row);
+    ngx_http_disclosure_out_literal(o, ",");
+    ngx_http_disclosure_out_str(o, col);
+    ngx_http_disclosure_out_literal(o, ",");
+
+    if (v == NULL) {
+        ngx_http_disclosure_out_literal(o, "not_printed");
+
+    } else {
+        ngx_http_disclosure_csv_value(o, v);
+    }
+
+    ngx_http_disclosure_out_literal(o, ",");
+
+    if (derived) {
+        ngx_http_disclosure_csv_value(o, derived);
+    }
+
+    ngx_http_disclosure_out_literal(o, "\r\n");
+}
+
+
+static void
+ngx_http_disclosure_csv_value(ngx_http_disclosure_out_t *o, yajl_val v)
+{
+    if (YAJL_IS_NUMBER(v)) {
+        ngx_http_disclosure_out_raw(o, (u_char *) v->u.number.r,
+                                    ngx_strlen(v->u.number.r));
+
+    } else if (YAJL_IS_STRING(v)) {
+        ngx_http_disclosure_csv_text(o, (u_char *) v->u.string);
+    }
 }
 
 

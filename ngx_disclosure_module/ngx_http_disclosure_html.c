@@ -18,7 +18,8 @@
  *   d-nav             links to the index and the agency page
  *   d-meta            index number, publication date, revision, source
  *   d-status          notice on a draft or withdrawn report
- *   d-legacy          notice on an imported report with published totals
+ *   d-legacy          notice on an imported report with published totals,
+ *                     and on one printed on another year's format (R12)
  *   d-section         a section; d-s-{key} names it (d-s-overview, ...)
  *   d-scroll          the horizontally scrollable box around a table
  *   d-table           a table; d-t-{key} names it (d-t-applications, ...)
@@ -28,6 +29,7 @@
  *   d-differs         a published total that differs from the derived one
  *   d-derived         the derived total printed inside such a cell
  *   d-legend          the explanation under a table with such cells
+ *   d-np              a cell or a whole row the report did not print (未列出)
  *   d-history         the revision history section; d-revisions its list
  *   d-downloads       the CSV and JSON links
  *   d-agencies        the nested list of agencies (index page)
@@ -61,6 +63,7 @@ typedef struct {
     ngx_str_t                       key;
     ngx_uint_t                      row;        /* the format's row, col */
     ngx_uint_t                      col;
+    yajl_val                        printed;    /* the merged （六） row */
 } ngx_http_disclosure_leaf_t;
 
 
@@ -88,11 +91,12 @@ typedef struct {
     ngx_pool_t                     *pool;
     yajl_val                        doc;
     yajl_val                        tables;
-    yajl_val                        published;  /* legacy: published_totals */
+    yajl_val                        derived;    /* legacy: derived_totals */
+    yajl_val                        merged;     /* legacy: the printed （六） */
     ngx_http_disclosure_table_t    *vtable;     /* the table of: */
     ngx_uint_t                     *at;         /* row, col: cell index + 1 */
-    yajl_val                       *values;     /* by cell index */
-    yajl_val                       *pvalues;    /* published, or NULL */
+    yajl_val                       *values;     /* by cell index, as printed */
+    yajl_val                       *dvalues;    /* derived, where they differ */
     ngx_str_t                       prefix;     /* ends with "/" */
     ngx_uint_t                      links;
     ngx_uint_t                      page;       /* not a fragment */
@@ -128,6 +132,8 @@ static ngx_int_t ngx_http_disclosure_html_appeals(
     ngx_http_disclosure_html_t *h, ngx_http_disclosure_section_t *s);
 static ngx_int_t ngx_http_disclosure_html_applications(
     ngx_http_disclosure_html_t *h, ngx_http_disclosure_section_t *s);
+static ngx_http_disclosure_axis_t *ngx_http_disclosure_merged_row(
+    ngx_http_disclosure_html_t *h, ngx_http_disclosure_table_t *t);
 static void ngx_http_disclosure_leaf_axis(ngx_http_disclosure_leaf_t *lf,
     ngx_http_disclosure_axis_t *a);
 static void ngx_http_disclosure_leaf_add(ngx_http_disclosure_leaf_t *lf,
@@ -147,7 +153,13 @@ static ngx_int_t ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_leaf_t *col);
 static void ngx_http_disclosure_html_value(ngx_http_disclosure_html_t *h,
     yajl_val v);
-static ngx_uint_t ngx_http_disclosure_values_equal(yajl_val a, yajl_val b);
+static ngx_uint_t ngx_http_disclosure_not_printed(yajl_val v);
+static ngx_uint_t ngx_http_disclosure_row_not_printed(
+    ngx_http_disclosure_html_t *h, ngx_http_disclosure_table_t *t,
+    ngx_uint_t row);
+static void ngx_http_disclosure_html_legacy(ngx_http_disclosure_html_t *h,
+    yajl_val doc);
+static void ngx_http_disclosure_html_scope(ngx_http_disclosure_html_t *h);
 static void ngx_http_disclosure_html_span(ngx_http_disclosure_html_t *h,
     const char *name, ngx_uint_t n);
 static ngx_int_t ngx_http_disclosure_html_agency_item(
@@ -201,6 +213,7 @@ static u_char  ngx_http_disclosure_css[] =
     ":where(.disclosure .d-derived){display:block;font-size:.8em;"
     "font-weight:normal;white-space:normal;color:#7a3e00}\n"
     ":where(.disclosure .d-legend){font-size:.875em;color:#404040}\n"
+    ":where(.disclosure .d-np){text-align:center;color:#595959}\n"
     ":where(.disclosure .d-t-applications){min-width:60em}\n"
     ":where(.disclosure .d-t-appeals th,.disclosure .d-t-appeals td){"
     "padding:.35em .3em}\n"
@@ -246,7 +259,7 @@ ngx_http_disclosure_html_report(ngx_http_request_t *r, yajl_val doc,
     ngx_int_t                      year;
     ngx_str_t                      title;
     ngx_uint_t                     i;
-    yajl_val                       agency, legacy;
+    yajl_val                       agency;
     const char                    *name, *slug, *status;
     ngx_http_disclosure_html_t     h;
     ngx_http_disclosure_format_t  *fmt;
@@ -276,10 +289,7 @@ ngx_http_disclosure_html_report(ngx_http_request_t *r, yajl_val doc,
         return ngx_http_disclosure_html_missing(&h, "tables");
     }
 
-    legacy = ngx_http_disclosure_get(doc, "legacy");
-    if (YAJL_IS_TRUE(legacy)) {
-        h.published = ngx_http_disclosure_get(doc, "published_totals");
-    }
+    ngx_http_disclosure_html_legacy(&h, doc);
 
     if (ngx_http_disclosure_html_title(&h, &title, name, year,
                                        "年政府信息公开工作年度报告")
@@ -319,10 +329,21 @@ ngx_http_disclosure_html_report(ngx_http_request_t *r, yajl_val doc,
             "<p class=\"d-status\">本报告已撤回。</p>\n");
     }
 
-    if (h.published) {
+    if (YAJL_IS_TRUE(ngx_http_disclosure_get(doc, "legacy"))) {
         ngx_http_disclosure_out_literal(&h.out,
             "<p class=\"d-legacy\">本报告由原发布文本导入，表中总计为原报告"
             "公布数；与分项合计不一致的，另注分项合计。</p>\n");
+    }
+
+    /* R12: a legacy report is published on the layout it was printed on */
+
+    if ((fmt->version == 2019 && year >= 2021)
+        || (fmt->version == 2021 && year < 2021))
+    {
+        ngx_http_disclosure_out_printf(&h.out,
+            "<p class=\"d-legacy\">原报告使用 %ui 版格式；%i 年度的报告应使用 "
+            "%ui 版格式。表格按原报告列出。</p>\n", fmt->version, year,
+            (ngx_uint_t) (year >= 2021 ? 2021 : 2019));
     }
 
     for (i = 0; i < fmt->nsections; i++) {
@@ -406,9 +427,7 @@ ngx_http_disclosure_html_fragment(ngx_http_request_t *r, yajl_val doc,
         return ngx_http_disclosure_html_missing(&h, "tables");
     }
 
-    if (YAJL_IS_TRUE(ngx_http_disclosure_get(doc, "legacy"))) {
-        h.published = ngx_http_disclosure_get(doc, "published_totals");
-    }
+    ngx_http_disclosure_html_legacy(&h, doc);
 
     ngx_http_disclosure_html_style(&h);
     ngx_http_disclosure_out_literal(&h.out,
@@ -936,6 +955,8 @@ ngx_http_disclosure_html_meta(ngx_http_disclosure_html_t *h)
         ngx_http_disclosure_out_literal(&h->out, "</span>　");
     }
 
+    ngx_http_disclosure_html_scope(h);
+
     if (ngx_http_disclosure_get_int(h->doc, "revision", &revision) == NGX_OK) {
         ngx_http_disclosure_out_printf(&h->out, "<span>版本：第%i版</span>",
                                        revision);
@@ -1349,8 +1370,9 @@ ngx_http_disclosure_html_applications(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_section_t *s)
 {
     u_char                       *p;
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, n, done;
     ngx_http_disclosure_grid_t    g;
+    ngx_http_disclosure_axis_t   *merged;
     ngx_http_disclosure_table_t  *t;
 
     t = s->table;
@@ -1367,9 +1389,33 @@ ngx_http_disclosure_html_applications(ngx_http_disclosure_html_t *h,
         return ngx_http_disclosure_html_nomem(h);
     }
 
-    for (i = 0; i < t->nrows; i++) {
-        ngx_http_disclosure_leaf_axis(&g.rows[i], &t->rows[i]);
-        g.rows[i].row = i;
+    if (ngx_http_disclosure_grid_values(h, t) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    merged = ngx_http_disclosure_merged_row(h, t);
+
+    done = 0;
+
+    for (i = 0, n = 0; i < t->nrows; i++) {
+        if (merged && ngx_strncmp(t->rows[i].key.data, "other_", 6) == 0) {
+
+            /* one （六）其他处理 row for the three sub-rows, as printed */
+
+            if (!done) {
+                ngx_http_disclosure_leaf_axis(&g.rows[n], merged);
+                g.rows[n].row = i;
+                g.rows[n].printed = h->merged;
+                n++;
+                done = 1;
+            }
+
+            continue;
+        }
+
+        ngx_http_disclosure_leaf_axis(&g.rows[n], &t->rows[i]);
+        g.rows[n].row = i;
+        n++;
     }
 
     for (i = 0; i < t->ncols; i++) {
@@ -1384,10 +1430,74 @@ ngx_http_disclosure_html_applications(ngx_http_disclosure_html_t *h,
     g.caption_hidden = h->page;
     g.corner = &ngx_http_disclosure_note;
     g.corner_note = 1;
-    g.nrows = t->nrows;
+    g.nrows = n;
     g.ncols = t->ncols;
 
     return ngx_http_disclosure_grid_write(h, &g);
+}
+
+
+/*
+ * A 2021 report that printed （六）其他处理 as one row: its three sub-rows
+ * are not printed and published_totals has the row under the 2019 key
+ * "other".  Returns the 2019 format's row, for its labels, or NULL.
+ */
+
+static ngx_http_disclosure_axis_t *
+ngx_http_disclosure_merged_row(ngx_http_disclosure_html_t *h,
+    ngx_http_disclosure_table_t *t)
+{
+    ngx_uint_t                     i, j, k, sub;
+    ngx_http_disclosure_table_t   *t19;
+    ngx_http_disclosure_format_t  *f;
+
+    if (h->merged == NULL) {
+        return NULL;
+    }
+
+    sub = 0;
+
+    for (i = 0; i < t->nrows; i++) {
+        if (ngx_strncmp(t->rows[i].key.data, "other_", 6) == 0) {
+            if (!ngx_http_disclosure_row_not_printed(h, t, i)) {
+                return NULL;
+            }
+
+            sub++;
+        }
+    }
+
+    if (sub == 0) {
+        return NULL;
+    }
+
+    for (i = 0; i < ngx_http_disclosure_nformats; i++) {
+        f = &ngx_http_disclosure_formats[i];
+
+        if (f->version != 2019) {
+            continue;
+        }
+
+        for (j = 0; j < f->ntables; j++) {
+            t19 = &f->tables[j];
+
+            if (t19->key.len != t->key.len
+                || ngx_strncmp(t19->key.data, t->key.data, t->key.len) != 0)
+            {
+                continue;
+            }
+
+            for (k = 0; k < t19->nrows; k++) {
+                if (t19->rows[k].key.len == 5
+                    && ngx_strncmp(t19->rows[k].key.data, "other", 5) == 0)
+                {
+                    return &t19->rows[k];
+                }
+            }
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -1571,6 +1681,12 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
 
     ngx_http_disclosure_out_literal(o, "</thead>\n<tbody>\n");
 
+    if (h->vtable != g->table
+        && ngx_http_disclosure_grid_values(h, g->table) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     for (i = 0; i < g->nrows; i++) {
         lf = &g->rows[i];
 
@@ -1582,6 +1698,27 @@ ngx_http_disclosure_grid_write(ngx_http_disclosure_html_t *h,
             }
 
             ngx_http_disclosure_grid_header(h, lf, l, 0, g->row_depth);
+        }
+
+        /* a row the report did not print is one cell that says so */
+
+        if (!g->by_col && lf->printed == NULL
+            && ngx_http_disclosure_row_not_printed(h, g->table, lf->row))
+        {
+            ngx_http_disclosure_out_literal(o, "<td class=\"d-np\"");
+            ngx_http_disclosure_html_span(h, "colspan", g->ncols);
+            ngx_http_disclosure_out_literal(o, " headers=\"");
+
+            for (l = 0; l < lf->depth; l++) {
+                if (l) {
+                    ngx_http_disclosure_out_literal(o, " ");
+                }
+
+                ngx_http_disclosure_out_str(o, &lf->id[l]);
+            }
+
+            ngx_http_disclosure_out_literal(o, "\">未列出</td></tr>\n");
+            continue;
         }
 
         for (j = 0; j < g->ncols; j++) {
@@ -1665,11 +1802,11 @@ ngx_http_disclosure_grid_values(ngx_http_disclosure_html_t *h,
         return NGX_ERROR;
     }
 
-    h->pvalues = NULL;
+    h->dvalues = NULL;
 
-    if (h->published
-        && ngx_http_disclosure_cell_values(h->log, h->pool, h->published, t,
-                                           0, &h->pvalues)
+    if (h->derived
+        && ngx_http_disclosure_cell_values(h->log, h->pool, h->derived, t,
+                                           0, &h->dvalues)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1688,8 +1825,8 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_grid_t *g, ngx_http_disclosure_leaf_t *row,
     ngx_http_disclosure_leaf_t *col)
 {
-    ngx_uint_t                    i, r, c, differs;
-    yajl_val                      v, pv;
+    ngx_uint_t                    i, r, c, differs, total;
+    yajl_val                      v, dv;
     ngx_uint_t                    sep;
     ngx_http_disclosure_out_t    *o;
     ngx_http_disclosure_cell_t   *cell;
@@ -1705,25 +1842,32 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
         return NGX_ERROR;
     }
 
-    i = h->at[r * t->ncols + c];
-
-    if (i == 0) {
-        ngx_http_disclosure_out_literal(o, "<td></td>");
-        return NGX_OK;
-    }
-
-    cell = &t->cells[--i];
-    v = h->values[i];
-
-    /* a legacy report shows its totals as published, flagged if they differ */
-
-    pv = NULL;
+    dv = NULL;
     differs = 0;
 
-    if (cell->total && h->pvalues) {
-        pv = h->pvalues[i];
+    if (row->printed) {
+        /* the merged （六） row: its cells as printed, absent ones not */
+        v = ngx_http_disclosure_get_str(row->printed, &col->key);
+        total = (col->key.len == 5
+                 && ngx_strncmp(col->key.data, "total", 5) == 0);
 
-        if (pv && !ngx_http_disclosure_values_equal(v, pv)) {
+    } else {
+        i = h->at[r * t->ncols + c];
+
+        if (i == 0) {
+            ngx_http_disclosure_out_literal(o, "<td></td>");
+            return NGX_OK;
+        }
+
+        cell = &t->cells[--i];
+        v = h->values[i];
+        total = cell->total;
+
+        /* a legacy report shows its totals as published (the document's
+         * values) and, where they differ, the derived ones beside them */
+
+        if (total && h->dvalues && h->dvalues[i]) {
+            dv = h->dvalues[i];
             differs = 1;
             h->differs = 1;
         }
@@ -1731,12 +1875,16 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
 
     ngx_http_disclosure_out_literal(o, "<td class=\"d-num");
 
-    if (cell->total) {
+    if (total) {
         ngx_http_disclosure_out_literal(o, " d-total");
     }
 
     if (differs) {
         ngx_http_disclosure_out_literal(o, " d-differs");
+    }
+
+    if (v == NULL || ngx_http_disclosure_not_printed(v)) {
+        ngx_http_disclosure_out_literal(o, " d-np");
     }
 
     ngx_http_disclosure_out_literal(o, "\" headers=\"");
@@ -1763,12 +1911,24 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
 
     ngx_http_disclosure_out_literal(o, "\">");
 
-    ngx_http_disclosure_html_value(h, pv ? pv : v);
+    if (v == NULL) {
+        ngx_http_disclosure_out_literal(o, "未列出");
+
+    } else {
+        ngx_http_disclosure_html_value(h, v);
+    }
 
     if (differs) {
         ngx_http_disclosure_out_literal(o, "<span class=\"d-derived\">"
                                         "（分项合计：");
-        ngx_http_disclosure_html_value(h, v);
+
+        if (YAJL_IS_NULL(dv)) {
+            ngx_http_disclosure_out_literal(o, "空白");
+
+        } else {
+            ngx_http_disclosure_html_value(h, dv);
+        }
+
         ngx_http_disclosure_out_literal(o, "）</span>");
     }
 
@@ -1778,13 +1938,19 @@ ngx_http_disclosure_grid_cell(ngx_http_disclosure_html_t *h,
 }
 
 
-/* a number as its JSON text, null as nothing, a string ("/") as text */
+/*
+ * A number as its JSON text, null as nothing, "not_printed" as 未列出, any
+ * other string ("/") as text.
+ */
 
 static void
 ngx_http_disclosure_html_value(ngx_http_disclosure_html_t *h, yajl_val v)
 {
     if (YAJL_IS_NUMBER(v)) {
         ngx_http_disclosure_out_html_cstr(&h->out, v->u.number.r);
+
+    } else if (ngx_http_disclosure_not_printed(v)) {
+        ngx_http_disclosure_out_literal(&h->out, "未列出");
 
     } else if (YAJL_IS_STRING(v)) {
         ngx_http_disclosure_out_html_cstr(&h->out, v->u.string);
@@ -1793,31 +1959,89 @@ ngx_http_disclosure_html_value(ngx_http_disclosure_html_t *h, yajl_val v)
 
 
 static ngx_uint_t
-ngx_http_disclosure_values_equal(yajl_val a, yajl_val b)
+ngx_http_disclosure_not_printed(yajl_val v)
 {
-    if (a->type != b->type) {
-        return 0;
+    return YAJL_IS_STRING(v) && ngx_strcmp(v->u.string, "not_printed") == 0;
+}
+
+
+/* every cell of the row not printed: the report has no such row */
+
+static ngx_uint_t
+ngx_http_disclosure_row_not_printed(ngx_http_disclosure_html_t *h,
+    ngx_http_disclosure_table_t *t, ngx_uint_t row)
+{
+    ngx_uint_t  c, i, n;
+
+    n = 0;
+
+    for (c = 0; c < t->ncols; c++) {
+        i = h->at[row * t->ncols + c];
+
+        if (i == 0) {
+            continue;
+        }
+
+        if (!ngx_http_disclosure_not_printed(h->values[i - 1])) {
+            return 0;
+        }
+
+        n++;
     }
 
-    switch (a->type) {
+    return n > 0;
+}
 
-    case yajl_t_string:
-        return ngx_strcmp(a->u.string, b->u.string) == 0;
 
-    case yajl_t_number:
-        if (ngx_strcmp(a->u.number.r, b->u.number.r) == 0) {
-            return 1;
-        }
+/*
+ * A legacy report: the document's tables give the totals as printed,
+ * derived_totals the derived ones where they differ, and published_totals
+ * the one （六）其他处理 row of a 2021 report printed in the 2019 layout.
+ */
 
-        if (YAJL_IS_INTEGER(a) && YAJL_IS_INTEGER(b)) {
-            return a->u.number.i == b->u.number.i;
-        }
+static void
+ngx_http_disclosure_html_legacy(ngx_http_disclosure_html_t *h, yajl_val doc)
+{
+    yajl_val  v;
 
-        return YAJL_IS_DOUBLE(a) && YAJL_IS_DOUBLE(b)
-               && a->u.number.d == b->u.number.d;
+    if (!YAJL_IS_TRUE(ngx_http_disclosure_get(doc, "legacy"))) {
+        return;
+    }
 
-    default:
-        return 1;
+    v = ngx_http_disclosure_get(doc, "derived_totals");
+    h->derived = YAJL_IS_OBJECT(v) ? v : NULL;
+
+    v = ngx_http_disclosure_get(ngx_http_disclosure_get(
+            ngx_http_disclosure_get(doc, "published_totals"), "applications"),
+            "other");
+    h->merged = YAJL_IS_OBJECT(v) ? v : NULL;
+}
+
+
+/* whose numbers: the agency's own, its whole area's, or not said */
+
+static void
+ngx_http_disclosure_html_scope(ngx_http_disclosure_html_t *h)
+{
+    const char  *s;
+
+    s = ngx_http_disclosure_get_string(h->doc, "scope");
+
+    if (s == NULL) {
+        return;
+    }
+
+    if (ngx_strcmp(s, "office") == 0) {
+        ngx_http_disclosure_out_literal(&h->out,
+                                        "<span>统计范围：本机关</span>　");
+
+    } else if (ngx_strcmp(s, "jurisdiction") == 0) {
+        ngx_http_disclosure_out_literal(&h->out,
+                                        "<span>统计范围：本行政区域</span>　");
+
+    } else if (ngx_strcmp(s, "unknown") == 0) {
+        ngx_http_disclosure_out_literal(&h->out,
+                                        "<span>统计范围：原报告未说明</span>　");
     }
 }
 

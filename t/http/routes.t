@@ -98,12 +98,13 @@ like $r->{headers}{'content-disposition'}, qr/attachment; filename="demo-distric
     'report.csv: a file name';
 is substr($r->{content}, 0, 3), "\xEF\xBB\xBF", 'report.csv: a BOM for Excel';
 my @lines = split /\r\n/, substr($r->{content}, 3);
-is $lines[0], 'table,row,col,value', 'report.csv: the header line';
+is $lines[0], 'table,row,col,value,derived', 'report.csv: the header line';
 is scalar(@lines) - 1, $pg->psql('SELECT count(*) FROM disclosure.format_cell WHERE format = 2021'),
     'report.csv: one line per cell';
 my ($recv) = grep { /^applications,received,total,/ } @lines;
 is $recv, 'applications,received,total,' . $pg->psql(q{SELECT total FROM disclosure.applications_grid
-    WHERE agency = 'demo-district-housing' AND year = 2023 AND row_key = 'received'}), 'report.csv: a total';
+    WHERE agency = 'demo-district-housing' AND year = 2023 AND row_key = 'received'}) . ',',
+    'report.csv: a total (derived: empty, a report of ours)';
 
 # -- fragments for SSI ------------------------------------------------------
 for my $t (qw(proactive applications appeals)) {

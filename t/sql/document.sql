@@ -1,6 +1,6 @@
 -- The report document: export, lossless import, legacy totals, CSV of cells.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 
 CREATE TEMP TABLE doc AS SELECT disclosure.export_report('demo-district-housing', 2023)::jsonb AS d;
 
@@ -62,6 +62,16 @@ SELECT throws_ok($$ SELECT disclosure.import_cells_csv('t-copy', 2024,
     E'table,row,col,value\napplications,received,business,2\napplications,received,total,5\n') $$,
     '23514', 'CSV 第 3 行：applications.received.total（一、本年新收政府信息公开申请数量 · 总计） 的合计写作 “5”，分项之和为 6',
     'a CSV total that is not the sum is refused, and named by its line');
+
+-- the five columns the module serves: value as printed, derived beside it
+SELECT disclosure.new_report('t-copy', 2025);
+SELECT is(disclosure.import_cells_csv('t-copy', 2025,
+    E'\uFEFFtable,row,col,value,derived\r\napplications,received,natural_person,4,\r\n'
+    || E'applications,granted,natural_person,4,\r\napplications,received,total,9,4\r\n'
+    || E'appeals,review,pending,not_printed,\r\n'),
+    3, 'import_cells_csv reads table,row,col,value,derived; a total is checked against derived');
+SELECT is((SELECT pending FROM disclosure.appeals_grid WHERE agency = 't-copy' AND year = 2025 AND row_key = 'review'),
+          '未列出', 'and takes not_printed');
 
 SELECT * FROM finish();
 ROLLBACK;

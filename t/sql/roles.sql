@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(19);
+SELECT plan(52);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -42,6 +42,95 @@ UPDATE disclosure.applications_grid SET natural_person = '1'
 SELECT is(disclosure.publish('t-roles', 2024), 1, 'publisher: publishes');
 SELECT lives_ok($$ SELECT disclosure.revise('t-roles', 2024, '更正') $$, 'publisher: opens a correction');
 RESET ROLE;
+
+-- Every SECURITY DEFINER function, for an editor, a publisher and nginx's role
+-- (issue 11, item 3).  Inside such a function current_user is its owner, so
+-- import_report asks about the login role: these run as the login roles.
+SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE p.prosecdef AND n.nspname IN ('disclosure', 'disclosure_web') $$,
+    ARRAY['disclosure.new_report(text,integer,integer,text)', 'disclosure.publish(text,integer,timestamp with time zone)',
+          'disclosure.revise(text,integer,text)', 'disclosure.withdraw(text,integer,text)',
+          'disclosure.delete_draft(text,integer)', 'disclosure.reports_update()', 'disclosure.import_report(jsonb)',
+          'disclosure.announce_agencies()', 'disclosure_web.data_version()', 'disclosure_web.report(text,integer)',
+          'disclosure_web.published_years(integer)', 'disclosure_web.index()', 'disclosure_web.agency(text)'],
+    'the SECURITY DEFINER functions, each tested below');
+CREATE TEMP TABLE doc AS
+SELECT jsonb_set(disclosure.export_report('demo-district-housing', 2023)::jsonb, '{agency}',
+                 '{"slug": "t-roles", "name": "测试权限局", "kind": "department", "parent": null}') AS d;
+GRANT SELECT ON doc TO PUBLIC;
+CREATE TEMP VIEW docs AS
+SELECT d AS ours,
+       d || '{"legacy": true}' AS legacy,
+       d || '{"published_totals": {"appeals": {"review": {"total": 0}}}}' AS printed,
+       jsonb_set(d, '{agency}', '{"slug": "t-roles-child", "name": "新下级局", "kind": "department",
+                                 "parent": {"slug": "demo-district", "name": "示例区人民政府"}}') AS new_agency
+  FROM doc;
+GRANT SELECT ON docs TO PUBLIC;
+CREATE FUNCTION pg_temp.children() RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(c ->> 'slug', ',' ORDER BY c ->> 'slug')
+      FROM json_array_elements(disclosure_web.agency('demo-district') -> 'children') c
+$$;
+GRANT EXECUTE ON FUNCTION pg_temp.children() TO PUBLIC;
+
+SET LOCAL SESSION AUTHORIZATION t_editor;
+SELECT lives_ok($$ SELECT disclosure.import_report(ours) FROM docs $$, 'editor: imports a document into a draft');
+SELECT throws_ok($$ SELECT disclosure.import_report(new_agency) FROM docs $$, '42501',
+    '没有机关 “t-roles-child”；只有发布人（disclosure_publisher）可以新建机关', 'editor: cannot make an agency by importing');
+SELECT throws_ok($$ SELECT disclosure.import_report(legacy) FROM docs $$, '42501', NULL,
+    'editor: cannot declare a draft legacy (it would skip R1–R4 at publication)');
+SELECT throws_ok($$ SELECT disclosure.import_report(printed) FROM docs $$, '42501', NULL,
+    'editor: cannot give printed totals');
+SELECT ok(NOT (SELECT legacy FROM disclosure.reports WHERE agency = 't-roles' AND year = 2023),
+    'editor: the draft stays a report of ours');
+SELECT lives_ok($$ UPDATE disclosure.reports SET scope = 'unknown', index_no = 'X-1' WHERE agency = 't-roles' AND year = 2023 $$,
+    'editor: sets scope and index number through reports (reports_update)');
+SELECT throws_ok($$ UPDATE disclosure.reports SET legacy = true WHERE agency = 't-roles' AND year = 2023 $$, '23514', NULL,
+    'editor: but not legacy');
+SELECT throws_ok($$ SELECT disclosure.withdraw('demo-district', 2024, 'x') $$, '42501', NULL, 'editor: cannot withdraw');
+SELECT throws_ok($$ INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-e', 'x', 'department') $$, '42501', NULL,
+    'editor: cannot insert an agency (nor fire announce_agencies)');
+SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
+                          disclosure_web.index(), disclosure_web.agency('demo-district'),
+                          disclosure_web.published_years(1) $$, 'editor: reads the web API');
+SELECT lives_ok($$ SELECT disclosure.delete_draft('t-roles', 2023) $$, 'editor: deletes a draft');
+RESET SESSION AUTHORIZATION;
+
+SET LOCAL SESSION AUTHORIZATION t_publisher;
+SELECT lives_ok($$ SELECT disclosure.import_report(new_agency) FROM docs $$, 'publisher: makes an agency by importing');
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
+    'the new child with only a draft is not listed on its parent''s page');
+SELECT lives_ok($$ SELECT disclosure.publish('t-roles-child', 2023) $$, 'publisher: publishes it');
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market,t-roles-child',
+    'now it is listed');
+SELECT lives_ok($$ SELECT disclosure.import_report(printed) FROM docs $$, 'publisher: imports a legacy report');
+SELECT ok((SELECT legacy FROM disclosure.reports WHERE agency = 't-roles' AND year = 2023), 'publisher: legacy it is');
+SELECT lives_ok($$ SELECT disclosure.withdraw('t-roles-child', 2023, '测试') $$, 'publisher: withdraws');
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
+    'withdrawn, the child is not listed again');
+SELECT lives_ok($$ INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-p', 'x', 'department') $$,
+    'publisher: inserts an agency (announce_agencies runs)');
+SELECT lives_ok($$ SELECT disclosure.delete_draft('t-roles', 2023) $$, 'publisher: deletes a draft');
+SELECT lives_ok($$ SELECT disclosure.new_report('t-roles', 2023, NULL, 'unknown') $$, 'publisher: makes a report');
+SELECT lives_ok($$ UPDATE disclosure.reports SET scope = 'office' WHERE agency = 't-roles' AND year = 2023 $$,
+    'publisher: updates reports');
+SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
+                          disclosure_web.index(), disclosure_web.agency('demo-district'),
+                          disclosure_web.published_years(1) $$, 'publisher: reads the web API');
+RESET SESSION AUTHORIZATION;
+
+SET LOCAL SESSION AUTHORIZATION t_nginx;
+SELECT throws_ok($$ SELECT disclosure.import_report(ours) FROM docs $$, '42501', NULL, 'nginx: cannot import');
+SELECT throws_ok($$ SELECT disclosure.new_report('t-roles', 2030) $$, '42501', NULL, 'nginx: cannot make a report');
+SELECT throws_ok($$ SELECT disclosure.delete_draft('demo-district', 2025) $$, '42501', NULL, 'nginx: cannot delete a draft');
+SELECT throws_ok($$ SELECT disclosure.revise('demo-district', 2024, 'x') $$, '42501', NULL, 'nginx: cannot revise');
+SELECT throws_ok($$ SELECT disclosure.withdraw('demo-district', 2024, 'x') $$, '42501', NULL, 'nginx: cannot withdraw');
+SELECT throws_ok($$ UPDATE disclosure.reports SET scope = 'office' $$, '42501', NULL, 'nginx: cannot update reports');
+SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
+                          disclosure_web.index(), disclosure_web.agency('demo-district'),
+                          disclosure_web.published_years(1) $$, 'nginx: reads the web API');
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
+    'nginx: sees only the children the index shows');
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;

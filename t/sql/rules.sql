@@ -1,6 +1,6 @@
--- Every rule R1–R14 with a passing and a failing case.
+-- Every rule R1–R16 with a passing and a failing case.
 BEGIN;
-SELECT plan(35);
+SELECT plan(48);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-rules', '测试局', 'department');
 SELECT disclosure.new_report('t-rules', 2022);
@@ -115,8 +115,18 @@ SELECT set_eq($$ SELECT * FROM pg_temp.findings('R10') $$,
 -- R11: narrative present; fees explained in 六
 SELECT ok(EXISTS (SELECT FROM pg_temp.findings('R11') f WHERE f LIKE '.problems.body 五、存在的主要问题及改进情况 为空'),
     'R11 flags an empty 五');
-SELECT ok(EXISTS (SELECT FROM pg_temp.findings('R11') f WHERE f LIKE 'proactive.fees.amount%'),
-    'R11 flags fees collected but not explained in 六');
+SELECT ok(NOT EXISTS (SELECT FROM pg_temp.findings('R11') f WHERE f LIKE 'proactive.fees.amount%'),
+    'R11 does not flag 二（八）行政事业性收费 (an amount of 1.2345 万元): 六 is not about it');
+UPDATE disclosure.sections_grid SET body = '本年度行政事业性收费已全部公开。' WHERE agency = 't-rules' AND year = 2023 AND section = 'other';
+SELECT set_eq($$ SELECT * FROM pg_temp.findings('R11') f WHERE f NOT LIKE '%为空' $$,
+    ARRAY['.other.body “六、其他需要报告的事项”没有说明信息处理费的收取情况（国办函〔2020〕109号，如“本年度未收取信息处理费”）'],
+    'R11 flags a 六 that does not mention 信息处理费 (国办函〔2020〕109号)');
+SELECT set_eq($$ SELECT rule || ' ' || message FROM disclosure.check_report('xigong-edz', 2024) WHERE rule = 'R11' $$,
+    ARRAY['R11 “六、其他需要报告的事项”没有说明信息处理费的收取情况（国办函〔2020〕109号，如“本年度未收取信息处理费”）'],
+    'the real 2024 report of 西工经开区 (六: 无其他需要报告的事项。) is flagged so');
+SELECT disclosure.new_report('t-rules', 2020);
+SELECT is_empty($$ SELECT * FROM pg_temp.findings('R11', 2020) f WHERE f LIKE '%信息处理费%' $$,
+    'R11 asks for 信息处理费 from report year 2021 on, when the 办法 took effect');
 UPDATE disclosure.sections_grid SET body = '存在问题若干。' WHERE agency = 't-rules' AND year = 2023 AND section = 'problems';
 UPDATE disclosure.sections_grid SET body = '本年度未收取信息处理费。' WHERE agency = 't-rules' AND year = 2023 AND section = 'other';
 UPDATE disclosure.sections_grid SET body = '总体情况。' WHERE agency = 't-rules' AND year = 2023 AND part = 'intro';
@@ -148,6 +158,55 @@ SELECT set_eq($$ SELECT * FROM pg_temp.findings('R14') $$,
     ARRAY['appeals.suit_direct.other appeals.suit_direct.other（未经复议直接起诉 · 其他结果） 填写为空白，不计为 0',
           'appeals.suit_direct.pending appeals.suit_direct.pending（未经复议直接起诉 · 尚未审结） 填写为“/”，不计为 0'],
     'R14 reports blank and slash cells, kept as given');
+
+-- R15: the three tables copied from last year; R16: a key figure ×5 or ÷5
+INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-trend', '趋势局', 'department');
+SELECT disclosure.new_report('t-trend', 2022);
+SELECT disclosure.new_report('t-trend', 2023);
+CREATE FUNCTION pg_temp.trend(p_rule text)
+RETURNS SETOF text LANGUAGE sql AS $$
+    SELECT coalesce(tbl, '') || '.' || coalesce(row_key, '') || '.' || coalesce(col_key, '') || ' ' || message
+      FROM disclosure.check_report('t-trend', 2023) WHERE rule = p_rule
+$$;
+CREATE FUNCTION pg_temp.applied(p_year int, p_n int)
+RETURNS void LANGUAGE sql AS $$
+    UPDATE disclosure.applications_grid SET natural_person = p_n::text
+     WHERE agency = 't-trend' AND year = p_year AND row_key IN ('received', 'granted')
+$$;
+SELECT is_empty($$ SELECT * FROM pg_temp.trend('R15') $$, 'R15 passes when both years are all 0');
+SELECT pg_temp.applied(2022, 2);
+SELECT pg_temp.applied(2023, 2);
+SELECT ok((SELECT bool_and(f LIKE '.. 二、三、四三张表的 % 个单元格与 2022 年度报告完全相同，且不全为 0（如 applications.received.natural_person（一、本年新收政府信息公开申请数量 · 自然人）：2023 年度 2，2022 年度 2），请核对是否照抄了上年数据')
+             AND count(*) = 1 FROM pg_temp.trend('R15') f),
+    'R15 flags every cell equal to last year''s, naming both years'' numbers');
+SELECT is_empty($$ SELECT * FROM pg_temp.trend('R16') $$, 'R16 passes: 2 and 2');
+SELECT pg_temp.applied(2023, 12);
+SELECT is_empty($$ SELECT * FROM pg_temp.trend('R15') $$, 'R15 passes once a cell differs');
+SELECT set_eq($$ SELECT * FROM pg_temp.trend('R16') $$,
+    ARRAY['applications.received.total 三、一、本年新收申请总计：2023 年度 12 件，2022 年度 2 件，为上年的 6 倍，请核对',
+          'applications.closed_total.total 三、（七）总计：2023 年度 12 件，2022 年度 2 件，为上年的 6 倍，请核对'],
+    'R16 flags key figures ×5 or more, with both years'' numbers');
+SELECT pg_temp.applied(2022, 50);
+SELECT pg_temp.applied(2023, 10);
+SELECT set_eq($$ SELECT * FROM pg_temp.trend('R16') $$,
+    ARRAY['applications.received.total 三、一、本年新收申请总计：2023 年度 10 件，2022 年度 50 件，为上年的 1/5，请核对',
+          'applications.closed_total.total 三、（七）总计：2023 年度 10 件，2022 年度 50 件，为上年的 1/5，请核对'],
+    'and those that fell to a fifth or less');
+UPDATE disclosure.appeals_grid SET upheld = '10' WHERE agency = 't-trend' AND year = 2023 AND row_key = 'review';
+SELECT ok(EXISTS (SELECT FROM pg_temp.trend('R16') f
+                   WHERE f = 'appeals.review.total 四、行政复议总计：2023 年度 10 件，2022 年度 0 件，由 0 增加，请核对'),
+    'and the totals of 四, from 0');
+SELECT pg_temp.applied(2022, 3);
+SELECT pg_temp.applied(2023, 12);
+UPDATE disclosure.appeals_grid SET upheld = '1' WHERE agency = 't-trend' AND year = 2022 AND row_key = 'review';
+UPDATE disclosure.appeals_grid SET upheld = '9' WHERE agency = 't-trend' AND year = 2023 AND row_key = 'review';
+SELECT is_empty($$ SELECT * FROM pg_temp.trend('R16') $$,
+    'R16 passes on ×4, and on ×9 when the larger side is under 10');
+SELECT pg_temp.applied(2023, 2);
+UPDATE disclosure.appeals_grid SET upheld = '1' WHERE agency = 't-trend' AND year = 2023 AND row_key = 'review';
+SELECT pg_temp.applied(2022, 2);
+SELECT ok(EXISTS (SELECT FROM pg_temp.trend('R15')), 'copied again');
+SELECT lives_ok($$ SELECT disclosure.publish('t-trend', 2023) $$, 'R15 and R16 never block publication');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -7,7 +7,8 @@ SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
     ARRAY['0001_format.sql', '0002_model.sql', '0003_integrity.sql', '0004_rules.sql',
           '0005_workflow.sql', '0006_document.sql', '0007_roles_web.sql',
           '0008_reader_writes_nothing.sql', '0009_web_api_plpgsql.sql',
-          '0010_agency_changes_announced.sql', '0030_preview.sql'],
+          '0010_agency_changes_announced.sql', '0020_as_printed.sql', '0021_rules_as_printed.sql',
+          '0022_agency_children_shown.sql', '0030_preview.sql'],
     'every migration is recorded once, in order');
 SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
     $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');

@@ -50,7 +50,7 @@ UPDATE disclosure.sections_grid SET body = '概述。' WHERE agency = 't-flow' A
 -- bad input: a clear error, nothing half-written
 SELECT throws_ok($$ UPDATE disclosure.applications_grid SET research = 'abc'
                      WHERE agency = 't-flow' AND year = 2022 AND row_key = 'received' $$, '22P02',
-    '“abc” 不是数字；单元格填数字、空白或 “/”', 'a word is not a number');
+    '“abc” 不是数字；单元格填数字、空白、“/” 或 “未列出”', 'a word is not a number');
 SELECT throws_ok($$ UPDATE disclosure.applications_grid SET research = '1', nonprofit = '-3'
                      WHERE agency = 't-flow' AND year = 2022 AND row_key = 'received' $$, '23514', NULL,
     'a negative count is refused ...');
