@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(52);
+SELECT plan(56);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -47,12 +47,13 @@ RESET ROLE;
 -- (issue 11, item 3).  Inside such a function current_user is its owner, so
 -- import_report asks about the login role: these run as the login roles.
 SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                  WHERE p.prosecdef AND n.nspname IN ('disclosure', 'disclosure_web') $$,
+                  WHERE p.prosecdef AND n.nspname IN ('disclosure', 'disclosure_web', 'disclosure_preview') $$,
     ARRAY['disclosure.new_report(text,integer,integer,text)', 'disclosure.publish(text,integer,timestamp with time zone)',
           'disclosure.revise(text,integer,text)', 'disclosure.withdraw(text,integer,text)',
           'disclosure.delete_draft(text,integer)', 'disclosure.reports_update()', 'disclosure.import_report(jsonb)',
           'disclosure.announce_agencies()', 'disclosure_web.data_version()', 'disclosure_web.report(text,integer)',
-          'disclosure_web.published_years(integer)', 'disclosure_web.index()', 'disclosure_web.agency(text)'],
+          'disclosure_web.published_years(integer)', 'disclosure_web.index()', 'disclosure_web.agency(text)',
+          'disclosure_preview.report(text,integer)', 'disclosure_preview.index()', 'disclosure_preview.agency(text)'],
     'the SECURITY DEFINER functions, each tested below');
 CREATE TEMP TABLE doc AS
 SELECT jsonb_set(disclosure.export_report('demo-district-housing', 2023)::jsonb, '{agency}',
@@ -93,6 +94,8 @@ SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('
                           disclosure_web.index(), disclosure_web.agency('demo-district'),
                           disclosure_web.published_years(1) $$, 'editor: reads the web API');
 SELECT lives_ok($$ SELECT disclosure.delete_draft('t-roles', 2023) $$, 'editor: deletes a draft');
+SELECT throws_ok($$ SELECT disclosure_preview.report('demo-district', 2025) $$, '42501', NULL,
+    'editor: no draft preview through nginx''s previewer functions (an editor reads the grids)');
 RESET SESSION AUTHORIZATION;
 
 SET LOCAL SESSION AUTHORIZATION t_publisher;
@@ -116,6 +119,7 @@ SELECT lives_ok($$ UPDATE disclosure.reports SET scope = 'office' WHERE agency =
 SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
                           disclosure_web.index(), disclosure_web.agency('demo-district'),
                           disclosure_web.published_years(1) $$, 'publisher: reads the web API');
+SELECT throws_ok($$ SELECT disclosure_preview.index() $$, '42501', NULL, 'publisher: not a previewer either');
 RESET SESSION AUTHORIZATION;
 
 SET LOCAL SESSION AUTHORIZATION t_nginx;
@@ -130,6 +134,10 @@ SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('
                           disclosure_web.published_years(1) $$, 'nginx: reads the web API');
 SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
     'nginx: sees only the children the index shows');
+SELECT throws_ok($$ SELECT disclosure_preview.report('demo-district', 2025) $$, '42501', NULL,
+    'nginx: the public role cannot read drafts');
+SELECT throws_ok($$ SELECT disclosure_preview.agency('demo-district') $$, '42501', NULL,
+    'nginx: nor the preview''s agency page');
 RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
