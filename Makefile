@@ -1,6 +1,7 @@
 # ngx_disclosure_module
 #
-#   make            build build/ngx_http_disclosure_module.so
+#   make            build build/ngx_http_disclosure_module.so and
+#                   build/disclosure-import (README, "Importing")
 #   make deps       install the Debian packages the project needs (as root)
 #   make test       deps, build, SQL tests (pgTAP), HTTP tests (prove)
 #   make demo       a local PostgreSQL with the sample reports, on port 5433
@@ -28,9 +29,14 @@ PG_BIN  := /usr/lib/postgresql/15/bin
 MODULE  := $(BUILD)/ngx_http_disclosure_module.so
 SOURCES := $(wildcard ngx_disclosure_module/*.c ngx_disclosure_module/*.h)
 
+# disclosure-import: a published report page in, a report document out
+IMPORT  := $(BUILD)/disclosure-import
+IMPORT_SOURCES := $(wildcard import/*.c import/*.h)
+IMPORT_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11
+
 DEB_PACKAGES := \
 	make gcc libc6-dev perl \
-	nginx nginx-dev libpq-dev libyajl-dev \
+	nginx nginx-dev libpq-dev libyajl-dev libxml2-dev \
 	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
 	libtest-base-perl libipc-run-perl libjson-pp-perl libhttp-tiny-perl
 
@@ -40,7 +46,7 @@ BROWSER_PACKAGES := chromium fonts-noto-cjk \
 	$(if $(shell command -v node),,nodejs) $(if $(shell command -v npm),,npm)
 
 # the prove-run test directories (t/sql has its own runner)
-PROVE_DIRS := t/db t/http t/browser t/bench
+PROVE_DIRS := t/db t/http t/import t/browser t/bench
 
 # make bench, and its smoke in make test (t/bench/smoke.t)
 BENCH_PACKAGES := wrk php8.2-fpm php8.2-pgsql
@@ -73,7 +79,7 @@ endif
 .PHONY: harden-deps test-asan test-valgrind fuzz fuzz-smoke faults
 
 
-all: $(MODULE)
+all: $(MODULE) $(IMPORT)
 
 # build/ and build-asan/ (CONFIGURE_EXTRA, see "make test-asan")
 $(BUILD)/Makefile $(ASAN_BUILD)/Makefile: config
@@ -94,6 +100,12 @@ $(BUILD)/Makefile $(ASAN_BUILD)/Makefile: config
 
 $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	@$(MAKE) --no-print-directory -C $(NGX_SRC) -f $(BUILD)/Makefile modules
+
+$(IMPORT): $(IMPORT_SOURCES)
+	@mkdir -p $(BUILD)
+	echo "cc: $@"
+	$(CC) $(IMPORT_CFLAGS) $$(xml2-config --cflags) -o $@ \
+	    $(filter %.c,$(IMPORT_SOURCES)) $$(xml2-config --libs) -lyajl
 
 
 deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES) $(BENCH_PACKAGES)
