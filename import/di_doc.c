@@ -372,7 +372,7 @@ di_heading(const char *line, const char **numerals, const char *const *keys,
     const char  *p;
 
     len = strlen(line);
-    if (len > 120) {
+    if (len > 120 && keys != di_part_words) {
         return 0;                              /* a paragraph, not a heading */
     }
 
