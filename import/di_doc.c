@@ -35,8 +35,12 @@ typedef struct {
 
 
 static void di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx);
+static int di_title_line(const char *line);
 static char *di_after(const di_page_t *page, const char *label,
     int date);
+static int di_is_label(const char *text, const char *label);
+static char *di_value_after(const char *line, const char *label, int date,
+    int colon);
 static void di_narrative(const di_page_t *page, const di_format_t *fmt,
     di_meta_t *meta, di_ctx_t *ctx);
 static int di_heading(const char *line, const char **numerals,
@@ -178,8 +182,8 @@ static void
 di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx)
 {
     const di_options_t  *opt = ctx->opt;
-    const char          *line, *rest, *cut, *start;
-    size_t               i;
+    const char          *line, *rest, *cut, *start, *from, *colon;
+    size_t               i, found, first_heading;
     int                  year;
     char                *name;
     di_buf_t             b = { NULL, 0, 0, 0 };
@@ -188,27 +192,45 @@ di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx)
     name = NULL;
     meta->title_item = 0;
 
-    for (i = 0; i <= page->nitems; i++) {
-        line = i < page->nitems ? page->items[i].text : page->title;
-        if (line == NULL || strlen(line) > 300) {
-            continue;
+    /* the last candidate line before the heading 一、总体情况, else the
+     * first one anywhere, else <title> */
+    first_heading = page->nitems;
+    for (i = 0; i < page->nitems; i++) {
+        if (page->items[i].text
+            && di_heading(page->items[i].text, di_numerals, di_section_words,
+                          1) == 1)
+        {
+            first_heading = i;
+            break;
         }
+    }
 
+    found = (size_t) -1;
+    for (i = 0; i < page->nitems; i++) {
+        if (page->items[i].text && di_title_line(page->items[i].text)
+            && (found == (size_t) -1 || i < first_heading))
+        {
+            found = i;
+        }
+    }
+
+    line = found != (size_t) -1 ? page->items[found].text
+           : page->title && di_title_line(page->title) ? page->title : NULL;
+
+    if (line) {
         cut = strstr(line, "政府信息公开");
         if (cut == NULL) {
             cut = strstr(line, "政务公开");
         }
-        if (cut == NULL || strstr(cut, "报告") == NULL) {
-            continue;
-        }
-
         rest = di_find_year(line, &year, &start);
-        if (rest == NULL) {
-            continue;
-        }
 
-        /* the agency: before the year, and between it and 政府信息公开 */
-        di_buf_add(&b, line, (size_t) ((start < cut ? start : cut) - line));
+        /* the agency: before the year, and between it and 政府信息公开;
+         * after a label ("标题：") if there is one */
+        from = line;
+        while ((colon = strstr(from, "：")) != NULL && colon < start) {
+            from = colon + 3;
+        }
+        di_buf_add(&b, from, (size_t) ((start < cut ? start : cut) - from));
         if (rest < cut) {
             di_buf_add(&b, rest, (size_t) (cut - rest));
         }
@@ -218,10 +240,9 @@ di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx)
             free(name);
             name = sq;
         }
-        if (i < page->nitems) {
-            meta->title_item = i + 1;
+        if (found != (size_t) -1) {
+            meta->title_item = found + 1;
         }
-        break;
     }
 
     if (opt->year) {
@@ -251,6 +272,9 @@ di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx)
     if (meta->published_at == NULL) {
         meta->published_at = di_after(page, "发布时间", 1);
     }
+    if (meta->published_at == NULL) {
+        meta->published_at = di_after(page, "公开日期", 1);
+    }
     meta->index_no = di_after(page, "索引号", 0);
 
     if (opt->source_url) {
@@ -260,103 +284,201 @@ di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx)
     } else if (page->saved_from && strncmp(page->saved_from, "http", 4) == 0)
     {
         meta->source_url = di_strdup(page->saved_from);
+    } else {
+        /* a saver's note "来源：http://…" (信息来源：某局 is not an address) */
+        meta->source_url = di_after(page, "来源", 0);
+        if (meta->source_url && strncmp(meta->source_url, "http", 4) != 0) {
+            free(meta->source_url);
+            meta->source_url = NULL;
+        }
     }
+}
+
+
+/* "2023年…政府信息公开…报告" in a short line: a title */
+static int
+di_title_line(const char *line)
+{
+    const char  *cut, *start;
+    int          year;
+
+    if (strlen(line) > 240) {
+        return 0;
+    }
+
+    cut = strstr(line, "政府信息公开");
+    if (cut == NULL) {
+        cut = strstr(line, "政务公开");
+    }
+
+    return cut != NULL && strstr(cut, "报告") != NULL
+           && di_find_year(line, &year, &start) != NULL;
 }
 
 
 /*
  * "发布日期：2020-01-31" (also 2020年1月31日, 2020/1/31, a time after it) as
  * "2020-01-31T00:00:00+08:00"; "索 引 号：XXX" as "XXX".  Labels may be
- * spaced out; the value is the line's text after the label and its colon.
+ * spaced out; the value is the line's text after the label and its colon,
+ * or, in a table (the portals' box above a report), the next cell's.
  */
 static char *
 di_after(const di_page_t *page, const char *label, int date)
 {
-    size_t       i, k;
-    const char  *line, *p, *l;
-    int          y, mo, d, h, mi, s, n;
-    char         out[64], *v, *sp;
+    size_t       i, r, n, k;
+    int          ids[DI_MAX_COLS];
+    char        *v;
+    di_grid_t   *g;
 
     for (i = 0; i < page->nitems; i++) {
-        line = page->items[i].text;
-        if (line == NULL) {
+        if (page->items[i].text) {
+            v = di_value_after(page->items[i].text, label, date, 1);
+            if (v) {
+                return v;
+            }
             continue;
         }
 
-        /* the label, allowing spaces between its characters */
-        for (p = line; *p; p++) {
-            const char *q = p;
-            for (l = label; *l && *q; ) {
-                if (*q == ' ') {
-                    q++;
-                    continue;
+        g = page->items[i].grid;
+        for (r = 0; g && r < g->nrows; r++) {
+            n = di_row_cells(g, r, ids);
+            for (k = 0; k + 1 < n; k++) {
+                v = di_value_after(g->cells[ids[k]].text, label, date, 0);
+                if (v == NULL && di_is_label(g->cells[ids[k]].text, label)) {
+                    v = di_value_after(g->cells[ids[k + 1]].text, "", date, 0);
                 }
-                k = ((unsigned char) *l >= 0xe0) ? 3 : 1;
-                if (strncmp(q, l, k) != 0) {
-                    break;
-                }
-                q += k;
-                l += k;
-            }
-            if (*l != '\0') {
-                continue;
-            }
-
-            while (*q == ' ') {
-                q++;
-            }
-            if (strncmp(q, "：", 3) == 0) {
-                q += 3;
-            } else if (*q == ':') {
-                q++;
-            } else {
-                continue;
-            }
-            while (*q == ' ') {
-                q++;
-            }
-
-            if (!date) {
-                v = di_strdup(q);
-                if (v && (sp = strchr(v, ' ')) != NULL) {
-                    *sp = '\0';
-                }
-                if (v && *v == '\0') {
-                    free(v);
-                    v = NULL;
-                }
-                return v;
-            }
-
-            h = mi = s = 0;
-            n = 0;
-            if (sscanf(q, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3
-                && sscanf(q, "%4d/%2d/%2d%n", &y, &mo, &d, &n) != 3
-                && sscanf(q, "%4d.%2d.%2d%n", &y, &mo, &d, &n) != 3
-                && sscanf(q, "%4d年%2d月%2d日%n", &y, &mo, &d, &n) != 3)
-            {
-                continue;
-            }
-            if (y < 2000 || y > 2100 || mo < 1 || mo > 12 || d < 1
-                || d > 31)
-            {
-                continue;
-            }
-            if (n > 0) {
-                const char *t = q + n;
-                while (*t == ' ') {
-                    t++;
-                }
-                if (sscanf(t, "%2d:%2d:%2d", &h, &mi, &s) < 2
-                    || h > 23 || mi > 59 || s > 59)
-                {
-                    h = mi = s = 0;
+                if (v) {
+                    return v;
                 }
             }
-            snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d+08:00",
-                     y, mo, d, h, mi, s);
-            return di_strdup(out);
         }
+    }
+
+    return NULL;
+}
+
+
+/* the cell says only the label (spaced out or not, a colon after it) */
+static int
+di_is_label(const char *text, const char *label)
+{
+    const char  *q, *l;
+    size_t       k;
+
+    q = text;
+    for (l = label; *l; ) {
+        while (*q == ' ') {
+            q++;
+        }
+        k = ((unsigned char) *l >= 0xe0) ? 3 : 1;
+        if (strncmp(q, l, k) != 0) {
+            return 0;
+        }
+        q += k;
+        l += k;
+    }
+
+    while (*q == ' ') {
+        q++;
+    }
+    if (strncmp(q, "：", 3) == 0) {
+        q += 3;
+    } else if (*q == ':') {
+        q++;
+    }
+    while (*q == ' ') {
+        q++;
+    }
+
+    return *q == '\0';
+}
+
+
+/* the value after label in line ("" : the line is the value) */
+static char *
+di_value_after(const char *line, const char *label, int date, int colon)
+{
+    size_t       k;
+    const char  *p, *l, *q, *t;
+    int          y, mo, d, h, mi, s, n;
+    char         out[64], *v, *sp;
+
+    for (p = line; *p; p++) {
+        q = p;
+        for (l = label; *l && *q; ) {
+            if (*q == ' ') {
+                q++;
+                continue;
+            }
+            k = ((unsigned char) *l >= 0xe0) ? 3 : 1;
+            if (strncmp(q, l, k) != 0) {
+                break;
+            }
+            q += k;
+            l += k;
+        }
+        if (*l != '\0') {
+            continue;
+        }
+
+        while (*q == ' ') {
+            q++;
+        }
+        if (strncmp(q, "：", 3) == 0) {
+            q += 3;
+        } else if (*q == ':') {
+            q++;
+        } else if (colon && *label) {
+            continue;
+        }
+        while (*q == ' ') {
+            q++;
+        }
+
+        if (!date) {
+            if (*label == '\0' && p != line) {
+                return NULL;
+            }
+            v = di_strdup(q);
+            if (v && (sp = strchr(v, ' ')) != NULL) {
+                *sp = '\0';
+            }
+            if (v && *v == '\0') {
+                free(v);
+                v = NULL;
+            }
+            return v;
+        }
+
+        h = mi = s = 0;
+        n = 0;
+        if (sscanf(q, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3
+            && sscanf(q, "%4d/%2d/%2d%n", &y, &mo, &d, &n) != 3
+            && sscanf(q, "%4d.%2d.%2d%n", &y, &mo, &d, &n) != 3
+            && sscanf(q, "%4d年%2d月%2d日%n", &y, &mo, &d, &n) != 3)
+        {
+            if (*label == '\0') {
+                return NULL;
+            }
+            continue;
+        }
+        if (y < 2000 || y > 2100 || mo < 1 || mo > 12 || d < 1 || d > 31) {
+            return NULL;
+        }
+        if (n > 0) {
+            t = q + n;
+            while (*t == ' ') {
+                t++;
+            }
+            if (sscanf(t, "%2d:%2d:%2d", &h, &mi, &s) < 2
+                || h > 23 || mi > 59 || s > 59)
+            {
+                h = mi = s = 0;
+            }
+        }
+        snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d+08:00",
+                 y, mo, d, h, mi, s);
+        return di_strdup(out);
     }
 
     return NULL;
@@ -405,8 +527,11 @@ di_heading(const char *line, const char **numerals, const char *const *keys,
             continue;
         }
 
-        if (strstr(p, keys[i]) == NULL
-            || (size_t) (strstr(p, keys[i]) - line) > 60)
+        /* a section heading names its section; a part's numbering is
+         * enough (its words vary: 及时回应关切，自觉接受监督) */
+        if (keys != di_part_words
+            && (strstr(p, keys[i]) == NULL
+                || (size_t) (strstr(p, keys[i]) - line) > 60))
         {
             continue;
         }
