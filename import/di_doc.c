@@ -129,7 +129,7 @@ di_import(const char *buf, size_t len, const di_options_t *opt,
         rc = 1;
     }
 
-    if (rc == 0) {
+    if (rc == 0 && cells.values[0] && cells.values[1] && cells.values[2]) {
         di_narrative(&page, fmt, &meta, ctx);
         *json = di_json(opt, fmt, &meta, &cells, ctx);
         if (*json == NULL) {
