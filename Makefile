@@ -272,7 +272,7 @@ test-valgrind: harden-deps all
 
 # libFuzzer targets fuzz/*.c against nginx's own core (fuzz/build says how);
 # FUZZ_SECONDS each.  fuzz-smoke runs them over their seeds only.
-$(FUZZ_BUILD)/bin: $(SOURCES) config $(wildcard fuzz/*.c fuzz/*.h) fuzz/build
+$(FUZZ_BUILD)/bin: $(SOURCES) $(IMPORT_SOURCES) config $(wildcard fuzz/*.c fuzz/*.h) fuzz/build
 	@fuzz/build $(FUZZ_BUILD)
 	touch $@
 
