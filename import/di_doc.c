@@ -38,6 +38,8 @@ static void di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx);
 static int di_title_line(const char *line);
 static char *di_after(const di_page_t *page, const char *label,
     int date);
+static const char *di_label_at(const char *p, const char *label,
+    int *colon);
 static int di_is_label(const char *text, const char *label);
 static char *di_value_after(const char *line, const char *label, int date,
     int colon);
@@ -94,6 +96,11 @@ di_import(const char *buf, size_t len, const di_options_t *opt,
     }
 
     di_title(&page, &meta, ctx);
+
+    if (opt->agency == NULL || *opt->agency == '\0') {
+        di_error(ctx, "no --agency SLUG: import_report needs the agency's slug "
+                 "(an existing one, or the new agency's)");
+    }
 
     /* the format: as asked, else as printed, else by the year */
     printed = di_detect_format(&page);
@@ -358,21 +365,22 @@ di_after(const di_page_t *page, const char *label, int date)
 }
 
 
-/* the cell says only the label (spaced out or not, a colon after it) */
-static int
-di_is_label(const char *text, const char *label)
+/* label at p, its characters maybe spaced out: what follows it and its
+ * colon, if any (*colon says), NULL if p does not start with it */
+static const char *
+di_label_at(const char *p, const char *label, int *colon)
 {
-    const char  *q, *l;
     size_t       k;
+    const char  *q, *l;
 
-    q = text;
+    q = p;
     for (l = label; *l; ) {
         while (*q == ' ') {
             q++;
         }
         k = ((unsigned char) *l >= 0xe0) ? 3 : 1;
         if (strncmp(q, l, k) != 0) {
-            return 0;
+            return NULL;
         }
         q += k;
         l += k;
@@ -381,16 +389,33 @@ di_is_label(const char *text, const char *label)
     while (*q == ' ') {
         q++;
     }
+
+    *colon = 1;
     if (strncmp(q, "：", 3) == 0) {
         q += 3;
     } else if (*q == ':') {
         q++;
+    } else {
+        *colon = 0;
     }
+
     while (*q == ' ') {
         q++;
     }
 
-    return *q == '\0';
+    return q;
+}
+
+
+/* the cell says only the label (spaced out or not, a colon after it) */
+static int
+di_is_label(const char *text, const char *label)
+{
+    int          colon;
+    const char  *q;
+
+    q = di_label_at(text, label, &colon);
+    return q != NULL && *q == '\0';
 }
 
 
@@ -398,41 +423,14 @@ di_is_label(const char *text, const char *label)
 static char *
 di_value_after(const char *line, const char *label, int date, int colon)
 {
-    size_t       k;
-    const char  *p, *l, *q, *t;
-    int          y, mo, d, h, mi, s, n;
+    const char  *p, *q, *t;
+    int          y, mo, d, h, mi, s, n, c;
     char         out[64], *v, *sp;
 
     for (p = line; *p; p++) {
-        q = p;
-        for (l = label; *l && *q; ) {
-            if (*q == ' ') {
-                q++;
-                continue;
-            }
-            k = ((unsigned char) *l >= 0xe0) ? 3 : 1;
-            if (strncmp(q, l, k) != 0) {
-                break;
-            }
-            q += k;
-            l += k;
-        }
-        if (*l != '\0') {
+        q = di_label_at(p, label, &c);
+        if (q == NULL || (colon && *label && !c)) {
             continue;
-        }
-
-        while (*q == ' ') {
-            q++;
-        }
-        if (strncmp(q, "：", 3) == 0) {
-            q += 3;
-        } else if (*q == ':') {
-            q++;
-        } else if (colon && *label) {
-            continue;
-        }
-        while (*q == ' ') {
-            q++;
         }
 
         if (!date) {
