@@ -189,7 +189,7 @@ static void
 di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx)
 {
     const di_options_t  *opt = ctx->opt;
-    const char          *line, *rest, *cut, *start, *from, *colon;
+    const char          *line, *rest, *cut, *start, *from, *colon, *end;
     size_t               i, found, first_heading;
     int                  year;
     char                *name;
@@ -237,7 +237,10 @@ di_title(const di_page_t *page, di_meta_t *meta, di_ctx_t *ctx)
         while ((colon = strstr(from, "：")) != NULL && colon < start) {
             from = colon + 3;
         }
-        di_buf_add(&b, from, (size_t) ((start < cut ? start : cut) - from));
+        end = start < cut ? start : cut;
+        if (end > from) {
+            di_buf_add(&b, from, (size_t) (end - from));
+        }
         if (rest < cut) {
             di_buf_add(&b, rest, (size_t) (cut - rest));
         }

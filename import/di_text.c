@@ -34,6 +34,11 @@ di_buf_add(di_buf_t *b, const char *s, size_t len)
         return;
     }
 
+    if (len > (size_t) -1 / 4 - b->len) {
+        b->failed = 1;                  /* a length gone wrong: never loop */
+        return;
+    }
+
     if (b->len + len + 1 > b->cap) {
         cap = b->cap ? b->cap : 64;
         while (cap < b->len + len + 1) {

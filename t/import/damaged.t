@@ -55,6 +55,10 @@ refused('truncated-in-a-character', substr($shuyang, 0, 20001) =~ s/[\x80-\xbf]+
 refused('no tables', encode('UTF-8', '<html><head><meta charset="utf-8"><title>2020年某局政府信息公开工作年度报告</title></head><body><p>一、总体情况</p><p>正文。</p></body></html>'),
         qr/error: the page has no tables/);
 refused('empty', '', qr/error: the file is empty/);
+# a label before the year, after 政府信息公开 (this looped for ever once)
+refused('title with a label after 政府信息公开',
+        encode('UTF-8', '<html><body><p>政府信息公开年报：2023年报告</p><table><tr><td>x</td></tr></table></body></html>'),
+        qr/error: no agency name in the page's title line; give --name/, '--agency', 'x');
 
 {
     srand(20241204);

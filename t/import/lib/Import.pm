@@ -19,7 +19,13 @@ our $TOOL = "$FindBin::Bin/../../build/disclosure-import";
 sub run_import {
     my (@args) = @_;
     my ($in, $out, $err) = ('', '', '');
-    IPC::Run::run([$TOOL, @args], \$in, \$out, \$err);
+    # a guard against a hang (a bug), not a timing assertion
+    my $h = IPC::Run::start([$TOOL, @args], \$in, \$out, \$err,
+                            IPC::Run::timeout(120));
+    unless (eval { $h->finish; 1 }) {
+        $h->kill_kill;
+        return (-1, $out, "disclosure-import did not finish: $@", 9);
+    }
     return ($? >> 8, $out, $err, $? & 127);
 }
 
