@@ -187,6 +187,19 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
     is $got, $want, 'GB2312 page: the same document';
 }
 
+{
+    # a 2021 report printed on the 2019 layout (a known error): read as printed
+    my $page = decode('UTF-8', slurp("$DIR/pages/shanghai-bgt-2019.html"));
+    $page =~ s/2019年上海市人民政府办公厅/2021年上海市人民政府办公厅/g;
+    $page =~ s/251000元/251000/;
+    my ($rc, $out, $err) = try_page('2019 layout in 2021', encode('UTF-8', $page), '--agency', 'x');
+    is $rc, 0, 'a 2021 report on the 2019 layout: exit 0' or diag $err;
+    like $err, qr/note: a 2021 report printed on the 2019 format: read as the 2019 format/, 'a note says so';
+    my $d = JSON::PP->new->utf8->decode($out);
+    is $d->{year}, 2021, 'year 2021';
+    is $d->{format}, 2019, 'format 2019, as printed';
+}
+
 # -- a 50 MB file: generated here, never committed ------------------------------
 
 {
