@@ -9,6 +9,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP;
 use Encode qw(decode encode);
+use File::Temp qw(tempdir);
 use Import qw(run_import read_expected compare_document $TOOL $DIR);
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
@@ -73,8 +74,7 @@ for my $file (@expected) {
     my $text = decode('UTF-8', $utf8);
 
     (my $gbk = $text) =~ s/<meta charset="utf-8">/<meta http-equiv="Content-Type" content="text\/html; charset=gbk">/;
-    my $tmp = "$DIR/../tmp/import";
-    system('mkdir', '-p', $tmp);
+    my $tmp = tempdir(CLEANUP => 1);
     open my $o, '>:raw', "$tmp/gbk.html" or die $!;
     print $o encode("cp936", $gbk);
     close $o;
