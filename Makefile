@@ -1,6 +1,7 @@
 # ngx_disclosure_module
 #
-#   make            build build/ngx_http_disclosure_module.so
+#   make            build build/ngx_http_disclosure_module.so and
+#                   build/disclosure-import (README, "Importing")
 #   make deps       install the Debian packages the project needs (as root)
 #   make test       deps, build, SQL tests (pgTAP), HTTP tests (prove)
 #   make demo       a local PostgreSQL with the sample reports, on port 5433
@@ -29,9 +30,14 @@ PG_BIN  := /usr/lib/postgresql/15/bin
 MODULE  := $(BUILD)/ngx_http_disclosure_module.so
 SOURCES := $(wildcard ngx_disclosure_module/*.c ngx_disclosure_module/*.h)
 
+# disclosure-import: a published report page in, a report document out
+IMPORT  := $(BUILD)/disclosure-import
+IMPORT_SOURCES := $(wildcard import/*.c import/*.h)
+IMPORT_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11
+
 DEB_PACKAGES := \
 	make gcc libc6-dev perl \
-	nginx nginx-dev libpq-dev libyajl-dev \
+	nginx nginx-dev libpq-dev libyajl-dev libxml2-dev \
 	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
 	libtest-base-perl libipc-run-perl libjson-pp-perl libhttp-tiny-perl
 
@@ -45,7 +51,7 @@ DEB_BUILD_PACKAGES := build-essential dpkg-dev debhelper fakeroot lintian
 DEB_OUT := $(BUILD)/deb
 
 # the prove-run test directories (t/sql has its own runner)
-PROVE_DIRS := t/db t/http t/browser t/bench t/deb
+PROVE_DIRS := t/db t/http t/import t/browser t/bench t/deb
 
 # make bench, and its smoke in make test (t/bench/smoke.t)
 BENCH_PACKAGES := wrk php8.2-fpm php8.2-pgsql
@@ -78,7 +84,7 @@ endif
 .PHONY: harden-deps test-asan test-valgrind fuzz fuzz-smoke faults
 
 
-all: $(MODULE)
+all: $(MODULE) $(IMPORT)
 
 # build/ and build-asan/ (CONFIGURE_EXTRA, see "make test-asan")
 $(BUILD)/Makefile $(ASAN_BUILD)/Makefile: config
@@ -99,6 +105,12 @@ $(BUILD)/Makefile $(ASAN_BUILD)/Makefile: config
 
 $(MODULE): $(BUILD)/Makefile $(SOURCES)
 	@$(MAKE) --no-print-directory -C $(NGX_SRC) -f $(BUILD)/Makefile modules
+
+$(IMPORT): $(IMPORT_SOURCES)
+	@mkdir -p $(BUILD)
+	echo "cc: $@"
+	$(CC) $(IMPORT_CFLAGS) $$(xml2-config --cflags) -o $@ \
+	    $(filter %.c,$(IMPORT_SOURCES)) $$(xml2-config --libs) -lyajl
 
 
 deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES) $(BENCH_PACKAGES) \
@@ -319,7 +331,7 @@ test-valgrind: harden-deps all
 
 # libFuzzer targets fuzz/*.c against nginx's own core (fuzz/build says how);
 # FUZZ_SECONDS each.  fuzz-smoke runs them over their seeds only.
-$(FUZZ_BUILD)/bin: $(SOURCES) config $(wildcard fuzz/*.c fuzz/*.h) fuzz/build
+$(FUZZ_BUILD)/bin: $(SOURCES) $(IMPORT_SOURCES) config $(wildcard fuzz/*.c fuzz/*.h) fuzz/build
 	@fuzz/build $(FUZZ_BUILD)
 	touch $@
 
