@@ -109,8 +109,9 @@ $(MODULE): $(BUILD)/Makefile $(SOURCES)
 $(IMPORT): $(IMPORT_SOURCES)
 	@mkdir -p $(BUILD)
 	echo "cc: $@"
-	$(CC) $(IMPORT_CFLAGS) $$(xml2-config --cflags) -o $@ \
-	    $(filter %.c,$(IMPORT_SOURCES)) $$(xml2-config --libs) -lyajl
+	$(CC) $(IMPORT_CFLAGS) $(CPPFLAGS) $(CFLAGS) $$(xml2-config --cflags) \
+	    $(LDFLAGS) -o $@ $(filter %.c,$(IMPORT_SOURCES)) \
+	    $$(xml2-config --libs) -lyajl
 
 
 deps: PACKAGES = $(DEB_PACKAGES) $(BROWSER_PACKAGES) $(BENCH_PACKAGES) \

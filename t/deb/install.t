@@ -134,6 +134,10 @@ like Disclosure::Test::read_file($snippet), qr{^load_module modules/ngx_http_dis
 ok $ok, 'nginx -t with the stock /etc/nginx/nginx.conf loads the module' or diag "$out$err";
 
 ok -x '/usr/bin/disclosure-migrate', 'disclosure-migrate';
+($ok, $out, $err) = Disclosure::Test::run_cmd([ '/usr/bin/disclosure-import', '--agency', 't-deb',
+    "$Disclosure::Test::REPO/t/import/pages/shuyang-fgj-2023.html" ]);
+ok $ok && $out =~ /"document"\s*:\s*"disclosure-report\/1"/, 'the packaged disclosure-import reads a saved page'
+    or diag $err;
 ok -f '/usr/share/ngx-disclosure/sql/migrations/0001_format.sql', 'the migrations in /usr/share/ngx-disclosure/sql';
 ok -f "$EXAMPLES/$_", "the example $_" for qw(minimal.conf cache.conf portal-ssi.conf preview.conf);
 
@@ -204,6 +208,7 @@ ok $ok, 'dpkg --purge' or diag "$out$err";
 $installed = 0;
 ok !installed($_), "$_ is gone" for @PACKAGES;
 ok !-e $SO, 'the module is gone';
+ok !-e '/usr/bin/disclosure-import', 'disclosure-import is gone';
 
 my $after = snapshot();
 my @changed = grep { ($before->{$_} // 'none') ne ($after->{$_} // 'none') }
