@@ -85,8 +85,6 @@ static ngx_int_t ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 static ngx_int_t ngx_http_disclosure_cache_header(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static void ngx_http_disclosure_cache_cleanup(void *data);
-static ngx_int_t ngx_http_disclosure_add_header(ngx_http_request_t *r,
-    char *key, ngx_str_t *value);
 static ngx_int_t ngx_http_disclosure_redirect(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static time_t ngx_http_disclosure_parse_iso_time(const char *s);
@@ -903,7 +901,7 @@ ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_disclosure_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value)
 {

@@ -159,7 +159,20 @@ ngx_http_disclosure_status_handler(ngx_http_request_t *r)
     ngx_http_disclosure_loc_conf_t  *dlcf;
     ngx_http_disclosure_main_conf_t *dmcf;
 
+    static ngx_str_t  nosniff = ngx_string("nosniff");
+    static ngx_str_t  allow = ngx_string("GET, HEAD");
+
+    if (ngx_http_disclosure_add_header(r, "X-Content-Type-Options", &nosniff)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        if (ngx_http_disclosure_add_header(r, "Allow", &allow) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return NGX_HTTP_NOT_ALLOWED;
     }
 
