@@ -1043,6 +1043,7 @@ ngx_http_disclosure_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->template_file = prev->template_file;
         conf->template_head = prev->template_head;
         conf->template_tail = prev->template_tail;
+        conf->template_time = prev->template_time;
     }
 
     ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);

@@ -53,6 +53,8 @@ typedef struct {
     ngx_str_t                    template_file;
     ngx_str_t                    template_head;     /* bytes before the marker */
     ngx_str_t                    template_tail;     /* bytes after the marker */
+    time_t                       template_time;     /* when it was read: no
+                                                       page is older */
 
     ngx_shm_zone_t              *cache;             /* NULL: "off" */
     time_t                       cache_valid;
