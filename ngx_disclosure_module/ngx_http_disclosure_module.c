@@ -25,6 +25,7 @@
 typedef struct {
     char                        *keyword;
     char                        *value;
+    ngx_uint_t                   secret;    /* libpq's dispchar "*" */
 } ngx_http_disclosure_conn_param_t;
 
 
@@ -35,6 +36,7 @@ static char *ngx_http_disclosure_conf_database(ngx_conf_t *cf,
 static void ngx_http_disclosure_conninfo_error(ngx_conf_t *cf,
     ngx_str_t *conninfo, char *err);
 static ngx_uint_t ngx_http_disclosure_is_keyword(u_char *name, size_t len);
+static ngx_uint_t ngx_http_disclosure_has_secret(ngx_str_t *conninfo);
 static ngx_int_t ngx_http_disclosure_conn_params(ngx_conf_t *cf,
     PQconninfoOption *opts, ngx_array_t *params);
 static ngx_http_disclosure_conn_param_t *ngx_http_disclosure_conn_param(
@@ -331,6 +333,7 @@ ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         param->keyword = "application_name";
+        param->secret = 0;
         param->value = NGX_HTTP_DISCLOSURE_APPLICATION_NAME;
     }
 
@@ -389,10 +392,7 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
     s = conninfo->data;
     send = s + conninfo->len;
 
-    secret = ngx_strnstr(s, "password", conninfo->len) != NULL
-             || (ngx_strnstr(s, "://", conninfo->len) != NULL
-                 && (ngx_strlchr(s, send, '@') != NULL
-                     || ngx_strlchr(s, send, '%') != NULL));
+    secret = ngx_http_disclosure_has_secret(conninfo);
 
     quotes = (ngx_strlchr(s, send, '"') != NULL);
 
@@ -455,6 +455,52 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
 }
 
 
+/*
+ * Whether the string may hold a secret: the name of an option libpq marks
+ * secret (dispchar "*": password, sslpassword), or a URI with userinfo or
+ * %-escapes, which can spell such a name.
+ */
+
+static ngx_uint_t
+ngx_http_disclosure_has_secret(ngx_str_t *conninfo)
+{
+    u_char            *s, *end;
+    ngx_uint_t         found;
+    PQconninfoOption  *opts, *o;
+
+    s = conninfo->data;
+    end = s + conninfo->len;
+
+    if (ngx_strnstr(s, "://", conninfo->len) != NULL
+        && (ngx_strlchr(s, end, '@') != NULL
+            || ngx_strlchr(s, end, '%') != NULL))
+    {
+        return 1;
+    }
+
+    opts = PQconninfoParse("", NULL);
+    if (opts == NULL) {
+        /* no memory: assume the worst */
+        return 1;
+    }
+
+    found = 0;
+
+    for (o = opts; o->keyword != NULL; o++) {
+        if (o->dispchar && o->dispchar[0] == '*'
+            && ngx_strnstr(s, o->keyword, conninfo->len) != NULL)
+        {
+            found = 1;
+            break;
+        }
+    }
+
+    PQconninfoFree(opts);
+
+    return found;
+}
+
+
 static ngx_uint_t
 ngx_http_disclosure_is_keyword(u_char *name, size_t len)
 {
@@ -505,6 +551,7 @@ ngx_http_disclosure_conn_params(ngx_conf_t *cf, PQconninfoOption *opts,
 
         param->keyword = ngx_http_disclosure_strdup(cf->pool, o->keyword);
         param->value = ngx_http_disclosure_strdup(cf->pool, o->val);
+        param->secret = (o->dispchar && o->dispchar[0] == '*');
 
         if (param->keyword == NULL || param->value == NULL) {
             return NGX_ERROR;
@@ -692,6 +739,7 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
     }
 
     param->keyword = "hostaddr";
+    param->secret = 0;
     param->value = ngx_http_disclosure_join(cf->pool, &new_addrs);
 
     if (param->value == NULL) {
@@ -803,7 +851,7 @@ ngx_http_disclosure_strdup(ngx_pool_t *pool, const char *s)
 }
 
 
-/* the connection string for logs: libpq's syntax, the password masked */
+/* the connection string for logs: libpq's syntax, every secret masked */
 
 static ngx_int_t
 ngx_http_disclosure_conninfo_safe(ngx_conf_t *cf, ngx_array_t *params,
@@ -838,7 +886,7 @@ ngx_http_disclosure_conninfo_safe(ngx_conf_t *cf, ngx_array_t *params,
         p = ngx_cpymem(p, param[i].keyword, ngx_strlen(param[i].keyword));
         *p++ = '=';
 
-        if (ngx_strcmp(param[i].keyword, "password") == 0) {
+        if (param[i].secret) {
             p = ngx_cpymem(p, "********", sizeof("********") - 1);
             continue;
         }
