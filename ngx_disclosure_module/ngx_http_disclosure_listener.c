@@ -1234,7 +1234,9 @@ ngx_http_disclosure_listener_timeout(ngx_event_t *ev)
         return;
 
     case NGX_HTTP_DISCLOSURE_STEP_IDLE:
-        ngx_http_disclosure_listener_send(l, l->pending
+        /* no version known yet: the poll learns it, and invalidates all */
+        ngx_http_disclosure_listener_send(l, (l->pending
+                                              && l->shared->sh->version_known)
                                              ? NGX_HTTP_DISCLOSURE_STEP_CHECK
                                              : NGX_HTTP_DISCLOSURE_STEP_POLL);
         return;
