@@ -1484,7 +1484,7 @@ ngx_http_disclosure_listener_malformed(ngx_http_disclosure_listener_t *l,
     ngx_log_error(NGX_LOG_WARN, l->log, 0,
                   "disclosure: listener: ignored a malformed notification "
                   "\"%*s\"%s (%uz bytes); %ui more ignored since the last "
-                  "such line", p - buf, buf,
+                  "such line", (size_t) (p - buf), buf,
                   (len > NGX_HTTP_DISCLOSURE_PAYLOAD_SHOWN) ? "..." : "",
                   len, l->unwarned);
 
