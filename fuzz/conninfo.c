@@ -11,13 +11,14 @@
  * target.  The host lookup of the directive is left out (it asks DNS).
  *
  *   a string libpq refuses: the error the module logs must not show any
- *   piece of a password.  Inputs that hold "Zq7Xk" (the dictionary and the
- *   corpus carry it) stand for a password: when the string can hold a
- *   password ("password", or a URI with userinfo or %-escapes, which can
- *   spell the keyword), no three letters of it may appear in the message;
+ *   piece of a secret.  Inputs that hold "Zq7Xk" (the dictionary and the
+ *   corpus carry it) stand for a secret: when the string can hold one (the
+ *   name of an option libpq marks secret, dispchar "*": "password",
+ *   "sslpassword"; or a URI with userinfo or %-escapes, which can spell
+ *   such a name), no three letters of it may appear in the message;
  *
  *   a string libpq takes: the masked string logged at every start must
- *   parse again into the same options, the password as "********".
+ *   parse again into the same options, every secret one as "********".
  */
 
 
@@ -30,6 +31,7 @@
 
 static void fuzz_refused(ngx_conf_t *cf, ngx_str_t *conninfo, char *err);
 static void fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts);
+static ngx_uint_t fuzz_names_secret(ngx_str_t *conninfo);
 
 
 int
@@ -110,7 +112,7 @@ fuzz_refused(ngx_conf_t *cf, ngx_str_t *conninfo, char *err)
     s = conninfo->data;
     end = s + conninfo->len;
 
-    secret = ngx_strnstr(s, "password", conninfo->len) != NULL
+    secret = fuzz_names_secret(conninfo)
              || (ngx_strnstr(s, "://", conninfo->len) != NULL
                  && (ngx_strlchr(s, end, '@') != NULL
                      || ngx_strlchr(s, end, '%') != NULL));
@@ -172,10 +174,10 @@ fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts)
                                        "\"%s\": option %s is new in \"%s\"",
                                        again, o->keyword, again);
 
-        if (ngx_strcmp(o->keyword, "password") == 0) {
+        if (o->dispchar[0] == '*') {
             ngx_http_disclosure_fuzz_check(ngx_strcmp(o->val, "********") == 0,
-                                           "the password is logged: \"%s\"",
-                                           again);
+                                           "secret %s is logged: \"%s\"",
+                                           o->keyword, again);
 
         } else {
             ngx_http_disclosure_fuzz_check(ngx_strcmp(o->val, param[i].value)
@@ -191,4 +193,42 @@ fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts)
                                    again);
 
     PQconninfoFree(r);
+}
+
+
+/* the names of libpq's secret options, as libpq itself lists them */
+
+static ngx_uint_t
+fuzz_names_secret(ngx_str_t *conninfo)
+{
+    ngx_uint_t         found, secrets;
+    PQconninfoOption  *opts, *o;
+
+    opts = PQconninfoParse("", NULL);
+    if (opts == NULL) {
+        abort();
+    }
+
+    found = 0;
+    secrets = 0;
+
+    for (o = opts; o->keyword; o++) {
+        if (o->dispchar[0] != '*') {
+            continue;
+        }
+
+        secrets++;
+
+        if (ngx_strnstr(conninfo->data, o->keyword, conninfo->len) != NULL) {
+            found = 1;
+        }
+    }
+
+    PQconninfoFree(opts);
+
+    /* libpq 15 has two: password and sslpassword */
+    ngx_http_disclosure_fuzz_check(secrets >= 2, "libpq lists %d secret "
+                                   "options", (int) secrets);
+
+    return found;
 }

@@ -27,7 +27,11 @@
  * every invalidation also bumps the zone's generation, and a fill that
  * began under an older generation is stored already stale, so that a
  * response read from the database before a publication is never cached
- * as fresh after it.
+ * as fresh after it.  A node keeps the generation its body's fill began
+ * under, and its lock holder's: a fill replaces its own lock, or a body or
+ * another's lock that began no later than it did, never a newer one (a
+ * request that waited out the lock may have filled the key after a
+ * publication while an older query was still running).
  */
 
 
@@ -40,7 +44,7 @@
 
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
-#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  3
+#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  4
 
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
@@ -56,6 +60,11 @@ typedef struct {
 
     uint64_t                          token;        /* the filler's lock */
     ngx_msec_t                        lock_until;
+
+    ngx_atomic_uint_t                 generation;   /* the body's fill
+                                                       began under it */
+    ngx_atomic_uint_t                 fill;         /* the lock holder's
+                                                       began under it */
 
     time_t                            expire;       /* fresh until */
     time_t                            stale_time;   /* usable stale after */
@@ -162,6 +171,9 @@ static size_t ngx_http_disclosure_cache_slab_size(ngx_slab_pool_t *shpool,
 static ngx_int_t ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
     ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
     ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy);
+static ngx_uint_t ngx_http_disclosure_cache_replaces(
+    ngx_http_disclosure_cache_node_t *node,
+    ngx_http_disclosure_cache_entry_t *entry);
 static uint64_t ngx_http_disclosure_cache_token(void);
 
 
@@ -539,6 +551,7 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
 
         node->updating = 1;
         node->token = entry->token;
+        node->fill = entry->generation;
         node->lock_until = msec + entry->lock_timeout;
 
         ngx_shmtx_unlock(&cache->shpool->mutex);
@@ -571,6 +584,7 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
 
     node->updating = 1;
     node->token = entry->token;
+    node->fill = entry->generation;
     node->lock_until = msec + entry->lock_timeout;
 
     ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
@@ -666,8 +680,20 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     node = ngx_http_disclosure_cache_find(cache, entry);
 
+    if (node && !ngx_http_disclosure_cache_replaces(node, entry)) {
+        /* a fill that began after ours holds the key: ours is older */
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+
+        entry->token = 0;
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "disclosure: a newer fill holds \"%*s\", "
+                       "this one is not stored", entry->len, entry->key);
+
+        return NGX_DECLINED;
+    }
+
     if (node) {
-        /* ours, or a stale one, or another request's: ours is as new */
         ngx_http_disclosure_cache_delete(cache, node);
     }
 
@@ -738,6 +764,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     node->not_found = (status == NGX_HTTP_NOT_FOUND);
     node->last_modified = last_modified;
     node->stale_time = entry->stale_time;
+    node->generation = entry->generation;
 
     /* invalidated while the query ran: keep it only as a stale copy */
     node->expire = (cache->sh->generation == entry->generation)
@@ -1371,6 +1398,33 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
     ngx_queue_insert_head(&cache->sh->lru, &node->queue);
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether a fill may replace what the key holds: its own lock, or what
+ * began under the same generation as it or an older one.  Generations
+ * only grow, so "no later" is "not greater".
+ */
+
+static ngx_uint_t
+ngx_http_disclosure_cache_replaces(ngx_http_disclosure_cache_node_t *node,
+    ngx_http_disclosure_cache_entry_t *entry)
+{
+    if (node->updating && entry->token && node->token == entry->token) {
+        return 1;
+    }
+
+    if (node->updating && node->fill > entry->generation) {
+        /* another request's fill, begun after ours, is under way */
+        return 0;
+    }
+
+    if (node->body) {
+        return node->generation <= entry->generation;
+    }
+
+    return node->fill <= entry->generation;
 }
 
 

@@ -86,8 +86,6 @@ static ngx_int_t ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 static ngx_int_t ngx_http_disclosure_cache_header(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static void ngx_http_disclosure_cache_cleanup(void *data);
-static ngx_int_t ngx_http_disclosure_add_header(ngx_http_request_t *r,
-    char *key, ngx_str_t *value);
 static ngx_int_t ngx_http_disclosure_redirect(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static time_t ngx_http_disclosure_parse_iso_time(const char *s);
@@ -522,18 +520,25 @@ ngx_http_disclosure_render(ngx_http_request_t *r,
 
 /*
  * ETag and Last-Modified: a report changes only with its revision; the
- * index and agency pages with the data version.  nginx's not_modified
- * filter answers conditional requests from these two headers.
+ * index and agency pages with the data version.  The location's template
+ * and prefix shape the bytes too: the ETag carries their checksum (the
+ * cache key's), and Last-Modified is no earlier than the template was
+ * read, so that a reload with a new template is not answered 304.
+ * nginx's not_modified filter answers conditional requests from these
+ * two headers.
  */
 
 static ngx_int_t
 ngx_http_disclosure_validators(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, yajl_val doc)
 {
-    u_char            *p;
-    ngx_int_t          version;
-    const char        *time, *kind;
-    ngx_table_elt_t   *etag;
+    u_char                          *p;
+    ngx_int_t                        version;
+    const char                      *time, *kind;
+    ngx_table_elt_t                 *etag;
+    ngx_http_disclosure_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
 
     if (ctx->route.route == NGX_HTTP_DISCLOSURE_REPORT
         || ctx->route.route == NGX_HTTP_DISCLOSURE_TABLE)
@@ -561,6 +566,10 @@ ngx_http_disclosure_validators(ngx_http_request_t *r,
                                       ngx_http_disclosure_parse_iso_time(time);
     }
 
+    if (dlcf->template_time > r->headers_out.last_modified_time) {
+        r->headers_out.last_modified_time = dlcf->template_time;
+    }
+
     if (version < 0) {
         return NGX_OK;
     }
@@ -571,8 +580,8 @@ ngx_http_disclosure_validators(ngx_http_request_t *r,
     }
 
     p = ngx_pnalloc(r->pool, sizeof("\"" NGX_HTTP_DISCLOSURE_RENDER_VERSION
-                                    "-r-" "-fragment-applications\"")
-                             + NGX_INT_T_LEN);
+                                    "-r-" "-fragment-applications-\"")
+                             + NGX_INT_T_LEN + 8);
     if (p == NULL) {
         etag->hash = 0;
         return NGX_ERROR;
@@ -582,11 +591,11 @@ ngx_http_disclosure_validators(ngx_http_request_t *r,
     ngx_str_set(&etag->key, "ETag");
     etag->value.data = p;
     etag->value.len = ngx_sprintf(p, "\"" NGX_HTTP_DISCLOSURE_RENDER_VERSION
-                                  "-%s%i-%V%s%V\"", kind, version,
+                                  "-%s%i-%V%s%V-%08xD\"", kind, version,
                                   &ngx_http_disclosure_variant_names[
                                                        ctx->route.variant],
                                   ctx->route.table.len ? "-" : "",
-                                  &ctx->route.table)
+                                  &ctx->route.table, dlcf->cache_location)
                       - p;
 
     r->headers_out.etag = etag;
@@ -930,7 +939,7 @@ ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_disclosure_add_header(ngx_http_request_t *r, char *key,
     ngx_str_t *value)
 {

@@ -15,15 +15,29 @@
  * quit) gives the role up as soon as its idle connections are closed.
  *
  * The holder connects, sends LISTEN disclosure, then every
- * disclosure_cache_poll asks for disclosure_web.data_version().  A
- * notification ({"agency","year","revision","data_version"}) invalidates
- * that report's entries and every index and agency page, in every zone.
- * A polled version that differs from the last one seen means that
- * something was published without a notification reaching us (a read
- * replica, where LISTEN is refused, or a notification lost while we were
- * disconnected): everything is invalidated.  So is a notification whose
- * version skips one.  A lost connection is reopened with backoff, and
- * the first poll after it catches up.
+ * disclosure_cache_poll asks for disclosure_web.data_version().
+ *
+ * A notification is only a hint: NOTIFY needs no privilege, so any role
+ * that can connect may send one, with any payload.  Its "data_version" is
+ * read, and only to decide whether to look: a payload that is not a JSON
+ * object with an integer data_version is ignored (logged escaped, a line
+ * every few seconds at most), one not newer than the version known is
+ * ignored.  A newer one makes the listener read what changed through
+ * disclosure_web.changes(known version), the change log: each step names
+ * a report (its entries and every index and agency page are invalidated,
+ * in every zone), or the agencies (the lists only), or nothing known
+ * (everything).  The known version moves only to what the database
+ * answered.  Reads of the change log are at least CHECK_MIN apart: a
+ * burst of hints, forged or real, costs one read, and one invalidation
+ * of everything at most.
+ *
+ * A polled version newer than the known one means that something was
+ * published without a notification reaching us (a read replica, where
+ * LISTEN is refused, or a notification lost while we were disconnected):
+ * the change log is read as for a notification.  A polled version older
+ * than the known one (the database was restored) invalidates everything.
+ * A lost connection is reopened with backoff, and the first poll after it
+ * catches up.
  *
  * A hot standby refuses LISTEN; its polls also ask pg_is_in_recovery(),
  * and once it says the standby was promoted the same connection sends
@@ -46,12 +60,21 @@
 #include "ngx_http_disclosure_render.h"
 
 
-#define NGX_HTTP_DISCLOSURE_SHARED_LAYOUT   2
+#define NGX_HTTP_DISCLOSURE_SHARED_LAYOUT   3
 #define NGX_HTTP_DISCLOSURE_SHARED_NAME     "ngx_http_disclosure_shared"
 
 #define NGX_HTTP_DISCLOSURE_TICK            1000
 #define NGX_HTTP_DISCLOSURE_BACKOFF_MIN     500
 #define NGX_HTTP_DISCLOSURE_BACKOFF_MAX     10000
+
+/* reads of the change log at least this far apart (ms) */
+#define NGX_HTTP_DISCLOSURE_CHECK_MIN       100
+
+/* a malformed notification is logged at most this often (s) */
+#define NGX_HTTP_DISCLOSURE_WARN_EVERY      10
+
+/* the bytes of a malformed payload shown in the log */
+#define NGX_HTTP_DISCLOSURE_PAYLOAD_SHOWN   64
 
 #define NGX_HTTP_DISCLOSURE_CHANNEL         "disclosure"
 #define NGX_HTTP_DISCLOSURE_LISTEN_SQL                                         \
@@ -60,6 +83,8 @@
     "SELECT disclosure_web.data_version()"
 #define NGX_HTTP_DISCLOSURE_STANDBY_SQL                                        \
     "SELECT disclosure_web.data_version(), pg_catalog.pg_is_in_recovery()"
+#define NGX_HTTP_DISCLOSURE_CHANGES_SQL                                        \
+    "SELECT data_version, agency, year FROM disclosure_web.changes($1)"
 #define NGX_HTTP_DISCLOSURE_LISTENER_NAME   " listener"
 
 /* ERRCODE_READ_ONLY_SQL_TRANSACTION: LISTEN refused during recovery */
@@ -76,8 +101,9 @@ typedef enum {
     NGX_HTTP_DISCLOSURE_STEP_WAIT = 0,  /* no connection; timer: reconnect */
     NGX_HTTP_DISCLOSURE_STEP_CONNECTING,
     NGX_HTTP_DISCLOSURE_STEP_LISTEN,    /* LISTEN sent */
-    NGX_HTTP_DISCLOSURE_STEP_IDLE,      /* timer: the next poll */
-    NGX_HTTP_DISCLOSURE_STEP_POLL       /* the version query sent */
+    NGX_HTTP_DISCLOSURE_STEP_IDLE,      /* timer: the next poll or check */
+    NGX_HTTP_DISCLOSURE_STEP_POLL,      /* the version query sent */
+    NGX_HTTP_DISCLOSURE_STEP_CHECK      /* the change log query sent */
 } ngx_http_disclosure_step_e;
 
 
@@ -98,6 +124,12 @@ typedef struct {
     ngx_http_disclosure_step_e         step;
     int64_t                            version;    /* the poll's answer */
 
+    ngx_msec_t                         checked;    /* the last check sent */
+    ngx_uint_t                         source;     /* of the pending check */
+    time_t                             warned;     /* the last malformed
+                                                      notification logged */
+    ngx_uint_t                         unwarned;   /* ignored since */
+
     unsigned                           role:1;
     unsigned                           listening:1;
     unsigned                           standby:1;  /* LISTEN refused in
@@ -105,6 +137,7 @@ typedef struct {
     unsigned                           recovery:1; /* the poll's answer */
     unsigned                           flushing:1;
     unsigned                           result:1;
+    unsigned                           pending:1;  /* read the change log */
 } ngx_http_disclosure_listener_t;
 
 
@@ -152,6 +185,14 @@ static void ngx_http_disclosure_listener_notifies(
     ngx_http_disclosure_listener_t *l);
 static void ngx_http_disclosure_listener_notification(
     ngx_http_disclosure_listener_t *l, const char *payload);
+static void ngx_http_disclosure_listener_malformed(
+    ngx_http_disclosure_listener_t *l, const char *payload);
+static void ngx_http_disclosure_listener_hint(
+    ngx_http_disclosure_listener_t *l, ngx_uint_t source);
+static void ngx_http_disclosure_listener_idle(
+    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_changes(
+    ngx_http_disclosure_listener_t *l, PGresult *res);
 static void ngx_http_disclosure_listener_version(
     ngx_http_disclosure_listener_t *l);
 static ngx_uint_t ngx_http_disclosure_invalidate(
@@ -671,6 +712,7 @@ ngx_http_disclosure_listener_handler(ngx_event_t *ev)
 
     case NGX_HTTP_DISCLOSURE_STEP_LISTEN:
     case NGX_HTTP_DISCLOSURE_STEP_POLL:
+    case NGX_HTTP_DISCLOSURE_STEP_CHECK:
         ngx_http_disclosure_listener_process(l, !ev->write);
         return;
 
@@ -791,19 +833,39 @@ static void
 ngx_http_disclosure_listener_send(ngx_http_disclosure_listener_t *l,
     ngx_http_disclosure_step_e step)
 {
-    const char  *sql;
+    int          ok;
+    u_char       after[NGX_INT64_LEN + 1];
+    const char  *sql, *values[1];
 
-    if (step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
-        sql = NGX_HTTP_DISCLOSURE_LISTEN_SQL;
+    if (step == NGX_HTTP_DISCLOSURE_STEP_CHECK) {
+        /* the version the database answered last, never a payload's */
+        ngx_shmtx_lock(&l->shared->shpool->mutex);
+        *ngx_sprintf(after, "%L", l->shared->sh->version) = '\0';
+        l->shared->sh->checks++;
+        ngx_shmtx_unlock(&l->shared->shpool->mutex);
 
-    } else if (l->standby) {
-        sql = NGX_HTTP_DISCLOSURE_STANDBY_SQL;
+        values[0] = (const char *) after;
+        l->checked = ngx_current_msec;
+        l->pending = 0;
+
+        ok = PQsendQueryParams(l->pgconn, NGX_HTTP_DISCLOSURE_CHANGES_SQL, 1,
+                               NULL, values, NULL, NULL, 0);
 
     } else {
-        sql = NGX_HTTP_DISCLOSURE_VERSION_SQL;
+        if (step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
+            sql = NGX_HTTP_DISCLOSURE_LISTEN_SQL;
+
+        } else if (l->standby) {
+            sql = NGX_HTTP_DISCLOSURE_STANDBY_SQL;
+
+        } else {
+            sql = NGX_HTTP_DISCLOSURE_VERSION_SQL;
+        }
+
+        ok = PQsendQuery(l->pgconn, sql);
     }
 
-    if (!PQsendQuery(l->pgconn, sql)) {
+    if (!ok) {
         ngx_http_disclosure_listener_lost(l, "PQsendQuery()");
         return;
     }
@@ -927,6 +989,11 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
         break;
 
     case PGRES_TUPLES_OK:
+        if (l->step == NGX_HTTP_DISCLOSURE_STEP_CHECK) {
+            ngx_http_disclosure_listener_changes(l, res);
+            break;
+        }
+
         if (l->step != NGX_HTTP_DISCLOSURE_STEP_POLL
             || PQntuples(res) != 1
             || PQnfields(res) != (l->standby ? 2 : 1)
@@ -963,6 +1030,24 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
         if (l->step == NGX_HTTP_DISCLOSURE_STEP_LISTEN) {
             ngx_http_disclosure_listener_refused(l, res);
             l->listening = 0;
+            l->result = 1;
+            break;
+        }
+
+        if (l->step == NGX_HTTP_DISCLOSURE_STEP_CHECK) {
+            /* no change log (migration 0011 not applied?): everything */
+            text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+                                               PQresultErrorMessage(res));
+            ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                          "disclosure: listener: the change log query "
+                          "failed, all cached entries invalidated: %V",
+                          &text);
+
+            ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_GAP,
+                                       NULL, 0, l->shared->sh->version,
+                                       ngx_http_disclosure_invalidate(l, NULL,
+                                                                      0));
+            l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
             l->result = 1;
             break;
         }
@@ -1050,15 +1135,17 @@ ngx_http_disclosure_listener_done(ngx_http_disclosure_listener_t *l)
         return;
     }
 
-    ngx_http_disclosure_listener_version(l);
-
     /*
      * Notifications that came with the answer were parsed into libpq's
      * list by PQgetResult(): no read event is left to bring them.  They
-     * come after the version, which a notification newer than the poll's
-     * snapshot would otherwise make look old.
+     * go first: a poll that saw the version they announce then knows it
+     * was notified.
      */
     ngx_http_disclosure_listener_notifies(l);
+
+    if (l->step == NGX_HTTP_DISCLOSURE_STEP_POLL) {
+        ngx_http_disclosure_listener_version(l);
+    }
 
     l->backoff = 0;
 
@@ -1081,9 +1168,40 @@ ngx_http_disclosure_listener_done(ngx_http_disclosure_listener_t *l)
         return;
     }
 
+    ngx_http_disclosure_listener_idle(l);
+}
+
+
+/* the next query: a check as soon as CHECK_MIN allows, or the next poll */
+
+static void
+ngx_http_disclosure_listener_idle(ngx_http_disclosure_listener_t *l)
+{
+    ngx_msec_t      delay;
+    ngx_msec_int_t  left;
+
     l->step = NGX_HTTP_DISCLOSURE_STEP_IDLE;
 
-    ngx_add_timer(&l->timer, l->conf->cache_poll);
+    delay = l->conf->cache_poll;
+
+    if (l->pending) {
+        left = (ngx_msec_int_t) (l->checked + NGX_HTTP_DISCLOSURE_CHECK_MIN
+                                 - ngx_current_msec);
+        delay = ngx_min(delay, (ngx_msec_t) ngx_max(left, 0));
+    }
+
+    if (l->timer.timer_set) {
+        if ((ngx_msec_int_t) (l->timer.timer.key - ngx_current_msec)
+            <= (ngx_msec_int_t) delay)
+        {
+            return;
+        }
+
+        /* ngx_add_timer() would keep a timer less than 300 ms later */
+        ngx_del_timer(&l->timer);
+    }
+
+    ngx_add_timer(&l->timer, delay);
 }
 
 
@@ -1116,7 +1234,11 @@ ngx_http_disclosure_listener_timeout(ngx_event_t *ev)
         return;
 
     case NGX_HTTP_DISCLOSURE_STEP_IDLE:
-        ngx_http_disclosure_listener_send(l, NGX_HTTP_DISCLOSURE_STEP_POLL);
+        /* no version known yet: the poll learns it, and invalidates all */
+        ngx_http_disclosure_listener_send(l, (l->pending
+                                              && l->shared->sh->version_known)
+                                             ? NGX_HTTP_DISCLOSURE_STEP_CHECK
+                                             : NGX_HTTP_DISCLOSURE_STEP_POLL);
         return;
 
     case NGX_HTTP_DISCLOSURE_STEP_CONNECTING:
@@ -1191,6 +1313,8 @@ ngx_http_disclosure_listener_close(ngx_http_disclosure_listener_t *l)
     l->standby = 0;
     l->recovery = 0;
     l->flushing = 0;
+    l->pending = 0;      /* the first poll after reconnecting catches up */
+    l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
     l->step = NGX_HTTP_DISCLOSURE_STEP_WAIT;
 }
 
@@ -1258,17 +1382,18 @@ ngx_http_disclosure_listener_notifies(ngx_http_disclosure_listener_t *l)
 }
 
 
-/* {"agency": "xigong-edz", "year": 2024, "revision": 2, "data_version": 7} */
+/*
+ * {"agency": "xigong-edz", "year": 2024, "revision": 2, "data_version": 7}:
+ * only the version is read, and only to decide whether to look.
+ */
 
 static void
 ngx_http_disclosure_listener_notification(ngx_http_disclosure_listener_t *l,
     const char *payload)
 {
-    yajl_val                       doc;
-    ngx_str_t                      agency;
-    ngx_int_t                      year, version;
-    ngx_uint_t                     n, source;
-    const char                    *slug;
+    yajl_val                       doc, v;
+    int64_t                        known;
+    ngx_uint_t                     newer;
     ngx_http_disclosure_shared_t  *sh;
     char                           err[128];
 
@@ -1276,71 +1401,228 @@ ngx_http_disclosure_listener_notification(ngx_http_disclosure_listener_t *l,
 
     doc = yajl_tree_parse(payload, err, sizeof(err));
 
-    slug = doc ? ngx_http_disclosure_get_string(doc, "agency") : NULL;
+    v = YAJL_IS_OBJECT(doc) ? ngx_http_disclosure_get(doc, "data_version")
+                            : NULL;
 
-    if (slug == NULL
-        || ngx_http_disclosure_get_int(doc, "year", &year) != NGX_OK
-        || ngx_http_disclosure_get_int(doc, "data_version", &version)
-           != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_WARN, l->log, 0,
-                      "disclosure: listener: unexpected notification "
-                      "\"%s\", everything is invalidated", payload);
+    if (!YAJL_IS_INTEGER(v)) {
+        /* not a JSON object, no integer version, or one out of range */
 
         if (doc) {
             yajl_tree_free(doc);
         }
 
-        n = ngx_http_disclosure_invalidate(l, NULL, 0);
-
         ngx_shmtx_lock(&l->shared->shpool->mutex);
         sh->notifications++;
+        sh->ignored++;
         ngx_shmtx_unlock(&l->shared->shpool->mutex);
 
-        ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_GAP, NULL, 0,
-                                   sh->version, n);
+        ngx_http_disclosure_listener_malformed(l, payload);
         return;
     }
-
-    agency.data = (u_char *) slug;
-    agency.len = ngx_strlen(slug);
 
     ngx_shmtx_lock(&l->shared->shpool->mutex);
 
     sh->notifications++;
 
-    /* a version skipped: a publication we were not told about */
-    source = (!sh->version_known || version > sh->version + 1)
-             ? NGX_HTTP_DISCLOSURE_SOURCE_GAP
-             : NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY;
+    known = sh->version;
 
-    if (!sh->version_known || version > sh->version) {
-        sh->version = version;
-        sh->version_known = 1;
+    /* no arithmetic on a sender's number: compared only */
+    newer = !sh->version_known || (int64_t) v->u.number.i > known;
+
+    if (!newer) {
+        sh->ignored++;
     }
 
     ngx_shmtx_unlock(&l->shared->shpool->mutex);
 
-    if (source == NGX_HTTP_DISCLOSURE_SOURCE_GAP) {
-        n = ngx_http_disclosure_invalidate(l, NULL, 0);
-
-    } else {
-        n = ngx_http_disclosure_invalidate(l, &agency, year);
-    }
-
-    ngx_log_error(NGX_LOG_INFO, l->log, 0,
-                  "disclosure: \"%V\" %i changed (data version %i): "
-                  "%ui cached entries invalidated%s", &agency, year, version,
-                  n, (source == NGX_HTTP_DISCLOSURE_SOURCE_GAP)
-                     ? ", all of them: a version was skipped" : "");
-
-    ngx_http_disclosure_record(l, source, &agency, year, version, n);
-
     yajl_tree_free(doc);
+
+    if (newer) {
+        ngx_http_disclosure_listener_hint(l,
+                                         NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY);
+    }
 }
 
 
-/* the poll's answer: anything we were not told about invalidates all */
+/* escaped, cut, and a line every WARN_EVERY seconds at most */
+
+static void
+ngx_http_disclosure_listener_malformed(ngx_http_disclosure_listener_t *l,
+    const char *payload)
+{
+    u_char      *p, c;
+    size_t       len;
+    ngx_uint_t   n;
+    u_char       buf[NGX_HTTP_DISCLOSURE_PAYLOAD_SHOWN * 4];
+
+    static u_char  hex[] = "0123456789abcdef";
+
+    if (l->warned
+        && ngx_time() - l->warned < NGX_HTTP_DISCLOSURE_WARN_EVERY)
+    {
+        l->unwarned++;
+        return;
+    }
+
+    len = ngx_strlen(payload);
+    p = buf;
+
+    for (n = 0; n < ngx_min(len, NGX_HTTP_DISCLOSURE_PAYLOAD_SHOWN); n++) {
+        c = (u_char) payload[n];
+
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = 'x';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 0xf];
+
+        } else {
+            *p++ = c;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_WARN, l->log, 0,
+                  "disclosure: listener: ignored a malformed notification "
+                  "\"%*s\"%s (%uz bytes); %ui more ignored since the last "
+                  "such line", (size_t) (p - buf), buf,
+                  (len > NGX_HTTP_DISCLOSURE_PAYLOAD_SHOWN) ? "..." : "",
+                  len, l->unwarned);
+
+    l->warned = ngx_time();
+    l->unwarned = 0;
+}
+
+
+/* something may have changed: read the change log when CHECK_MIN allows */
+
+static void
+ngx_http_disclosure_listener_hint(ngx_http_disclosure_listener_t *l,
+    ngx_uint_t source)
+{
+    l->pending = 1;
+
+    /* a notification names the change best; a poll only saw it happen */
+    if (l->source != NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY) {
+        l->source = source;
+    }
+
+    if (l->step == NGX_HTTP_DISCLOSURE_STEP_IDLE) {
+        ngx_http_disclosure_listener_idle(l);
+    }
+
+    /* else: when the query under way is answered */
+}
+
+
+/*
+ * The change log's rows after the known version, oldest first: a report
+ * (agency, year), the agencies (year 0), or a step not known (agency
+ * NULL, or more than the log tells): then everything, once.
+ */
+
+static void
+ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
+    PGresult *res)
+{
+    int                            i, rows;
+    off_t                          v;
+    int64_t                        version;
+    ngx_int_t                      year;
+    ngx_str_t                      agency;
+    ngx_uint_t                     n, all, source;
+    ngx_http_disclosure_shared_t  *sh;
+
+    sh = l->shared->sh;
+    rows = PQntuples(res);
+    source = l->source ? l->source : NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY;
+    l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
+    l->result = 1;
+
+    if (PQnfields(res) != 3) {
+        ngx_log_error(NGX_LOG_ERR, l->log, 0,
+                      "disclosure: listener: the change log query returned "
+                      "%d columns, not 3", PQnfields(res));
+        l->result = 0;
+        return;
+    }
+
+    version = 0;
+    all = 0;
+
+    for (i = 0; i < rows; i++) {
+        v = ngx_atoof((u_char *) PQgetvalue(res, i, 0),
+                      PQgetlength(res, i, 0));
+
+        if (v == NGX_ERROR) {
+            all = 1;
+            continue;
+        }
+
+        version = ngx_max(version, (int64_t) v);
+
+        if (PQgetisnull(res, i, 1) || PQgetisnull(res, i, 2)
+            || ngx_atoi((u_char *) PQgetvalue(res, i, 2),
+                        PQgetlength(res, i, 2)) == NGX_ERROR)
+        {
+            all = 1;
+        }
+    }
+
+    if (rows == 0) {
+        /* nothing newer: a forged or a late hint */
+        return;
+    }
+
+    if (all) {
+        n = ngx_http_disclosure_invalidate(l, NULL, 0);
+
+        ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
+                      "disclosure: data version %L: %d changes, some not "
+                      "in the change log: all %ui cached entries "
+                      "invalidated", version, rows, n);
+
+        ngx_http_disclosure_record(l, (source
+                                       == NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY)
+                                      ? NGX_HTTP_DISCLOSURE_SOURCE_GAP
+                                      : source,
+                                   NULL, 0, version, n);
+
+    } else {
+        for (i = 0; i < rows; i++) {
+            agency.data = (u_char *) PQgetvalue(res, i, 1);
+            agency.len = PQgetlength(res, i, 1);
+            year = ngx_atoi((u_char *) PQgetvalue(res, i, 2),
+                            PQgetlength(res, i, 2));
+            v = ngx_atoof((u_char *) PQgetvalue(res, i, 0),
+                          PQgetlength(res, i, 0));
+
+            n = ngx_http_disclosure_invalidate(l, &agency, year);
+
+            ngx_log_error(NGX_LOG_INFO, l->log, 0,
+                          "disclosure: \"%V\" %i changed (data version %O): "
+                          "%ui cached entries invalidated%s", &agency, year,
+                          v, n, (source == NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY)
+                                ? "" : ", seen by polling");
+
+            ngx_http_disclosure_record(l, source, &agency, year, v, n);
+        }
+    }
+
+    ngx_shmtx_lock(&l->shared->shpool->mutex);
+
+    if (version > sh->version) {
+        sh->version = version;
+    }
+
+    ngx_shmtx_unlock(&l->shared->shpool->mutex);
+}
+
+
+/*
+ * The poll's answer: a newer version we were not told about is read from
+ * the change log; the first one, or an older one (a restored database),
+ * invalidates everything.
+ */
 
 static void
 ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
@@ -1358,12 +1640,27 @@ ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
     known = sh->version_known;
     old = sh->version;
 
-    sh->version = l->version;
-    sh->version_known = 1;
+    if (!known || l->version < old) {
+        sh->version = l->version;
+        sh->version_known = 1;
+    }
 
     ngx_shmtx_unlock(&l->shared->shpool->mutex);
 
     if (known && old == l->version) {
+        return;
+    }
+
+    if (known && l->version > old) {
+        if (!l->pending || l->source != NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY) {
+            ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
+                          "disclosure: data version %L, was %L, with no "
+                          "notification: reading the change log",
+                          l->version, old);
+        }
+
+        ngx_http_disclosure_listener_hint(l,
+                                          NGX_HTTP_DISCLOSURE_SOURCE_VERSION);
         return;
     }
 
@@ -1381,8 +1678,8 @@ ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
     }
 
     ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
-                  "disclosure: data version %L, was %L, with no "
-                  "notification: %ui cached entries invalidated",
+                  "disclosure: data version %L, was %L: the database went "
+                  "back, %ui cached entries invalidated",
                   l->version, old, n);
 
     ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_VERSION, NULL, 0,

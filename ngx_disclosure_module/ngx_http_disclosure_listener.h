@@ -40,8 +40,8 @@ typedef enum {
 typedef enum {
     NGX_HTTP_DISCLOSURE_SOURCE_NONE = 0,
     NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY,          /* one report, the lists */
-    NGX_HTTP_DISCLOSURE_SOURCE_GAP,             /* a notification showed
-                                                   that one was missed */
+    NGX_HTTP_DISCLOSURE_SOURCE_GAP,             /* notified, but the change
+                                                   log did not name it all */
     NGX_HTTP_DISCLOSURE_SOURCE_VERSION          /* the polled version moved
                                                    with no notification */
 } ngx_http_disclosure_source_e;
@@ -74,6 +74,9 @@ typedef struct {
     ngx_pid_t                        backend;          /* PostgreSQL's pid */
     ngx_uint_t                       connects;
     ngx_uint_t                       notifications;
+    ngx_uint_t                       ignored;          /* malformed, or not
+                                                          newer */
+    ngx_uint_t                       checks;           /* change log reads */
     ngx_uint_t                       polls;
     ngx_uint_t                       failures;
     int64_t                          version;

@@ -26,6 +26,7 @@
 typedef struct {
     char                        *keyword;
     char                        *value;
+    ngx_uint_t                   secret;    /* libpq's dispchar "*" */
 } ngx_http_disclosure_conn_param_t;
 
 
@@ -34,6 +35,15 @@ static char *ngx_http_disclosure(ngx_conf_t *cf, ngx_command_t *cmd,
 static void ngx_http_disclosure_conninfo_error(ngx_conf_t *cf,
     ngx_str_t *conninfo, char *err);
 static ngx_uint_t ngx_http_disclosure_is_keyword(u_char *name, size_t len);
+static ngx_uint_t ngx_http_disclosure_has_secret(ngx_str_t *conninfo);
+static char *ngx_http_disclosure_conn_expand(ngx_conf_t *cf,
+    ngx_array_t *params);
+static ngx_int_t ngx_http_disclosure_service(ngx_conf_t *cf,
+    const char *service, ngx_array_t *params);
+static ngx_int_t ngx_http_disclosure_conn_add(ngx_conf_t *cf,
+    ngx_array_t *params, PQconninfoOption *o, const char *value);
+static u_char *ngx_http_disclosure_worker_env(ngx_conf_t *cf,
+    const char *name);
 static ngx_int_t ngx_http_disclosure_conn_params(ngx_conf_t *cf,
     PQconninfoOption *opts, ngx_array_t *params);
 static ngx_http_disclosure_conn_param_t *ngx_http_disclosure_conn_param(
@@ -337,6 +347,11 @@ ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
 
     PQconninfoFree(opts);
 
+    rv = ngx_http_disclosure_conn_expand(cf, &params);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
     if (ngx_http_disclosure_conn_param(&params, "application_name") == NULL) {
         param = ngx_array_push(&params);
         if (param == NULL) {
@@ -344,6 +359,7 @@ ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         param->keyword = "application_name";
+        param->secret = 0;
         param->value = NGX_HTTP_DISCLOSURE_APPLICATION_NAME;
     }
 
@@ -402,10 +418,7 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
     s = conninfo->data;
     send = s + conninfo->len;
 
-    secret = ngx_strnstr(s, "password", conninfo->len) != NULL
-             || (ngx_strnstr(s, "://", conninfo->len) != NULL
-                 && (ngx_strlchr(s, send, '@') != NULL
-                     || ngx_strlchr(s, send, '%') != NULL));
+    secret = ngx_http_disclosure_has_secret(conninfo);
 
     quotes = (ngx_strlchr(s, send, '"') != NULL);
 
@@ -468,6 +481,52 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
 }
 
 
+/*
+ * Whether the string may hold a secret: the name of an option libpq marks
+ * secret (dispchar "*": password, sslpassword), or a URI with userinfo or
+ * %-escapes, which can spell such a name.
+ */
+
+static ngx_uint_t
+ngx_http_disclosure_has_secret(ngx_str_t *conninfo)
+{
+    u_char            *s, *end;
+    ngx_uint_t         found;
+    PQconninfoOption  *opts, *o;
+
+    s = conninfo->data;
+    end = s + conninfo->len;
+
+    if (ngx_strnstr(s, "://", conninfo->len) != NULL
+        && (ngx_strlchr(s, end, '@') != NULL
+            || ngx_strlchr(s, end, '%') != NULL))
+    {
+        return 1;
+    }
+
+    opts = PQconninfoParse("", NULL);
+    if (opts == NULL) {
+        /* no memory: assume the worst */
+        return 1;
+    }
+
+    found = 0;
+
+    for (o = opts; o->keyword != NULL; o++) {
+        if (o->dispchar && o->dispchar[0] == '*'
+            && ngx_strnstr(s, o->keyword, conninfo->len) != NULL)
+        {
+            found = 1;
+            break;
+        }
+    }
+
+    PQconninfoFree(opts);
+
+    return found;
+}
+
+
 static ngx_uint_t
 ngx_http_disclosure_is_keyword(u_char *name, size_t len)
 {
@@ -502,24 +561,13 @@ static ngx_int_t
 ngx_http_disclosure_conn_params(ngx_conf_t *cf, PQconninfoOption *opts,
     ngx_array_t *params)
 {
-    PQconninfoOption                  *o;
-    ngx_http_disclosure_conn_param_t  *param;
+    PQconninfoOption  *o;
 
     for (o = opts; o->keyword != NULL; o++) {
 
-        if (o->val == NULL) {
-            continue;
-        }
-
-        param = ngx_array_push(params);
-        if (param == NULL) {
-            return NGX_ERROR;
-        }
-
-        param->keyword = ngx_http_disclosure_strdup(cf->pool, o->keyword);
-        param->value = ngx_http_disclosure_strdup(cf->pool, o->val);
-
-        if (param->keyword == NULL || param->value == NULL) {
+        if (o->val != NULL
+            && ngx_http_disclosure_conn_add(cf, params, o, o->val) != NGX_OK)
+        {
             return NGX_ERROR;
         }
     }
@@ -540,6 +588,264 @@ ngx_http_disclosure_conn_param(ngx_array_t *params, const char *keyword)
         if (ngx_strcmp(param[i].keyword, keyword) == 0) {
             return &param[i];
         }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * What libpq would take in a worker besides the string: a service file
+ * ("service=", or PGSERVICE) and the PG* variables that "env" passes to
+ * the workers.  Both are read here, in the master, with libpq's order
+ * (the string, then the service, then the environment), and given to the
+ * workers as options: their host names are then resolved like any, and a
+ * worker reads no service file (its PGSERVICE is dropped, see
+ * ngx_http_disclosure_init_process()).  An "env" after the http block is
+ * not seen here.
+ */
+
+static char *
+ngx_http_disclosure_conn_expand(ngx_conf_t *cf, ngx_array_t *params)
+{
+    u_char                            *value;
+    ngx_uint_t                         i;
+    PQconninfoOption                  *opts, *o;
+    ngx_http_disclosure_conn_param_t  *param, *service;
+
+    service = ngx_http_disclosure_conn_param(params, "service");
+
+    value = service ? (u_char *) service->value
+                    : ngx_http_disclosure_worker_env(cf, "PGSERVICE");
+
+    if (value && ngx_http_disclosure_service(cf, (char *) value, params)
+                 != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    opts = PQconninfoParse("", NULL);
+    if (opts == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (o = opts; o->keyword != NULL; o++) {
+
+        if (o->envvar == NULL
+            || ngx_strcmp(o->keyword, "service") == 0
+            || ngx_http_disclosure_conn_param(params, o->keyword) != NULL)
+        {
+            continue;
+        }
+
+        value = ngx_http_disclosure_worker_env(cf, o->envvar);
+
+        if (value
+            && ngx_http_disclosure_conn_add(cf, params, o,
+                                                (char *) value)
+               != NGX_OK)
+        {
+            PQconninfoFree(opts);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    PQconninfoFree(opts);
+
+    /* the service is read: the worker gets its options, not its name */
+
+    param = params->elts;
+
+    for (i = 0; i < params->nelts; i++) {
+        if (ngx_strcmp(param[i].keyword, "service") == 0) {
+            param[i] = param[params->nelts - 1];
+            params->nelts--;
+            break;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * libpq reads a service file only for its defaults: PQconndefaults()
+ * with PGSERVICE set, compared with its answer without, gives what the
+ * service sets.  The master's other PG* variables are set aside meanwhile
+ * (a worker does not have them), but not PGSERVICEFILE and PGSYSCONFDIR,
+ * which say where the file is.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_service(ngx_conf_t *cf, const char *service,
+    ngx_array_t *params)
+{
+    u_char            *eq;
+    ngx_int_t          rc;
+    ngx_uint_t         i, n;
+    ngx_array_t        saved;
+    PQconninfoOption  *with, *without, *o, *b;
+    char             **e, **kept;
+
+    if (ngx_array_init(&saved, cf->temp_pool, 8, sizeof(char *)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    for (e = environ; *e; e++) {
+        if (ngx_strncmp(*e, "PG", 2) == 0
+            && ngx_strncmp(*e, "PGSERVICEFILE=", 14) != 0
+            && ngx_strncmp(*e, "PGSYSCONFDIR=", 13) != 0)
+        {
+            kept = ngx_array_push(&saved);
+            if (kept == NULL) {
+                return NGX_ERROR;
+            }
+
+            *kept = ngx_http_disclosure_strdup(cf->temp_pool, *e);
+            if (*kept == NULL) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    kept = saved.elts;
+
+    for (i = 0; i < saved.nelts; i++) {
+        eq = (u_char *) ngx_strchr(kept[i], '=');
+        *eq = '\0';
+        (void) unsetenv(kept[i]);
+        *eq = '=';
+    }
+
+    (void) setenv("PGSERVICE", service, 1);
+    with = PQconndefaults();
+    (void) unsetenv("PGSERVICE");
+    without = PQconndefaults();
+
+    for (i = 0; i < saved.nelts; i++) {
+        eq = (u_char *) ngx_strchr(kept[i], '=');
+        *eq = '\0';
+        (void) setenv(kept[i], (char *) eq + 1, 1);
+        *eq = '=';
+    }
+
+    rc = NGX_ERROR;
+
+    if (with == NULL || without == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "PQconndefaults() failed for service \"%s\"",
+                           service);
+        goto done;
+    }
+
+    n = 0;
+
+    for (o = with, b = without; o->keyword && b->keyword; o++, b++) {
+
+        if (o->val == NULL
+            || ngx_strcmp(o->keyword, "service") == 0
+            || (b->val && ngx_strcmp(o->val, b->val) == 0)
+            || ngx_http_disclosure_conn_param(params, o->keyword) != NULL)
+        {
+            continue;
+        }
+
+        if (ngx_http_disclosure_conn_add(cf, params, o, o->val)
+            != NGX_OK)
+        {
+            goto done;
+        }
+
+        n++;
+    }
+
+    /* PQconndefaults() says nothing of a service it could not read */
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid \"disclosure_database\": service "
+                           "\"%s\" is not defined, sets nothing, or its "
+                           "file cannot be read (PGSERVICEFILE, "
+                           "~/.pg_service.conf, PGSYSCONFDIR/pg_service.conf)",
+                           service);
+        goto done;
+    }
+
+    rc = NGX_OK;
+
+done:
+
+    if (with) {
+        PQconninfoFree(with);
+    }
+
+    if (without) {
+        PQconninfoFree(without);
+    }
+
+    return rc;
+}
+
+
+/* option o with this value; secret as libpq marks it (dispchar "*") */
+
+static ngx_int_t
+ngx_http_disclosure_conn_add(ngx_conf_t *cf, ngx_array_t *params,
+    PQconninfoOption *o, const char *value)
+{
+    ngx_http_disclosure_conn_param_t  *param;
+
+    param = ngx_array_push(params);
+    if (param == NULL) {
+        return NGX_ERROR;
+    }
+
+    param->keyword = ngx_http_disclosure_strdup(cf->pool, o->keyword);
+    param->value = ngx_http_disclosure_strdup(cf->pool, value);
+    param->secret = (o->dispchar && o->dispchar[0] == '*');
+
+    if (param->keyword == NULL || param->value == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* the value "env NAME" or "env NAME=value" gives the workers, or NULL */
+
+static u_char *
+ngx_http_disclosure_worker_env(ngx_conf_t *cf, const char *name)
+{
+    u_char           *p;
+    size_t            len;
+    ngx_str_t        *var;
+    ngx_uint_t        i;
+    ngx_core_conf_t  *ccf;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+    len = ngx_strlen(name);
+    var = ccf->env.elts;
+
+    for (i = 0; i < ccf->env.nelts; i++) {
+
+        /* nginx keeps "NAME=value" with the length of NAME */
+
+        if (var[i].len != len || ngx_strncmp(var[i].data, name, len) != 0) {
+            continue;
+        }
+
+        if (var[i].data[len] == '=') {
+            /* the directive's token, NUL-terminated */
+            p = var[i].data + len + 1;
+
+        } else {
+            /* inherited from the master's environment */
+            p = (u_char *) getenv(name);
+        }
+
+        return (p && *p) ? p : NULL;
     }
 
     return NULL;
@@ -705,6 +1011,7 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
     }
 
     param->keyword = "hostaddr";
+    param->secret = 0;
     param->value = ngx_http_disclosure_join(cf->pool, &new_addrs);
 
     if (param->value == NULL) {
@@ -816,7 +1123,7 @@ ngx_http_disclosure_strdup(ngx_pool_t *pool, const char *s)
 }
 
 
-/* the connection string for logs: libpq's syntax, the password masked */
+/* the connection string for logs: libpq's syntax, every secret masked */
 
 static ngx_int_t
 ngx_http_disclosure_conninfo_safe(ngx_conf_t *cf, ngx_array_t *params,
@@ -851,7 +1158,7 @@ ngx_http_disclosure_conninfo_safe(ngx_conf_t *cf, ngx_array_t *params,
         p = ngx_cpymem(p, param[i].keyword, ngx_strlen(param[i].keyword));
         *p++ = '=';
 
-        if (ngx_strcmp(param[i].keyword, "password") == 0) {
+        if (param[i].secret) {
             p = ngx_cpymem(p, "********", sizeof("********") - 1);
             continue;
         }
@@ -1065,6 +1372,7 @@ ngx_http_disclosure_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         conf->template_file = prev->template_file;
         conf->template_head = prev->template_head;
         conf->template_tail = prev->template_tail;
+        conf->template_time = prev->template_time;
     }
 
     ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
@@ -1152,6 +1460,13 @@ ngx_http_disclosure_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_disclosure_init_process(ngx_cycle_t *cycle)
 {
+    /*
+     * Read at configuration time (ngx_http_disclosure_conn_expand()):
+     * left here, it would make libpq read the service file at every new
+     * connection.
+     */
+    (void) unsetenv("PGSERVICE");
+
     if (ngx_http_disclosure_db_init_worker(cycle) != NGX_OK) {
         return NGX_ERROR;
     }

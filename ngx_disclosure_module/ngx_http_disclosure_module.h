@@ -58,6 +58,8 @@ typedef struct {
     ngx_str_t                    template_file;
     ngx_str_t                    template_head;     /* bytes before the marker */
     ngx_str_t                    template_tail;     /* bytes after the marker */
+    time_t                       template_time;     /* when it was read: no
+                                                       page is older */
 
     ngx_shm_zone_t              *cache;             /* NULL: "off" */
     time_t                       cache_valid;
@@ -76,6 +78,10 @@ extern ngx_module_t  ngx_http_disclosure_module;
 
 
 ngx_int_t ngx_http_disclosure_handler(ngx_http_request_t *r);
+
+/* a response header whose key and value outlive the request */
+ngx_int_t ngx_http_disclosure_add_header(ngx_http_request_t *r, char *key,
+    ngx_str_t *value);
 ngx_int_t ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 

@@ -159,7 +159,20 @@ ngx_http_disclosure_status_handler(ngx_http_request_t *r)
     ngx_http_disclosure_loc_conf_t  *dlcf;
     ngx_http_disclosure_main_conf_t *dmcf;
 
+    static ngx_str_t  nosniff = ngx_string("nosniff");
+    static ngx_str_t  allow = ngx_string("GET, HEAD");
+
+    if (ngx_http_disclosure_add_header(r, "X-Content-Type-Options", &nosniff)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        if (ngx_http_disclosure_add_header(r, "Allow", &allow) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return NGX_HTTP_NOT_ALLOWED;
     }
 
@@ -316,12 +329,13 @@ ngx_http_disclosure_status_json(ngx_http_request_t *r,
     ngx_http_disclosure_print(t, "]},\"listener\":{\"state\":\"%s\","
                               "\"pid\":%P,\"backend_pid\":%P,"
                               "\"connects\":%ui,\"failures\":%ui,"
-                              "\"notifications\":%ui,\"polls\":%ui,"
+                              "\"notifications\":%ui,\"ignored\":%ui,"
+                              "\"checks\":%ui,\"polls\":%ui,"
                               "\"data_version\":",
                               ngx_http_disclosure_listener_states[sh->state],
                               (ngx_pid_t) sh->listener, sh->backend,
                               sh->connects, sh->failures, sh->notifications,
-                              sh->polls);
+                              sh->ignored, sh->checks, sh->polls);
 
     if (sh->version_known) {
         ngx_http_disclosure_print(t, "%L", sh->version);
@@ -462,6 +476,13 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
         "received.\n"
         "# TYPE disclosure_listener_notifications_total counter\n"
         "disclosure_listener_notifications_total %ui\n"
+        "# HELP disclosure_listener_ignored_total Notifications ignored: "
+        "malformed, or not newer than the data version known.\n"
+        "# TYPE disclosure_listener_ignored_total counter\n"
+        "disclosure_listener_ignored_total %ui\n"
+        "# HELP disclosure_listener_checks_total Reads of the change log.\n"
+        "# TYPE disclosure_listener_checks_total counter\n"
+        "disclosure_listener_checks_total %ui\n"
         "# HELP disclosure_listener_polls_total Data version polls "
         "answered.\n"
         "# TYPE disclosure_listener_polls_total counter\n"
@@ -477,8 +498,9 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
         "last invalidation was applied.\n"
         "# TYPE disclosure_last_invalidation_timestamp_seconds gauge\n"
         "disclosure_last_invalidation_timestamp_seconds %T\n",
-        sh->connects, sh->failures, sh->notifications, sh->polls,
-        sh->invalidations, sh->version, sh->last_time);
+        sh->connects, sh->failures, sh->notifications, sh->ignored,
+        sh->checks, sh->polls, sh->invalidations, sh->version,
+        sh->last_time);
 }
 
 

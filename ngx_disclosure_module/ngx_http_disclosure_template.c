@@ -132,6 +132,8 @@ ngx_http_disclosure_template(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     dlcf->template_tail.data = mark + ngx_http_disclosure_marker.len;
     dlcf->template_tail.len = buf + size - dlcf->template_tail.data;
 
+    dlcf->template_time = ngx_time();
+
     return NGX_CONF_OK;
 
 failed:

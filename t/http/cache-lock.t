@@ -29,6 +29,7 @@ location /c/ { disclosure; disclosure_cache reports; }
 location /w/ { disclosure; disclosure_cache reports; disclosure_cache_use_stale error; }
 location /t/ { disclosure; disclosure_cache reports; disclosure_cache_use_stale off;
                disclosure_cache_lock_timeout 300ms; }
+location /g/ { disclosure; disclosure_cache reports; disclosure_cache_lock_timeout 300ms; }
 CONF2
 
 Disclosure::Cache::wait_listening($ngx);
@@ -157,6 +158,26 @@ is $waiter->{cache}, 'MISS', 'by a query of its own, once the lock was dropped';
 is counters()->{queries} - $c0->{queries}, 2, 'two queries';
 ok Disclosure::Test::poll(sub { counters()->{fills} == 0 }), 'no fill left locked';
 is Disclosure::Cache::header($ngx->get('/c/slow/index.json')), 'HIT', 'the page is cached';
+
+# -- a late fill never replaces a newer one (issue 11) ----------------------------------
+# A's query reads the page before a publication and is held (the gate); B waits
+# out the lock after the publication, reads the new page and caches it fresh;
+# then A's answer arrives: it must not replace B's page.
+my $open = Disclosure::Slow::gate($pg);
+my $late = request('/g/slow-gate/');
+slow_running() or die 'the first fill did not start';
+invalidate_lists();
+my $new = reply(request('/g/slow-gate/'));
+is "$new->{status} $new->{cache}", '200 MISS', 'after the lock timeout, a fill after the publication';
+is reply(request('/g/slow-gate/'))->{cache}, 'HIT', 'cached fresh';
+$open->();
+$late = reply($late);
+is $late->{status}, 200, 'the fill that began before the publication is answered';
+isnt $late->{body}, $new->{body}, 'with the page as it was';
+my $after = reply(request('/g/slow-gate/'));
+is $after->{cache}, 'HIT', 'the newer page stays cached, fresh';
+is $after->{body}, $new->{body}, 'and it is the one served';
+is reply(request('/g/slow-gate/index.json'))->{status}, 200, 'another variant is filled as usual';
 
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert';
 done_testing;

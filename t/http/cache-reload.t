@@ -71,7 +71,22 @@ is cache($r), 'MISS', 'and invalidates';
 like $r->{headers}{etag}, qr/-r2-/, 'the new revision';
 
 # -- another template for /p/: not the old pages -----------------------------------------
+my $old = $ngx->get('/p/demo-district/2024');
+my ($old_etag, $old_lm) = @{ $old->{headers} }{qw(etag last-modified)};
+is $ngx->get('/p/demo-district/2024', { 'If-None-Match' => $old_etag })->{status}, 304,
+    'the page revalidates while the template is unchanged';
 ok $ngx->reload(server => server('b.html')), 'reloaded with another template for /p/';
+# the validators name the template too: a browser or CDN revalidating gets
+# the new header and footer (issue 11)
+$r = $ngx->get('/p/demo-district/2024', { 'If-None-Match' => $old_etag });
+is $r->{status}, 200, 'the old ETag gets 200 after the template changed, not 304';
+isnt $r->{headers}{etag}, $old_etag, 'and a new ETag';
+is $ngx->get('/p/demo-district/2024', { 'If-Modified-Since' => $old_lm })->{status}, 200,
+    'the old Last-Modified gets 200 too';
+is $ngx->get('/p/demo-district/2024', { 'If-None-Match' => $r->{headers}{etag} })->{status}, 304,
+    'the new ETag revalidates';
+is $ngx->get('/c/demo-district/2024', { 'If-None-Match' => $ngx->get('/c/demo-district/2024')->{headers}{etag} })->{status},
+    304, '/c/ revalidates as before';
 $r = $ngx->get('/p/demo-district/2024.json');
 is cache($r), 'MISS', 'a page of /p/ is filled again';
 $r = $ngx->get('/p/demo-district/2024');

@@ -39,6 +39,12 @@ is $st->{zones}{reports}{size}, 2 * 1024 * 1024, 'its size';
 is $st->{zones}{reports}{bytes_used} + $st->{zones}{reports}{bytes_free},
     $st->{zones}{reports}{pages} * 4096, 'used and free pages make the whole';
 is $ngx->request('POST', '/s')->{status}, 405, 'POST: 405';
+for my $method (qw(POST PUT DELETE)) {
+    my $r = $ngx->request($method, '/s');
+    is $r->{headers}{allow}, 'GET, HEAD', "$method: the 405 says what is allowed";
+    is $r->{headers}{'x-content-type-options'}, 'nosniff', "$method: and nosniff";
+}
+is $ngx->get('/s')->{headers}{'x-content-type-options'}, 'nosniff', 'GET: nosniff too';
 
 Disclosure::Cache::wait_listening($ngx);
 # wait until both workers have published their pool counters

@@ -288,15 +288,18 @@ $pg->psql('SELECT pg_reload_conf()');
 
 my $port = $pg->port;
 my $closed = Disclosure::Test::free_port();
-my @secrets = ('Pw-s3cr3t-1', 'Pw-wr0ng-2', 'Pw-s3cr3t-3', 's3cr3t-4');
+my @secrets = ('Pw-s3cr3t-1', 'Pw-wr0ng-2', 'Pw-s3cr3t-3', 's3cr3t-4', 'Ssl-s3cr3t-5');
 
 my %db = (
     right  => qq{hostaddr=127.0.0.1 port=$port dbname=disclosure user=t_pw password=Pw-s3cr3t-1},
     wrong  => qq{hostaddr=127.0.0.1 port=$port dbname=disclosure user=t_pw password='Pw-wr0ng-2'},
     closed => qq{host=127.0.0.1 port=$closed dbname=disclosure user=t_pw password=Pw-s3cr3t-3},
     uri    => qq{postgresql://t_pw:s3cr3t-4\@127.0.0.1:$closed/disclosure},
+    # every option libpq marks secret is masked, not only "password" (issue 11)
+    sslpassword => qq{hostaddr=127.0.0.1 port=$port dbname=disclosure user=t_pw password=Pw-s3cr3t-1}
+                 . q{ sslpassword=Ssl-s3cr3t-5},
 );
-my %want = (right => 200, wrong => 503, closed => 503, uri => 503);
+my %want = (right => 200, wrong => 503, closed => 503, uri => 503, sslpassword => 200);
 
 for my $case (sort keys %db) {
     my $n = Disclosure::Test->nginx(http => qq{disclosure_database "$db{$case}";}, log_level => 'debug',
@@ -306,6 +309,7 @@ for my $case (sort keys %db) {
     $r = $n->get('/r/demo-district/');
     like $n->error_log, qr/password=\*{8}/, "password $case: the log shows it masked";
     like $n->error_log, qr/password authentication failed/, 'and why it failed' if $case eq 'wrong';
+    like $n->error_log, qr/ sslpassword=\*{8}/, 'sslpassword masked too' if $case eq 'sslpassword';
     like $n->error_log, qr/could not connect to ".*password=\*{8}.*": .*refused/, 'and why it failed'
         if $case eq 'closed' || $case eq 'uri';
     my $logs = join '', map { Disclosure::Test::read_file($n->dir . "/$_") } qw(error.log access.log stderr.log);
@@ -317,6 +321,7 @@ for my $case (sort keys %db) {
 # malformed strings at nginx -t: no piece of a password (two of these
 # showed one, found by fuzz/conninfo.c)
 for my $conninfo ('hostaddr=127.0.0.1 password=s3cr3t tail9',
+                  'hostaddr=127.0.0.1 sslpassword=s3cr3t tail9',
                   'password=my pass"w0rd x=1',
                   'postgresql://h/db?pass%77ord=s3cr3t%zz',
                   'postgresql://t_nginx:s3cr3t@[::1/db') {

@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(56);
+SELECT plan(58);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -53,6 +53,7 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure.delete_draft(text,integer)', 'disclosure.reports_update()', 'disclosure.import_report(jsonb)',
           'disclosure.announce_agencies()', 'disclosure_web.data_version()', 'disclosure_web.report(text,integer)',
           'disclosure_web.published_years(integer)', 'disclosure_web.index()', 'disclosure_web.agency(text)',
+          'disclosure_web.changes(bigint)',
           'disclosure_preview.report(text,integer)', 'disclosure_preview.index()', 'disclosure_preview.agency(text)'],
     'the SECURITY DEFINER functions, each tested below');
 CREATE TEMP TABLE doc AS
@@ -132,6 +133,9 @@ SELECT throws_ok($$ UPDATE disclosure.reports SET scope = 'office' $$, '42501', 
 SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
                           disclosure_web.index(), disclosure_web.agency('demo-district'),
                           disclosure_web.published_years(1) $$, 'nginx: reads the web API');
+SELECT lives_ok($$ SELECT * FROM disclosure_web.changes(0) $$, 'nginx: reads the change log');
+SELECT throws_ok($$ SELECT disclosure.step_data_version('x', 0) $$, '42501', NULL,
+    'nginx: cannot step the data version');
 SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
     'nginx: sees only the children the index shows');
 SELECT throws_ok($$ SELECT disclosure_preview.report('demo-district', 2025) $$, '42501', NULL,
