@@ -181,16 +181,18 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
         "<div class=\"d-scroll\" role=\"region\" tabindex=\"0\" aria-label=\"");
     ngx_http_disclosure_out_html_cstr(&pg->out, heading);
     ngx_http_disclosure_out_literal(&pg->out,
-        "\">\n<table class=\"d-table d-compare d-t-");
+        "\">\n<table class=\"d-table d-compare d-c-");
     ngx_http_disclosure_out_html_cstr(&pg->out, key);
     ngx_http_disclosure_out_literal(&pg->out, "\">\n<caption>");
     ngx_http_disclosure_out_html_cstr(&pg->out, heading);
     ngx_http_disclosure_out_printf(&pg->out,
-        "：%i年度与%i年度对比</caption>\n<thead><tr>"
+        "：%i年度与%i年度对比</caption>\n<thead><tr>", year, year - 1);
+    ngx_http_disclosure_out_printf(&pg->out,
         "<th scope=\"col\">项目</th><th scope=\"col\">栏目</th>"
-        "<th scope=\"col\">%i年度</th><th scope=\"col\">%i年度</th>"
-        "<th scope=\"col\">变化</th></tr></thead>\n",
-        year, year - 1, year, year - 1);
+        "<th scope=\"col\">%i年度</th><th scope=\"col\">%i年度</th>",
+        year, year - 1);
+    ngx_http_disclosure_out_literal(&pg->out,
+        "<th scope=\"col\">变化</th></tr></thead>\n");
 
     for (i = 0; i < cells->u.array.len; i = j) {
         row = ngx_http_disclosure_get_string(cells->u.array.values[i], "row");

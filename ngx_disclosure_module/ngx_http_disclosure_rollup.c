@@ -124,10 +124,12 @@ ngx_http_disclosure_rollup(ngx_http_request_t *r, yajl_val doc,
     }
 
     ngx_http_disclosure_out_printf(&pg.out,
-        "<h2>汇总数字</h2>\n<p>下表为 %i 份本机关范围（仅本机关）报告之和："
+        "<h2>汇总数字</h2>\n<p>下表为 %i 份本机关范围（仅本机关）报告之和：",
+        summed);
+    ngx_http_disclosure_out_literal(&pg.out,
         "本机关的和各级下级机关的，只加数字（空白、“/”、未列出不计），"
         "总计由相加后的分项得出。全辖区范围的报告已包含下级机关的数字，"
-        "不再相加。</p>\n", summed);
+        "不再相加。</p>\n");
 
     ngx_http_disclosure_rollup_notes(&pg, doc);
 
@@ -240,9 +242,13 @@ static ngx_int_t
 ngx_http_disclosure_rollup_tables(ngx_http_disclosure_page_t *pg,
     yajl_val report)
 {
-    ngx_int_t     rc;
-    ngx_str_t    *t;
-    ngx_chain_t  *cl, *body;
+    ngx_int_t                      rc;
+    ngx_str_t                     *t;
+    ngx_uint_t                     i;
+    ngx_chain_t                   *cl, *body;
+    ngx_http_disclosure_format_t  *fmt;
+
+    fmt = ngx_http_disclosure_report_format(pg->log, report);
 
     for (t = ngx_http_disclosure_rollup_names; t->len; t++) {
 
@@ -254,6 +260,20 @@ ngx_http_disclosure_rollup_tables(ngx_http_disclosure_page_t *pg,
 
         if (rc != NGX_OK) {
             return NGX_ERROR;
+        }
+
+        /* the section's heading, as the report page has it */
+        for (i = 0; fmt && i < fmt->nsections; i++) {
+            if (fmt->sections[i].table
+                && fmt->sections[i].table->key.len == t->len
+                && ngx_strncmp(fmt->sections[i].table->key.data, t->data,
+                               t->len) == 0)
+            {
+                ngx_http_disclosure_out_literal(&pg->out, "<h3>");
+                ngx_http_disclosure_out_str(&pg->out,
+                                            &fmt->sections[i].heading);
+                ngx_http_disclosure_out_literal(&pg->out, "</h3>\n");
+            }
         }
 
         for (cl = body; cl; cl = cl->next) {

@@ -249,10 +249,12 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
     double       max, d;
     yajl_val     f, v, series[NGX_HTTP_DISCLOSURE_SERIES];
     ngx_int_t    year, first, last, x, y, px, py, step, tick, have;
+    ngx_int_t    ends[NGX_HTTP_DISCLOSURE_SERIES];
     ngx_uint_t   s, ns;
     const char  *label;
 
     ns = 0;
+    ngx_memzero(ends, sizeof(ends));
 
     for (i = 0; i < figures->u.array.len && ns < NGX_HTTP_DISCLOSURE_SERIES;
          i++)
@@ -308,10 +310,11 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
               - NGX_HTTP_DISCLOSURE_CHART_RIGHT) / (last - first);
 
     ngx_http_disclosure_out_printf(&pg->out,
-        "<svg class=\"d-chart\" role=\"img\" viewBox=\"0 0 %d %d\" "
-        "aria-labelledby=\"d-chart-title d-chart-desc\" "
-        "xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"d-chart-title\">",
+        "<svg class=\"d-chart\" role=\"img\" viewBox=\"0 0 %d %d\" ",
         NGX_HTTP_DISCLOSURE_CHART_W, NGX_HTTP_DISCLOSURE_CHART_H);
+    ngx_http_disclosure_out_literal(&pg->out,
+        "aria-labelledby=\"d-chart-title d-chart-desc\" "
+        "xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"d-chart-title\">");
     ngx_http_disclosure_out_html_cstr(&pg->out, name);
     ngx_http_disclosure_out_printf(&pg->out,
         "%i—%i年主要数据折线图</title>\n<desc id=\"d-chart-desc\">",
@@ -416,7 +419,7 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
 
             ngx_http_disclosure_out_printf(&pg->out,
                 "<text x=\"%i\" y=\"%i\" stroke=\"none\" "
-                "text-anchor=\"middle\">", x, y - 8);
+                "text-anchor=\"middle\">", x, (s == 1) ? y + 18 : y - 8);
             ngx_http_disclosure_page_value(pg, f);
             ngx_http_disclosure_out_literal(&pg->out, "</text>\n");
 
@@ -426,9 +429,19 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
         }
 
         if (px) {
+            /* the label at the line's end, clear of the labels above it */
+            y = py + 4;
+
+            for (i = 0; i < s; i++) {
+                if (ends[i] && y > ends[i] - 16 && y < ends[i] + 16) {
+                    y = ends[i] + 16;
+                }
+            }
+
+            ends[s] = y;
+
             ngx_http_disclosure_out_printf(&pg->out,
-                "<text x=\"%i\" y=\"%i\" stroke=\"none\">",
-                px + 12, py + 4 + (ngx_int_t) s * 12);
+                "<text x=\"%i\" y=\"%i\" stroke=\"none\">", px + 12, y);
             ngx_http_disclosure_out_html_cstr(&pg->out, label);
             ngx_http_disclosure_out_literal(&pg->out, "</text>\n");
         }

@@ -273,7 +273,52 @@ REVOKE EXECUTE ON FUNCTION disclosure.rollup_agencies_moved() FROM PUBLIC;
 
 SELECT disclosure.rollup_rebuild();
 
--- 4. Helpers of the web API.
+-- 3b. What the lists across the hierarchy read, kept so that no page walks
+-- ten thousand agencies' revisions: agency_tree, every agency with each of
+-- its ancestors (and itself, depth 0), made again when agencies are added,
+-- moved or removed; year_state, the state of every report of every year,
+-- made again for the reports a statement on revisions touched.
+CREATE TABLE disclosure.agency_tree (
+    ancestor_id int NOT NULL,
+    agency_id   int NOT NULL,
+    depth       int NOT NULL,
+    PRIMARY KEY (ancestor_id, agency_id)
+);
+CREATE INDEX agency_tree_agency ON disclosure.agency_tree (agency_id);
+COMMENT ON TABLE disclosure.agency_tree IS
+    'every agency with its ancestors and itself (depth 0); kept by triggers on disclosure.agency';
+
+CREATE FUNCTION disclosure.agency_tree_rebuild()
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM disclosure.agency_tree;
+    INSERT INTO disclosure.agency_tree
+    WITH RECURSIVE t AS (
+        SELECT a.id AS ancestor_id, a.id AS agency_id, 0 AS depth FROM disclosure.agency a
+        UNION ALL
+        SELECT t.ancestor_id, c.id, t.depth + 1
+          FROM t JOIN disclosure.agency c ON c.parent_id = t.agency_id
+         WHERE t.depth < 64
+    )
+    SELECT * FROM t;
+END
+$$;
+
+CREATE TABLE disclosure.year_state (
+    report_id       int PRIMARY KEY,
+    agency_id       int NOT NULL,
+    year            int NOT NULL,
+    state           text NOT NULL CHECK (state IN ('on_time', 'late', 'draft', 'none')),
+    status          text,          -- of the latest revision that is not a draft
+    first_published timestamptz,   -- of the current publication's report
+    revision_id     int,           -- the current publication
+    scope           text,
+    format          smallint,
+    UNIQUE (agency_id, year)
+);
+CREATE INDEX year_state_year ON disclosure.year_state (year, first_published);
+COMMENT ON TABLE disclosure.year_state IS
+    'every report''s state for the completeness views (on time / late per R13''s deadline, draft only, none); kept by triggers';
 
 -- the legal deadline of R13 (条例第四十九条): published before it is on time
 CREATE FUNCTION disclosure.deadline(p_kind text, p_year int)
@@ -282,43 +327,126 @@ RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
                             0, 0, 0, 'Asia/Shanghai') + interval '1 day'
 $$;
 
+CREATE FUNCTION disclosure.year_state_refresh(p_reports int[])
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM disclosure.year_state s USING unnest(p_reports) i(id) WHERE s.report_id = i.id;
+    INSERT INTO disclosure.year_state
+    SELECT x.report_id, x.agency_id, x.year,
+           CASE WHEN x.status = 'published'
+                THEN CASE WHEN x.first_published < disclosure.deadline(a.kind, x.year) THEN 'on_time' ELSE 'late' END
+                WHEN x.has_draft THEN 'draft' ELSE 'none' END,
+           x.status,
+           CASE WHEN x.status = 'published' THEN x.first_published END,
+           CASE WHEN x.status = 'published' THEN x.revision_id END,
+           CASE WHEN x.status = 'published' THEN x.scope END,
+           CASE WHEN x.status = 'published' THEN x.format END
+      FROM (SELECT r.id AS report_id, r.agency_id, r.year,
+                   bool_or(v.status = 'draft') AS has_draft,
+                   min(v.published_at) AS first_published,
+                   (array_agg(v.status ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS status,
+                   (array_agg(v.id ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS revision_id,
+                   (array_agg(v.scope ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS scope,
+                   (array_agg(v.format ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS format
+              FROM (SELECT DISTINCT id FROM unnest(p_reports) i(id)) i
+              JOIN disclosure.report r ON r.id = i.id
+              JOIN disclosure.revision v ON v.report_id = r.id
+             GROUP BY r.id) x
+      JOIN disclosure.agency a ON a.id = x.agency_id;
+END
+$$;
+
+CREATE FUNCTION disclosure.year_state_revisions() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        PERFORM disclosure.year_state_refresh(ARRAY(SELECT DISTINCT report_id FROM old_revisions));
+    ELSE
+        PERFORM disclosure.year_state_refresh(ARRAY(SELECT DISTINCT report_id FROM new_revisions));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER year_state_inserted AFTER INSERT ON disclosure.revision
+    REFERENCING NEW TABLE AS new_revisions
+    FOR EACH STATEMENT EXECUTE FUNCTION disclosure.year_state_revisions();
+CREATE TRIGGER year_state_updated AFTER UPDATE ON disclosure.revision
+    REFERENCING NEW TABLE AS new_revisions
+    FOR EACH STATEMENT EXECUTE FUNCTION disclosure.year_state_revisions();
+CREATE TRIGGER year_state_deleted AFTER DELETE ON disclosure.revision
+    REFERENCING OLD TABLE AS old_revisions
+    FOR EACH STATEMENT EXECUTE FUNCTION disclosure.year_state_revisions();
+
+-- agencies added, moved, removed or of another kind (the deadline)
+CREATE FUNCTION disclosure.agency_tree_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM disclosure.agency_tree_rebuild();
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM disclosure.year_state_refresh(ARRAY(
+            SELECT r.id FROM new_agencies n JOIN old_agencies o USING (id)
+              JOIN disclosure.report r ON r.agency_id = n.id
+             WHERE n.kind IS DISTINCT FROM o.kind));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER rollup_agency_tree_inserted AFTER INSERT ON disclosure.agency
+    FOR EACH STATEMENT EXECUTE FUNCTION disclosure.agency_tree_changed();
+CREATE TRIGGER rollup_agency_tree_updated AFTER UPDATE ON disclosure.agency
+    REFERENCING OLD TABLE AS old_agencies NEW TABLE AS new_agencies
+    FOR EACH STATEMENT EXECUTE FUNCTION disclosure.agency_tree_changed();
+CREATE TRIGGER rollup_agency_tree_deleted AFTER DELETE ON disclosure.agency
+    FOR EACH STATEMENT EXECUTE FUNCTION disclosure.agency_tree_changed();
+
+REVOKE EXECUTE ON FUNCTION disclosure.agency_tree_rebuild(), disclosure.year_state_refresh(int[]),
+    disclosure.year_state_revisions(), disclosure.agency_tree_changed() FROM PUBLIC;
+
+SELECT disclosure.agency_tree_rebuild();
+SELECT disclosure.year_state_refresh(ARRAY(SELECT id FROM disclosure.report));
+
+-- an agency the index and agency pages show: a publication of its own or
+-- below it (the first one found ends the search)
+CREATE FUNCTION disclosure.shown(p_agency_id int)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM disclosure.agency_tree t
+                     JOIN disclosure.year_state s ON s.agency_id = t.agency_id AND s.status = 'published'
+                    WHERE t.ancestor_id = p_agency_id)
+$$;
+
+-- the counts of a set of states, in one pass
+CREATE FUNCTION disclosure.state_counts(p_states text[])
+RETURNS json LANGUAGE sql IMMUTABLE AS $$
+    SELECT json_build_object(
+        'agencies', count(*),
+        'published', count(*) FILTER (WHERE s IN ('on_time', 'late')),
+        'on_time', count(*) FILTER (WHERE s = 'on_time'),
+        'late', count(*) FILTER (WHERE s = 'late'),
+        'draft', count(*) FILTER (WHERE s = 'draft'),
+        'none', count(*) FILTER (WHERE s = 'none'))
+      FROM unnest(p_states) s
+$$;
+
+-- the counts of the states of one year over the agencies below each agency
+-- of p_ids (not itself), as state_counts
+CREATE FUNCTION disclosure.below_counts(p_year int, p_ids int[])
+RETURNS TABLE (agency_id int, counts json) LANGUAGE sql STABLE AS $$
+    SELECT t.ancestor_id, disclosure.state_counts(array_agg(coalesce(s.state, 'none')))
+      FROM (SELECT DISTINCT id FROM unnest(p_ids) i(id)) i
+      JOIN disclosure.agency_tree t ON t.ancestor_id = i.id AND t.depth > 0
+      LEFT JOIN disclosure.year_state s ON s.agency_id = t.agency_id AND s.year = p_year
+     GROUP BY t.ancestor_id
+$$;
+
+-- 4. Helpers of the web API.
+
+
 -- a number of a report document (tables or published_totals), NULL if the
 -- cell is blank, "/" or not printed
 CREATE FUNCTION disclosure.doc_number(p jsonb, p_key text)
 RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN jsonb_typeof(p #> string_to_array(p_key, '.')) = 'number'
                 THEN (p #>> string_to_array(p_key, '.'))::numeric END
-$$;
-
--- the state of each agency's report of one year: on_time, late, draft, none
-CREATE FUNCTION disclosure.year_states(p_year int, p_ids int[])
-RETURNS TABLE (agency_id int, state text, published_at timestamptz, deadline timestamptz,
-               scope text, format smallint, revision_id int, withdrawn boolean)
-LANGUAGE sql STABLE AS $$
-    WITH r AS (
-        SELECT r.agency_id,
-               bool_or(v.status = 'draft') AS has_draft,
-               min(v.published_at) AS first_published,
-               (array_agg(v.status ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS status,
-               (array_agg(v.id ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS revision_id,
-               (array_agg(v.scope ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS scope,
-               (array_agg(v.format ORDER BY v.revision DESC) FILTER (WHERE v.status <> 'draft'))[1] AS format
-          FROM disclosure.report r JOIN disclosure.revision v ON v.report_id = r.id
-         WHERE r.year = p_year AND r.agency_id = ANY (p_ids)
-         GROUP BY r.agency_id
-    )
-    SELECT a.id,
-           CASE WHEN r.status = 'published'
-                THEN CASE WHEN r.first_published < disclosure.deadline(a.kind, p_year) THEN 'on_time' ELSE 'late' END
-                WHEN r.has_draft THEN 'draft' ELSE 'none' END,
-           CASE WHEN r.status = 'published' THEN r.first_published END,
-           disclosure.deadline(a.kind, p_year),
-           CASE WHEN r.status = 'published' THEN r.scope END,
-           CASE WHEN r.status = 'published' THEN r.format END,
-           CASE WHEN r.status = 'published' THEN r.revision_id END,
-           coalesce(r.status = 'withdrawn', false)
-      FROM disclosure.agency a LEFT JOIN r ON r.agency_id = a.id
-     WHERE a.id = ANY (p_ids)
 $$;
 
 CREATE FUNCTION disclosure.agency_json(a disclosure.agency)
@@ -341,30 +469,20 @@ RETURNS json LANGUAGE sql STABLE AS $$
       FROM up u JOIN disclosure.agency a ON a.id = u.id
 $$;
 
--- the counts of a set of states
-CREATE FUNCTION disclosure.state_counts(p_states text[])
-RETURNS json LANGUAGE sql IMMUTABLE AS $$
-    SELECT json_build_object(
-        'agencies', cardinality(p_states),
-        'published', (SELECT count(*) FROM unnest(p_states) s WHERE s IN ('on_time', 'late')),
-        'on_time', (SELECT count(*) FROM unnest(p_states) s WHERE s = 'on_time'),
-        'late', (SELECT count(*) FROM unnest(p_states) s WHERE s = 'late'),
-        'draft', (SELECT count(*) FROM unnest(p_states) s WHERE s = 'draft'),
-        'none', (SELECT count(*) FROM unnest(p_states) s WHERE s = 'none'))
-$$;
 
 -- one line of a completeness table; depth NULL: not said
-CREATE FUNCTION disclosure.state_json(p_slug text, p_name text, p_kind text, p_depth int, p_state text,
-                                      p_withdrawn boolean, p_published_at timestamptz,
-                                      p_deadline timestamptz, p_scope text, p_below text[])
+CREATE FUNCTION disclosure.state_json(p_slug text, p_name text, p_kind text, p_depth int, p_year int,
+                                      p_state text, p_status text, p_published_at timestamptz,
+                                      p_scope text, p_below json)
 RETURNS json LANGUAGE sql STABLE AS $$
     SELECT json_strip_nulls(json_build_object(
         'slug', p_slug, 'name', p_name, 'kind', p_kind, 'depth', p_depth,
-        'state', p_state, 'withdrawn', p_withdrawn,
+        'state', coalesce(p_state, 'none'), 'withdrawn', coalesce(p_status = 'withdrawn', false),
         'published_at', disclosure.json_time(p_published_at),
-        'deadline', to_char((p_deadline - interval '1 day') AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD'),
+        'deadline', to_char((disclosure.deadline(p_kind, p_year) - interval '1 day') AT TIME ZONE 'Asia/Shanghai',
+                            'YYYY-MM-DD'),
         'scope', p_scope,
-        'below', CASE WHEN p_below IS NOT NULL THEN disclosure.state_counts(p_below) END))
+        'below', p_below))
 $$;
 
 -- 5. The web API (reader role; every function SECURITY DEFINER, PL/pgSQL as
@@ -522,28 +640,22 @@ DECLARE
     fmt  smallint := CASE WHEN p_year >= 2021 THEN 2021 ELSE 2019 END;
 BEGIN
     SELECT * INTO a FROM disclosure.agency WHERE slug = p_agency;
-    IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM disclosure.report WHERE year = p_year) THEN
+    IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM disclosure.year_state WHERE year = p_year) THEN
         RETURN NULL;
     END IF;
     RETURN (
-        WITH RECURSIVE sub AS (  -- (agency, the child of a it is below, depth)
-            SELECT a.id, NULL::int AS child, 0 AS depth
-            UNION ALL
-            SELECT c.id, coalesce(s.child, c.id), s.depth + 1
-              FROM sub s JOIN disclosure.agency c ON c.parent_id = s.id
-             WHERE s.depth < 64
-        ),
-        st AS (
-            SELECT s.child, s.depth, y.*, x.slug, x.name, x.kind
-              FROM sub s
-              JOIN disclosure.year_states(p_year, (SELECT array_agg(id) FROM sub)) y ON y.agency_id = s.id
-              JOIN disclosure.agency x ON x.id = s.id
+        WITH sub AS (  -- the agency (depth 0), everything below it, and its report of the year
+            SELECT t.agency_id AS id, t.depth, s.state, s.status, s.first_published AS published_at,
+                   s.scope, s.format, s.revision_id
+              FROM disclosure.agency_tree t
+              LEFT JOIN disclosure.year_state s ON s.agency_id = t.agency_id AND s.year = p_year
+             WHERE t.ancestor_id = a.id
         ),
         inputs AS (
             SELECT u.tbl, u.row_key, u.col_key, sum(u.value) AS value, sum(u.numbers) AS numbers
               FROM (SELECT x.tbl, x.row_key, x.col_key, x.value, 1 AS numbers
-                      FROM st CROSS JOIN LATERAL disclosure.rollup_cells(st.revision_id) x
-                     WHERE st.depth = 0 AND st.scope = 'office' AND st.format = fmt
+                      FROM sub CROSS JOIN LATERAL disclosure.rollup_cells(sub.revision_id) x
+                     WHERE sub.depth = 0 AND sub.scope = 'office' AND sub.format = fmt
                     UNION ALL
                     SELECT b.tbl, b.row_key, b.col_key, b.value, b.numbers
                       FROM disclosure.rollup_below b
@@ -576,16 +688,18 @@ BEGIN
               FROM cells c WHERE c.tbl = 'applications'
              GROUP BY c.col_key
         ),
-        summed AS (
-            SELECT * FROM st WHERE st.state IN ('on_time', 'late') AND st.scope = 'office' AND st.format = fmt
-        ),
         apart AS (  -- published but not added, and why
-            SELECT st.*, CASE
-                       WHEN st.scope = 'jurisdiction' THEN '全辖区范围的报告已包含下级机关的数字，相加会重复计算'
-                       WHEN st.scope = 'unknown' THEN '报告未说明范围（本机关或全辖区），不能相加'
-                       ELSE format('报告使用 %s 年版格式，%s 年度按 %s 年版格式相加', st.format, p_year, fmt) END AS reason
-              FROM st
-             WHERE st.state IN ('on_time', 'late') AND (st.scope <> 'office' OR st.format <> fmt)
+            SELECT sub.*, x.slug, x.name, CASE
+                       WHEN sub.scope = 'jurisdiction' THEN '全辖区范围的报告已包含下级机关的数字，相加会重复计算'
+                       WHEN sub.scope = 'unknown' THEN '报告未说明范围（本机关或全辖区），不能相加'
+                       ELSE format('报告使用 %s 年版格式，%s 年度按 %s 年版格式相加', sub.format, p_year, fmt) END AS reason
+              FROM sub JOIN disclosure.agency x ON x.id = sub.id
+             WHERE sub.status = 'published' AND (sub.scope <> 'office' OR sub.format <> fmt)
+        ),
+        near AS (  -- the agency and its children, for the completeness table
+            SELECT sub.*, x.slug, x.name, x.kind
+              FROM sub JOIN disclosure.agency x ON x.id = sub.id
+             WHERE sub.depth <= 1
         )
         SELECT json_build_object(
             'document', 'disclosure-rollup/1',
@@ -595,7 +709,8 @@ BEGIN
             'ancestors', disclosure.ancestors(a.id),
             'year', p_year,
             'format', fmt,
-            'summed', (SELECT count(*) FROM summed),
+            'summed', (SELECT count(*) FROM sub
+                        WHERE sub.status = 'published' AND sub.scope = 'office' AND sub.format = fmt),
             'report', json_build_object(
                 'document', 'disclosure-report/1', 'format', fmt,
                 'tables', (SELECT json_object_agg(t.tbl, t.rows)
@@ -626,16 +741,14 @@ BEGIN
                               'reason', x.reason) ORDER BY x.depth, x.name, x.slug)
                             FROM (SELECT * FROM apart ORDER BY depth, name, slug LIMIT 200) x), '[]'),
             'not_added_count', (SELECT count(*) FROM apart),
-            'counts', disclosure.state_counts(ARRAY(SELECT st.state FROM st WHERE st.depth > 0)),
+            'counts', disclosure.state_counts(ARRAY(SELECT coalesce(sub.state, 'none') FROM sub WHERE sub.depth > 0)),
             'agencies', (
-                SELECT json_agg(disclosure.state_json(st.slug, st.name, st.kind, st.depth, st.state,
-                                                      st.withdrawn, st.published_at, st.deadline,
-                                                      st.scope, b.states)
-                                ORDER BY st.depth, st.name, st.slug)
-                  FROM st
-                  LEFT JOIN (SELECT x.child, array_agg(x.state) AS states FROM st x
-                              WHERE x.depth > 1 GROUP BY x.child) b ON b.child = st.agency_id
-                 WHERE st.depth <= 1))
+                SELECT json_agg(disclosure.state_json(n.slug, n.name, n.kind, n.depth, p_year, n.state,
+                                                      n.status, n.published_at, n.scope, b.counts)
+                                ORDER BY n.depth, n.name, n.slug)
+                  FROM near n
+                  LEFT JOIN disclosure.below_counts(p_year, ARRAY(SELECT id FROM near WHERE depth = 1)) b
+                    ON b.agency_id = n.id))
           FROM disclosure.data_version dv
     );
 END
@@ -648,44 +761,40 @@ CREATE FUNCTION disclosure_web.year_page(p_year int)
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM disclosure.report WHERE year = p_year) THEN
+    IF NOT EXISTS (SELECT 1 FROM disclosure.year_state WHERE year = p_year) THEN
         RETURN NULL;
     END IF;
     RETURN (
-        WITH RECURSIVE sub AS (  -- (agency, its top-level agency, depth)
-            SELECT a.id, a.id AS top, 0 AS depth FROM disclosure.agency a WHERE a.parent_id IS NULL
-            UNION ALL
-            SELECT c.id, s.top, s.depth + 1
-              FROM sub s JOIN disclosure.agency c ON c.parent_id = s.id
-             WHERE s.depth < 64
-        ),
-        st AS (
-            SELECT s.top, s.depth, y.*, x.slug, x.name, x.kind
-              FROM sub s
-              JOIN disclosure.year_states(p_year, (SELECT array_agg(id) FROM sub)) y ON y.agency_id = s.id
-              JOIN disclosure.agency x ON x.id = s.id
+        WITH top AS (
+            SELECT x.id, x.slug, x.name, x.kind, s.state, s.status, s.first_published, s.scope
+              FROM disclosure.agency x
+              LEFT JOIN disclosure.year_state s ON s.agency_id = x.id AND s.year = p_year
+             WHERE x.parent_id IS NULL
         )
         SELECT json_build_object(
             'document', 'disclosure-year/1',
             'data_version', dv.version,
             'changed_at', disclosure.json_time(dv.changed_at),
             'year', p_year,
-            'counts', disclosure.state_counts(ARRAY(SELECT st.state FROM st)),
+            'counts', (SELECT disclosure.state_counts(array_agg(coalesce(s.state, 'none')))
+                         FROM disclosure.agency x
+                         LEFT JOIN disclosure.year_state s ON s.agency_id = x.id AND s.year = p_year),
             'agencies', coalesce((
-                SELECT json_agg(disclosure.state_json(st.slug, st.name, st.kind, NULL, st.state,
-                                                      st.withdrawn, st.published_at, st.deadline,
-                                                      st.scope, b.states)
-                                ORDER BY st.name, st.slug)
-                  FROM st
-                  LEFT JOIN (SELECT x.top, array_agg(x.state) AS states FROM st x
-                              WHERE x.depth > 0 GROUP BY x.top) b ON b.top = st.agency_id
-                 WHERE st.depth = 0), '[]'),
+                SELECT json_agg(disclosure.state_json(t.slug, t.name, t.kind, NULL, p_year, t.state,
+                                                      t.status, t.first_published, t.scope, b.counts)
+                                ORDER BY t.name, t.slug)
+                  FROM top t
+                  LEFT JOIN disclosure.below_counts(p_year, ARRAY(SELECT id FROM top)) b ON b.agency_id = t.id),
+                '[]'),
             'latest', coalesce((
                 SELECT json_agg(json_build_object(
-                           'slug', x.slug, 'name', x.name, 'state', x.state,
-                           'published_at', disclosure.json_time(x.published_at)) ORDER BY x.published_at DESC, x.slug)
-                  FROM (SELECT * FROM st WHERE st.published_at IS NOT NULL
-                         ORDER BY st.published_at DESC, st.slug LIMIT 50) x), '[]'))
+                           'slug', x.slug, 'name', x.name, 'state', s.state,
+                           'published_at', disclosure.json_time(s.first_published))
+                           ORDER BY s.first_published DESC, x.slug)
+                  FROM (SELECT * FROM disclosure.year_state s
+                         WHERE s.year = p_year AND s.first_published IS NOT NULL
+                         ORDER BY s.first_published DESC LIMIT 50) s
+                  JOIN disclosure.agency x ON x.id = s.agency_id), '[]'))
           FROM disclosure.data_version dv
     );
 END
@@ -715,37 +824,22 @@ RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catal
 SET jit = off AS $$
 BEGIN
     RETURN (
-        WITH RECURSIVE published AS (  -- agencies whose latest revision of some report is published
-            SELECT DISTINCT r.agency_id AS id
-              FROM disclosure.report r
-              CROSS JOIN LATERAL (
-                   SELECT v.status FROM disclosure.revision v
-                    WHERE v.report_id = r.id AND v.status <> 'draft'
-                    ORDER BY v.revision DESC LIMIT 1) v
-             WHERE v.status = 'published'
-        ),
-        shown AS (  -- those and their ancestors, walking up
-            SELECT a.id, a.parent_id FROM disclosure.agency a JOIN published p USING (id)
-            UNION
-            SELECT a.id, a.parent_id FROM disclosure.agency a JOIN shown s ON s.parent_id = a.id
-        )
         SELECT json_build_object(
             'document', 'disclosure-index/1',
             'data_version', v.version,
             'changed_at', disclosure.json_time(v.changed_at),
             'all_years', coalesce((
                 SELECT json_agg(y.year ORDER BY y.year DESC)
-                  FROM (SELECT DISTINCT r.year FROM disclosure.report r
-                         WHERE EXISTS (SELECT 1 FROM disclosure.revision rv
-                                        WHERE rv.report_id = r.id AND rv.status = 'published')) y), '[]'),
+                  FROM (SELECT DISTINCT s.year FROM disclosure.year_state s WHERE s.status = 'published') y), '[]'),
             'agencies', coalesce((
                 SELECT json_agg(json_build_object(
                            'slug', a.slug, 'name', a.name, 'kind', a.kind,
                            'parent', NULL, 'depth', 0,
-                           'children', (SELECT count(*) FROM shown c WHERE c.parent_id = a.id),
+                           'children', (SELECT count(*) FROM disclosure.agency c
+                                         WHERE c.parent_id = a.id AND disclosure.shown(c.id)),
                            'years', disclosure_web.published_years(a.id)) ORDER BY a.name, a.slug)
-                  FROM shown s JOIN disclosure.agency a ON a.id = s.id
-                 WHERE s.parent_id IS NULL),
+                  FROM disclosure.agency a
+                 WHERE a.parent_id IS NULL AND disclosure.shown(a.id)),
                 '[]'))
           FROM disclosure.data_version v
     );
@@ -755,28 +849,14 @@ COMMENT ON FUNCTION disclosure_web.index() IS
     'the top-level agencies that have something published, with their years and how many children are shown';
 
 -- An agency page: its children (those the index shows, 0022) each with its
--- published years, and how many agencies below each have published.
+-- published years.
 CREATE OR REPLACE FUNCTION disclosure_web.agency(p_agency text)
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET jit = off AS $$
 BEGIN
     RETURN (
-        WITH RECURSIVE a AS (
+        WITH a AS (
             SELECT * FROM disclosure.agency WHERE slug = p_agency
-        ),
-        below AS (  -- each child, and everything below it
-            SELECT c.id AS child, c.id, c.parent_id FROM disclosure.agency c JOIN a ON c.parent_id = a.id
-            UNION
-            SELECT b.child, d.id, d.parent_id FROM disclosure.agency d JOIN below b ON d.parent_id = b.id
-        ),
-        shown AS (
-            SELECT DISTINCT b.child, b.id, b.parent_id FROM below b
-              JOIN disclosure.report r ON r.agency_id = b.id
-              CROSS JOIN LATERAL (
-                   SELECT rv.status FROM disclosure.revision rv
-                    WHERE rv.report_id = r.id AND rv.status <> 'draft'
-                    ORDER BY rv.revision DESC LIMIT 1) rv
-             WHERE rv.status = 'published'
         )
         SELECT json_build_object(
             'document', 'disclosure-agency/1',
@@ -787,11 +867,8 @@ BEGIN
             'children', coalesce((
                 SELECT json_agg(json_build_object(
                            'slug', c.slug, 'name', c.name,
-                           'below', (SELECT count(DISTINCT s.id) FROM shown s
-                                      WHERE s.child = c.id AND s.id <> c.id),
                            'years', disclosure_web.published_years(c.id)) ORDER BY c.name, c.slug)
-                  FROM disclosure.agency c JOIN a ON c.parent_id = a.id
-                 WHERE EXISTS (SELECT 1 FROM shown s WHERE s.child = c.id)), '[]'),
+                  FROM disclosure.agency c WHERE c.parent_id = a.id AND disclosure.shown(c.id)), '[]'),
             'years', disclosure_web.published_years(a.id))
           FROM a, disclosure.data_version v
     );
@@ -800,12 +877,13 @@ $$;
 COMMENT ON FUNCTION disclosure_web.agency(text) IS
     'one agency, its children that the index shows with their published years, and its own years, or NULL';
 
-GRANT SELECT ON disclosure.reserved_word, disclosure.trend_figure, disclosure.rollup_below TO disclosure_editor;
+GRANT SELECT ON disclosure.reserved_word, disclosure.trend_figure, disclosure.rollup_below,
+    disclosure.agency_tree, disclosure.year_state TO disclosure_editor;
 GRANT EXECUTE ON FUNCTION disclosure.slug_refusal(text), disclosure.deadline(text, int),
-    disclosure.doc_number(jsonb, text), disclosure.year_states(int, int[]),
+    disclosure.doc_number(jsonb, text), disclosure.below_counts(int, int[]), disclosure.shown(int),
     disclosure.agency_json(disclosure.agency), disclosure.ancestors(int),
     disclosure.state_counts(text[]), disclosure.rollup_cells(int),
-    disclosure.state_json(text, text, text, int, text, boolean, timestamptz, timestamptz, text, text[])
+    disclosure.state_json(text, text, text, int, int, text, text, timestamptz, text, json)
     TO disclosure_editor;
 GRANT EXECUTE ON FUNCTION disclosure_web.trend(text), disclosure_web.compare(text, int),
     disclosure_web.rollup(text, int), disclosure_web.year_page(int),

@@ -73,8 +73,8 @@ is $t, sprintf('applications,received,total,%s,%s,%s', cell('demo-district', 202
 $r = get('/d/demo-district/2024/compare/appeals');
 is $r->{status}, 200, 'fragment: 200';
 unlike $r->{text}, qr/<html|<h1/, 'fragment: no page, no heading';
-like $r->{text}, qr{<div class="disclosure d-fragment" lang="zh-CN">\n<div class="d-scroll".*d-t-appeals}s, 'fragment: the one table';
-unlike $r->{text}, qr/class="d-table d-compare d-t-applications/, 'and no other';
+like $r->{text}, qr{<div class="disclosure d-fragment" lang="zh-CN">\n<div class="d-scroll".*d-c-appeals}s, "fragment: the one table";
+unlike $r->{text}, qr/class="d-table d-compare d-c-applications/, 'and no other';
 
 is get('/d/demo-district/2025/compare')->{status}, 404, 'a draft year: 404';
 is get('/d/demo-district/2024/compare/fees')->{status}, 404, 'unknown table: 404';

@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(53);
+SELECT plan(55);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -56,7 +56,9 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure.check_slug()', 'disclosure.rollup_rebuild()', 'disclosure.rollup_revisions_changed()',
           'disclosure.rollup_agencies_moved()', 'disclosure_web.trend(text)', 'disclosure_web.compare(text,integer)',
           'disclosure_web.rollup(text,integer)', 'disclosure_web.year_page(integer)',
-          'disclosure_web.ancestors(text)'],
+          'disclosure_web.ancestors(text)', 'disclosure.agency_tree_rebuild()',
+          'disclosure.year_state_refresh(integer[])', 'disclosure.year_state_revisions()',
+          'disclosure.agency_tree_changed()'],
     'the SECURITY DEFINER functions, each tested below');
 CREATE TEMP TABLE doc AS
 SELECT jsonb_set(disclosure.export_report('demo-district-housing', 2023)::jsonb, '{agency}',
@@ -135,6 +137,8 @@ SELECT lives_ok($$ SELECT disclosure_web.trend('demo-district'), disclosure_web.
                           disclosure_web.ancestors('demo-district-market') $$,
     'nginx: reads the pages across reports (issue 13)');
 SELECT throws_ok($$ SELECT disclosure.rollup_rebuild() $$, '42501', NULL, 'nginx: cannot rebuild the sums');
+SELECT throws_ok($$ SELECT disclosure.year_state_refresh('{1}') $$, '42501', NULL, 'nginx: nor the states');
+SELECT throws_ok($$ SELECT disclosure.agency_tree_rebuild() $$, '42501', NULL, 'nginx: nor the tree');
 SELECT is(pg_temp.children(), 'demo-district-education,demo-district-finance,demo-district-health,demo-district-housing,demo-district-market',
     'nginx: sees only the children the index shows');
 RESET SESSION AUTHORIZATION;
