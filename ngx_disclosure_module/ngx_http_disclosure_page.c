@@ -42,6 +42,7 @@ static u_char  ngx_http_disclosure_page_css[] =
     ":where(.disclosure .d-nc){font-style:italic;white-space:normal;"
     "min-width:7em}\n"
     ":where(.disclosure .d-st-late,.disclosure .d-st-none){font-weight:600}\n"
+    ":where(.disclosure .d-states td:not(:last-child)){white-space:nowrap}\n"
     ":where(.disclosure .d-counts){font-weight:600}\n"
     ":where(.disclosure .d-compare tbody th){text-align:left;"
     "font-weight:normal}\n"

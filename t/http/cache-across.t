@@ -62,4 +62,16 @@ for my $p (@fresh) { is cache($p), 'HIT', "fresh: $p" }
 like $ngx->get('/c/demo-district-education/2024/compare.json')->{content}, qr/"revision":2/,
     'the comparison shows the correction';
 
+# a renamed agency (year 0 in the notification): every page that shows names
+# goes stale, the reports keep the names they were published with
+$ngx->get($_) for @stale, @fresh;
+$n = Disclosure::Cache::status($ngx)->{listener}{invalidations};
+$pg->psql(q{UPDATE disclosure.agency SET name = '示例区教育和体育局' WHERE slug = 'demo-district-education'},
+          role => 't_publisher');
+ok Disclosure::Cache::wait_invalidation($ngx, $n), 'the rename was heard';
+is cache('/c/demo-district-housing/trend'), 'MISS', 'rename: trend pages are stale';
+is cache('/c/demo-district/2023/rollup'), 'MISS', 'rename: roll-ups are stale';
+is cache('/c/2023/'), 'MISS', 'rename: year pages are stale';
+is cache('/c/demo-district-education/2023'), 'HIT', 'rename: reports stay';
+
 done_testing;
