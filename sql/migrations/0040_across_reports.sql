@@ -377,12 +377,30 @@ CREATE TRIGGER year_state_deleted AFTER DELETE ON disclosure.revision
     REFERENCING OLD TABLE AS old_revisions
     FOR EACH STATEMENT EXECUTE FUNCTION disclosure.year_state_revisions();
 
--- agencies added, moved, removed or of another kind (the deadline)
+-- agencies added (their rows: below their parent's), moved (the tree made
+-- again), removed (a removed agency has no children: the foreign key), or of
+-- another kind (the deadline changes their states)
 CREATE FUNCTION disclosure.agency_tree_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM disclosure.agency_tree_rebuild();
-    IF TG_OP = 'UPDATE' THEN
+    IF TG_OP = 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM new_agencies n JOIN new_agencies p ON p.id = n.parent_id) THEN
+            PERFORM disclosure.agency_tree_rebuild();
+        ELSE
+            INSERT INTO disclosure.agency_tree
+            SELECT n.id, n.id, 0 FROM new_agencies n
+            UNION ALL
+            SELECT t.ancestor_id, n.id, t.depth + 1
+              FROM new_agencies n JOIN disclosure.agency_tree t ON t.agency_id = n.parent_id;
+        END IF;
+    ELSIF TG_OP = 'DELETE' THEN
+        DELETE FROM disclosure.agency_tree t USING old_agencies o
+         WHERE t.agency_id = o.id OR t.ancestor_id = o.id;
+    ELSE
+        IF EXISTS (SELECT 1 FROM new_agencies n JOIN old_agencies o USING (id)
+                    WHERE n.parent_id IS DISTINCT FROM o.parent_id) THEN
+            PERFORM disclosure.agency_tree_rebuild();
+        END IF;
         PERFORM disclosure.year_state_refresh(ARRAY(
             SELECT r.id FROM new_agencies n JOIN old_agencies o USING (id)
               JOIN disclosure.report r ON r.agency_id = n.id
@@ -392,11 +410,13 @@ BEGIN
 END
 $$;
 CREATE TRIGGER rollup_agency_tree_inserted AFTER INSERT ON disclosure.agency
+    REFERENCING NEW TABLE AS new_agencies
     FOR EACH STATEMENT EXECUTE FUNCTION disclosure.agency_tree_changed();
 CREATE TRIGGER rollup_agency_tree_updated AFTER UPDATE ON disclosure.agency
     REFERENCING OLD TABLE AS old_agencies NEW TABLE AS new_agencies
     FOR EACH STATEMENT EXECUTE FUNCTION disclosure.agency_tree_changed();
 CREATE TRIGGER rollup_agency_tree_deleted AFTER DELETE ON disclosure.agency
+    REFERENCING OLD TABLE AS old_agencies
     FOR EACH STATEMENT EXECUTE FUNCTION disclosure.agency_tree_changed();
 
 REVOKE EXECUTE ON FUNCTION disclosure.agency_tree_rebuild(), disclosure.year_state_refresh(int[]),

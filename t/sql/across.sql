@@ -3,7 +3,7 @@
 -- by triggers against a rebuild, completeness states, the 2019 mapping of
 -- the trend, the comparison, the year page.
 BEGIN;
-SELECT plan(30);
+SELECT plan(34);
 
 -- sums of the input cells of the current office-scope publications of an
 -- agency and everything below it, computed the plain way
@@ -131,6 +131,24 @@ SELECT set_eq($$ SELECT * FROM pg_temp.rolled('xigong-edz', 2024) $$,
               $$ SELECT * FROM pg_temp.expected('xigong-edz', 2024) $$,
     'after a move, the new parent adds the department');
 SELECT ok(pg_temp.kept_equals_rebuilt(), 'and the kept sums equal a rebuild');
+
+-- agencies added one by one, parent and child in one statement, removed;
+-- another kind moves the deadline
+INSERT INTO disclosure.agency (slug, name, kind, parent_id)
+SELECT 't-office-a', '甲科', 'department', id FROM disclosure.agency WHERE slug = 'demo-district-health';
+INSERT INTO disclosure.agency (id, slug, name, kind, parent_id) OVERRIDING SYSTEM VALUE
+VALUES (90001, 't-office-b', '乙科', 'department', (SELECT id FROM disclosure.agency WHERE slug = 't-office-a')),
+       (90002, 't-office-c', '丙科', 'department', 90001);
+DELETE FROM disclosure.agency WHERE slug = 't-office-c';
+SELECT ok(pg_temp.kept_equals_rebuilt(), 'agencies added and removed: the tree equals a rebuild');
+SELECT is((SELECT string_agg(a.slug, ',' ORDER BY t.depth) FROM disclosure.agency_tree t
+             JOIN disclosure.agency a ON a.id = t.ancestor_id
+            WHERE t.agency_id = 90001),
+          't-office-b,t-office-a,demo-district-health,demo-district', 'a new agency''s ancestors');
+UPDATE disclosure.agency SET kind = 'government' WHERE slug = 'demo-district-health';
+SELECT is(pg_temp.state('demo-district-health', 2024, 'demo-district'), 'on_time',
+    'as a government its deadline is 31 March: on time');
+SELECT ok(pg_temp.kept_equals_rebuilt(), 'and the states equal a rebuild');
 
 -- 7. the trend and its 2019 mapping
 SELECT is((SELECT string_agg(format('%s:%s:%s', v ->> 'year', v ->> 'value', coalesce(v ->> 'change', '-')), ' ')
