@@ -39,8 +39,8 @@ static u_char  ngx_http_disclosure_page_css[] =
     "color:#404040}\n"
     ":where(.disclosure .d-chart){display:block;width:100%;max-width:44em;"
     "height:auto;margin:0 0 1em}\n"
-    ":where(.disclosure .d-nc){font-style:italic;white-space:normal;"
-    "min-width:7em}\n"
+    ":where(.disclosure .d-nc){font-style:italic}\n"
+    ":where(.disclosure .d-trend tbody th .d-change){font-weight:normal}\n"
     ":where(.disclosure .d-st-late,.disclosure .d-st-none){font-weight:600}\n"
     ":where(.disclosure .d-states td:not(:last-child)){white-space:nowrap}\n"
     ":where(.disclosure .d-counts){font-weight:600}\n"
@@ -265,7 +265,10 @@ ngx_http_disclosure_page_change(ngx_http_disclosure_page_t *pg, yajl_val v)
         return;
     }
 
-    if (v->u.number.r[0] != '-' && v->u.number.r[0] != '0') {
+    /* a rise says so: "+3", "+0.6"; "0", "0.0" and falls as they are */
+    if ((YAJL_IS_INTEGER(v) && v->u.number.i > 0)
+        || (YAJL_IS_DOUBLE(v) && v->u.number.d > 0))
+    {
         ngx_http_disclosure_out_literal(&pg->out, "+");
     }
 

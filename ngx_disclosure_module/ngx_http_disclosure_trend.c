@@ -174,7 +174,25 @@ ngx_http_disclosure_trend_table(ngx_http_disclosure_page_t *pg,
         ngx_http_disclosure_out_html_cstr(&pg->out, label);
         ngx_http_disclosure_out_literal(&pg->out, "（");
         ngx_http_disclosure_out_html_cstr(&pg->out, unit);
-        ngx_http_disclosure_out_literal(&pg->out, "）</th>");
+        ngx_http_disclosure_out_literal(&pg->out, "）");
+
+        /* why a year is not comparable, once, under the figure's name */
+        for (j = 0; j < values->u.array.len; j++) {
+            v = values->u.array.values[j];
+            note = ngx_http_disclosure_get(v, "note");
+
+            if (YAJL_IS_FALSE(ngx_http_disclosure_get(v, "comparable"))
+                && YAJL_IS_STRING(note))
+            {
+                ngx_http_disclosure_out_literal(&pg->out,
+                                                "<span class=\"d-change\">");
+                ngx_http_disclosure_out_html_cstr(&pg->out, note->u.string);
+                ngx_http_disclosure_out_literal(&pg->out, "</span>");
+                break;
+            }
+        }
+
+        ngx_http_disclosure_out_literal(&pg->out, "</th>");
 
         for (j = 0; j < years->u.array.len; j++) {
             (void) ngx_http_disclosure_get_int(years->u.array.values[j],
@@ -196,15 +214,7 @@ ngx_http_disclosure_trend_table(ngx_http_disclosure_page_t *pg,
                 }
 
                 ngx_http_disclosure_out_literal(&pg->out,
-                                    "<span class=\"d-change\">不可比");
-
-                if (YAJL_IS_STRING(note)) {
-                    ngx_http_disclosure_out_literal(&pg->out, "：");
-                    ngx_http_disclosure_out_html_cstr(&pg->out,
-                                                      note->u.string);
-                }
-
-                ngx_http_disclosure_out_literal(&pg->out, "</span></td>");
+                           "<span class=\"d-change\">不可比</span></td>");
                 continue;
             }
 

@@ -50,10 +50,10 @@ my @cells = $row =~ m{<td class="d-num">(-?[\d.]+)}g;
 is_deeply \@cells, \@want, 'table: 本年新收 of every year, as the web API gives them';
 like $row, qr{较上年 \+?-?\d+}, 'with the change from the year before';
 for my $v (@want) { like $svg, qr{>$v</text>}, "chart: the point $v is labelled" }
-my ($normative) = $r->{text} =~ m{<tr><th scope="row">行政规范性文件本年制发件数（件）</th>(.*?)</tr>}s;
-like $normative, qr{<td class="d-num d-nc">\d+<span class="d-change">不可比：2019 年版为规范性文件“本年新制作数量”，口径不同</span></td>},
-    'the 2019 year of a figure that means something else: marked not comparable, with why';
-my ($fees) = $r->{text} =~ m{<tr><th scope="row">行政事业性收费金额（万元）</th>(.*?)</tr>}s;
+my ($normative) = $r->{text} =~ m{<tr><th scope="row">行政规范性文件本年制发件数（件）<span class="d-change">2019 年版为规范性文件“本年新制作数量”，口径不同</span></th>(.*?)</tr>}s;
+like $normative, qr{^<td class="d-num d-nc">\d+<span class="d-change">不可比</span></td><td class="d-num">\d+</td>},
+    'the 2019 year of a figure that means something else: marked not comparable (why: under its name), no change after it';
+my ($fees) = $r->{text} =~ m{<tr><th scope="row">行政事业性收费金额（万元）<span[^>]*>[^<]*</span></th>(.*?)</tr>}s;
 like $fees, qr{无此项}, 'a figure the 2019 format lacks';
 
 # other representations
