@@ -25,6 +25,8 @@
 static ngx_uint_t fuzz_slug(u_char *p, size_t len);
 static ngx_uint_t fuzz_inside(ngx_str_t *path, ngx_str_t *s);
 static ngx_uint_t fuzz_is(ngx_str_t *s, const char *text);
+static ngx_uint_t fuzz_word(ngx_str_t *tail, const char *word,
+    ngx_http_disclosure_route_t *route, ngx_uint_t parts);
 
 
 int
@@ -93,6 +95,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     }
 
+    if (route.route == NGX_HTTP_DISCLOSURE_YEAR) {
+        tail.data = copy + 5;
+        tail.len = size >= 5 ? size - 5 : 0;
+
+        ngx_http_disclosure_fuzz_check(
+            size >= 5 && route.year.data == copy && route.year.len == 4
+            && fuzz_digit(copy[0]) && fuzz_digit(copy[1])
+            && fuzz_digit(copy[2]) && fuzz_digit(copy[3]) && copy[4] == '/'
+            && ((tail.len == 0 && route.variant == NGX_HTTP_DISCLOSURE_HTML)
+                || (fuzz_is(&tail, "index.json")
+                    && route.variant == NGX_HTTP_DISCLOSURE_JSON)
+                || (fuzz_is(&tail, "index.csv")
+                    && route.variant == NGX_HTTP_DISCLOSURE_CSV)
+                || (fuzz_is(&tail, "fragment")
+                    && route.variant == NGX_HTTP_DISCLOSURE_FRAGMENT)),
+            "year page for \"%.*s\"", (int) size, copy);
+        goto done;
+    }
+
     /* everything else starts with an agency and a slash */
 
     ngx_http_disclosure_fuzz_check(route.slug.data == copy
@@ -151,6 +172,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 || fuzz_is(&route.table, "applications")
                 || fuzz_is(&route.table, "appeals")),
             "table for \"%.*s\"", (int) size, copy);
+        break;
+
+    case NGX_HTTP_DISCLOSURE_TREND:
+        ngx_http_disclosure_fuzz_check(
+            fuzz_word(&tail, "trend", &route, 0),
+            "trend for \"%.*s\"", (int) size, copy);
+        break;
+
+    case NGX_HTTP_DISCLOSURE_COMPARE:
+    case NGX_HTTP_DISCLOSURE_ROLLUP:
+        ngx_http_disclosure_fuzz_check(
+            route.year.data == tail.data && route.year.len == 4
+            && tail.len >= 5
+            && fuzz_digit(tail.data[0]) && fuzz_digit(tail.data[1])
+            && fuzz_digit(tail.data[2]) && fuzz_digit(tail.data[3])
+            && tail.data[4] == '/',
+            "bad year in \"%.*s\"", (int) size, copy);
+
+        tail.data += 5;
+        tail.len -= 5;
+
+        ngx_http_disclosure_fuzz_check(
+            route.route == NGX_HTTP_DISCLOSURE_COMPARE
+            ? fuzz_word(&tail, "compare", &route, 1)
+            : fuzz_word(&tail, "rollup", &route, 2),
+            "compare or rollup for \"%.*s\"", (int) size, copy);
         break;
 
     default:
@@ -212,4 +259,55 @@ fuzz_is(ngx_str_t *s, const char *text)
     len = ngx_strlen(text);
 
     return s->len == len && ngx_memcmp(s->data, text, len) == 0;
+}
+
+
+/*
+ * word, word ".json", word ".csv", or word "/" part: parts 0 "fragment",
+ * 1 a table, 2 a table or "completeness"
+ */
+
+static ngx_uint_t
+fuzz_word(ngx_str_t *tail, const char *word, ngx_http_disclosure_route_t *route,
+    ngx_uint_t parts)
+{
+    size_t     n;
+    ngx_str_t  rest;
+
+    n = ngx_strlen(word);
+
+    if (tail->len < n || ngx_memcmp(tail->data, word, n) != 0) {
+        return 0;
+    }
+
+    rest.data = tail->data + n;
+    rest.len = tail->len - n;
+
+    if (rest.len == 0) {
+        return route->variant == NGX_HTTP_DISCLOSURE_HTML;
+    }
+
+    if (fuzz_is(&rest, ".json")) {
+        return route->variant == NGX_HTTP_DISCLOSURE_JSON;
+    }
+
+    if (fuzz_is(&rest, ".csv")) {
+        return route->variant == NGX_HTTP_DISCLOSURE_CSV;
+    }
+
+    if (rest.data[0] != '/' || route->variant != NGX_HTTP_DISCLOSURE_FRAGMENT
+        || route->table.data != rest.data + 1
+        || route->table.len != rest.len - 1)
+    {
+        return 0;
+    }
+
+    if (parts == 0) {
+        return fuzz_is(&route->table, "fragment");
+    }
+
+    return fuzz_is(&route->table, "proactive")
+           || fuzz_is(&route->table, "applications")
+           || fuzz_is(&route->table, "appeals")
+           || (parts == 2 && fuzz_is(&route->table, "completeness"));
 }

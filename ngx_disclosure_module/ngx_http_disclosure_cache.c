@@ -438,8 +438,9 @@ ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
     size_t     len;
     uint32_t   crc;
 
-    static u_char  kinds[] = "iart";
-    static u_char  variants[] = "hjc";
+    /* by ngx_http_disclosure_route_e and ngx_http_disclosure_variant_e */
+    static u_char  kinds[] = "iartncuy";
+    static u_char  variants[] = "hjcf";
 
     len = 2 + 1 + route->slug.len + 1 + route->year.len + 1
           + route->table.len;
@@ -461,7 +462,7 @@ ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
     *p++ = kinds[route->route];
     *p++ = variants[route->variant];
 
-    if (route->route != NGX_HTTP_DISCLOSURE_INDEX) {
+    if (route->slug.len) {
         *p++ = '/';
         p = ngx_cpymem(p, route->slug.data, route->slug.len);
     }
@@ -469,12 +470,12 @@ ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
     entry->report = (route->route == NGX_HTTP_DISCLOSURE_REPORT
                      || route->route == NGX_HTTP_DISCLOSURE_TABLE);
 
-    if (entry->report) {
+    if (route->year.len) {
         *p++ = '/';
         p = ngx_cpymem(p, route->year.data, route->year.len);
     }
 
-    if (route->route == NGX_HTTP_DISCLOSURE_TABLE) {
+    if (route->table.len) {
         *p++ = '/';
         p = ngx_cpymem(p, route->table.data, route->table.len);
     }
@@ -900,38 +901,41 @@ ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
 
 /*
  * A walk over every entry, under the lock: publications are rare, and a
- * walk of ten thousand entries takes well under a millisecond.
+ * walk of ten thousand entries takes well under a millisecond.  Which keys
+ * a change makes stale is decided in _stale.c.
  */
 
 ngx_uint_t
 ngx_http_disclosure_cache_invalidate(ngx_shm_zone_t *zone, ngx_str_t *agency,
     ngx_int_t year)
 {
-    u_char                            *p;
-    size_t                             len;
+    ngx_http_disclosure_change_t  ch;
+
+    if (agency == NULL) {
+        return ngx_http_disclosure_cache_invalidate_change(zone, NULL);
+    }
+
+    ch.agency = *agency;
+    ch.year = year;
+    ch.ancestors = NULL;
+    ch.nancestors = 0;
+
+    return ngx_http_disclosure_cache_invalidate_change(zone, &ch);
+}
+
+
+ngx_uint_t
+ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,
+    ngx_http_disclosure_cache_match_pt match, void *data)
+{
     time_t                             now;
-    ngx_uint_t                         n, match;
+    ngx_uint_t                         n;
     ngx_queue_t                       *q;
     ngx_http_disclosure_cache_t       *cache;
     ngx_http_disclosure_cache_node_t  *node;
-    u_char                             report[1 + NGX_HTTP_DISCLOSURE_MAX_SLUG
-                                              + 1 + NGX_INT_T_LEN];
 
     cache = zone->data;
     now = ngx_time();
-    len = 0;
-
-    if (agency) {
-        if (agency->len > NGX_HTTP_DISCLOSURE_MAX_SLUG) {
-            /* no such key can exist: only the lists change */
-            len = 0;
-
-        } else {
-            p = ngx_sprintf(report, "/%V/%i", agency, year);
-            len = p - report;
-        }
-    }
-
     n = 0;
 
     ngx_shmtx_lock(&cache->shpool->mutex);
@@ -946,19 +950,7 @@ ngx_http_disclosure_cache_invalidate(ngx_shm_zone_t *zone, ngx_str_t *agency,
             continue;
         }
 
-        if (agency == NULL || node->data[0] == 'i' || node->data[0] == 'a') {
-            match = 1;
-
-        } else {
-            /* "rh/xigong-edz/2024", "th/xigong-edz/2024/appeals" */
-            match = len
-                    && node->key_len >= 2 + len
-                    && ngx_memcmp(node->data + 2, report, len) == 0
-                    && (node->key_len == 2 + len
-                        || node->data[2 + len] == '/');
-        }
-
-        if (match) {
+        if (match(node->data, node->key_len, data)) {
             node->expire = now;
             n++;
         }

@@ -23,7 +23,7 @@
  */
 
 
-/* route, variant, slug, year and table; "r:h/xigong-edz/2024" */
+/* route, variant, slug, year and table: "rh/xigong-edz/2024" */
 #define NGX_HTTP_DISCLOSURE_CACHE_KEY_LEN  (NGX_HTTP_DISCLOSURE_MAX_PATH + 16)
 
 
@@ -163,13 +163,47 @@ void ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_status_e status);
 
 /*
- * Marks entries stale: those of one report (agency and year) and every
- * index and agency page, or with agency NULL everything.  Returns the
- * number of entries marked.  Fills under way store their response
- * already stale (the generation moved).
+ * What a publication (or withdrawal) changed: one agency's report of one
+ * year, and the agencies above it, whose roll-ups add it up.
+ */
+typedef struct {
+    ngx_str_t                        agency;
+    ngx_int_t                        year;          /* 0: the agencies
+                                                       changed (names,
+                                                       parents), no report */
+    ngx_str_t                       *ancestors;     /* NULL: not known, so
+                                                       every roll-up of the
+                                                       year */
+    ngx_uint_t                       nancestors;
+} ngx_http_disclosure_change_t;
+
+
+typedef ngx_uint_t (*ngx_http_disclosure_cache_match_pt)(u_char *key,
+    size_t len, void *data);
+
+
+/*
+ * Marks entries stale: with agency NULL everything, otherwise what a
+ * change of that agency's report of that year makes stale (_stale.c),
+ * the ancestors not known.  Returns the number of entries marked.  Fills
+ * under way store their response already stale (the generation moved).
  */
 ngx_uint_t ngx_http_disclosure_cache_invalidate(ngx_shm_zone_t *zone,
     ngx_str_t *agency, ngx_int_t year);
+
+/* the same with the ancestors, when the caller knows them (the web API's
+ * disclosure_web.ancestors(slug)); ch NULL: everything */
+ngx_uint_t ngx_http_disclosure_cache_invalidate_change(ngx_shm_zone_t *zone,
+    ngx_http_disclosure_change_t *ch);
+
+/* whether a key ("rh/xigong-edz/2024", "uh/demo-district/2024") is stale
+ * after the change data (an ngx_http_disclosure_change_t, or NULL) */
+ngx_uint_t ngx_http_disclosure_cache_stale_key(u_char *key, size_t len,
+    void *data);
+
+/* marks stale, under the zone's lock, the entries whose key match() says */
+ngx_uint_t ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,
+    ngx_http_disclosure_cache_match_pt match, void *data);
 
 void ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_stats_t *st);

@@ -27,10 +27,6 @@
 static void ngx_http_disclosure_csv_line(ngx_http_disclosure_out_t *o,
     ngx_http_disclosure_table_t *t, ngx_str_t *row, ngx_str_t *col,
     yajl_val v, yajl_val derived);
-static void ngx_http_disclosure_csv_value(ngx_http_disclosure_out_t *o,
-    yajl_val v);
-static void ngx_http_disclosure_csv_text(ngx_http_disclosure_out_t *o,
-    u_char *s);
 
 
 ngx_int_t
@@ -146,7 +142,7 @@ ngx_http_disclosure_csv_line(ngx_http_disclosure_out_t *o,
 }
 
 
-static void
+void
 ngx_http_disclosure_csv_value(ngx_http_disclosure_out_t *o, yajl_val v)
 {
     if (YAJL_IS_NUMBER(v)) {
@@ -164,7 +160,7 @@ ngx_http_disclosure_csv_value(ngx_http_disclosure_out_t *o, yajl_val v)
  * leading apostrophe; one with a comma, quote or line break is quoted.
  */
 
-static void
+void
 ngx_http_disclosure_csv_text(ngx_http_disclosure_out_t *o, u_char *s)
 {
     u_char      *p, *q;

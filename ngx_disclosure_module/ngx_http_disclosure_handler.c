@@ -96,7 +96,14 @@ static ngx_int_t ngx_http_disclosure_path(ngx_http_request_t *r,
 static ngx_str_t  ngx_http_disclosure_variant_names[] = {
     ngx_string("html"),
     ngx_string("json"),
-    ngx_string("csv")
+    ngx_string("csv"),
+    ngx_string("fragment")
+};
+
+
+/* by ngx_http_disclosure_route_e: what a CSV file name ends with */
+static char  *ngx_http_disclosure_csv_suffix[] = {
+    "", "", "", "", "-trend", "-compare", "-rollup", ""
 };
 
 
@@ -229,6 +236,32 @@ ngx_http_disclosure_query(ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx)
         q->sql = "SELECT disclosure_web.agency($1)::text";
         q->nparams = 1;
         q->params[0] = ctx->route.slug;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_TREND:
+        q->sql = "SELECT disclosure_web.trend($1)::text";
+        q->nparams = 1;
+        q->params[0] = ctx->route.slug;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_COMPARE:
+        q->sql = "SELECT disclosure_web.compare($1, $2::int)::text";
+        q->nparams = 2;
+        q->params[0] = ctx->route.slug;
+        q->params[1] = ctx->route.year;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_ROLLUP:
+        q->sql = "SELECT disclosure_web.rollup($1, $2::int)::text";
+        q->nparams = 2;
+        q->params[0] = ctx->route.slug;
+        q->params[1] = ctx->route.year;
+        break;
+
+    case NGX_HTTP_DISCLOSURE_YEAR:
+        q->sql = "SELECT disclosure_web.year_page($1::int)::text";
+        q->nparams = 1;
+        q->params[0] = ctx->route.year;
         break;
 
     default: /* NGX_HTTP_DISCLOSURE_REPORT, NGX_HTTP_DISCLOSURE_TABLE */
@@ -496,6 +529,24 @@ ngx_http_disclosure_render(ngx_http_request_t *r,
 
     switch (ctx->route.route) {
 
+    case NGX_HTTP_DISCLOSURE_TREND:
+        return ngx_http_disclosure_trend(r, doc, &clcf->name, dlcf,
+                                         ctx->route.variant, out);
+
+    case NGX_HTTP_DISCLOSURE_COMPARE:
+        return ngx_http_disclosure_compare(r, doc, &clcf->name, dlcf,
+                                           ctx->route.variant,
+                                           &ctx->route.table, out);
+
+    case NGX_HTTP_DISCLOSURE_ROLLUP:
+        return ngx_http_disclosure_rollup(r, doc, &clcf->name, dlcf,
+                                          ctx->route.variant,
+                                          &ctx->route.table, out);
+
+    case NGX_HTTP_DISCLOSURE_YEAR:
+        return ngx_http_disclosure_year(r, doc, &clcf->name, dlcf,
+                                        ctx->route.variant, out);
+
     case NGX_HTTP_DISCLOSURE_INDEX:
         return ngx_http_disclosure_html_index(r, doc, &clcf->name, dlcf, out);
 
@@ -621,16 +672,20 @@ ngx_http_disclosure_content_type(ngx_http_request_t *r,
         ngx_str_set(&r->headers_out.content_type, "text/csv");
 
         /* Excel and browsers save it under a name that says what it is */
-        p = ngx_pnalloc(r->pool, sizeof("attachment; filename=\"-.csv\"")
+        p = ngx_pnalloc(r->pool, sizeof("attachment; filename=\"--rollup.csv\"")
                                  + ctx->route.slug.len + ctx->route.year.len);
         if (p == NULL) {
             return NGX_ERROR;
         }
 
         value.data = p;
-        value.len = ngx_sprintf(p, "attachment; filename=\"%V-%V.csv\"",
-                                &ctx->route.slug, &ctx->route.year)
-                    - p;
+        p = ngx_sprintf(p, "attachment; filename=\"%V%s%V%s.csv\"",
+                        &ctx->route.slug,
+                        (ctx->route.slug.len && ctx->route.year.len)
+                        ? "-" : "",
+                        &ctx->route.year,
+                        ngx_http_disclosure_csv_suffix[ctx->route.route]);
+        value.len = p - value.data;
 
         if (ngx_http_disclosure_add_header(r, "Content-Disposition", &value)
             != NGX_OK)

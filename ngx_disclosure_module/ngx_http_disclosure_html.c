@@ -451,7 +451,7 @@ ngx_http_disclosure_html_index(ngx_http_request_t *r, yajl_val doc,
     size_t                       i;
     ngx_str_t                    title;
     ngx_uint_t                   n, open[NGX_HTTP_DISCLOSURE_MAX_NEST];
-    yajl_val                     agencies, a;
+    yajl_val                     agencies, a, years;
     const char                  *slug, *parent, *changed;
     const char                  *stack[NGX_HTTP_DISCLOSURE_MAX_NEST];
     ngx_http_disclosure_html_t   h;
@@ -550,6 +550,27 @@ ngx_http_disclosure_html_index(ngx_http_request_t *r, yajl_val doc,
     }
 
     ngx_http_disclosure_out_literal(&h.out, "</ul>\n");
+
+    /* the index lists the top of the hierarchy; a year page lists all */
+    years = ngx_http_disclosure_get(doc, "all_years");
+
+    if (h.links && YAJL_IS_ARRAY(years) && years->u.array.len) {
+        ngx_http_disclosure_out_literal(&h.out,
+                                        "<h2>各年度发布情况</h2>\n"
+                                        "<ul class=\"d-years\">");
+
+        for (i = 0; i < years->u.array.len; i++) {
+            if (YAJL_IS_INTEGER(years->u.array.values[i])) {
+                ngx_http_disclosure_out_literal(&h.out, "<li><a href=\"");
+                ngx_http_disclosure_out_html_str(&h.out, &h.prefix);
+                ngx_http_disclosure_out_printf(&h.out, "%i/\">%i年度</a></li>",
+                    (ngx_int_t) years->u.array.values[i]->u.number.i,
+                    (ngx_int_t) years->u.array.values[i]->u.number.i);
+            }
+        }
+
+        ngx_http_disclosure_out_literal(&h.out, "</ul>\n");
+    }
 
 done:
 
@@ -699,6 +720,32 @@ ngx_http_disclosure_html_agency(ngx_http_request_t *r, yajl_val doc,
         ngx_http_disclosure_out_literal(&h.out, "</ul>\n");
     }
 
+    if (h.links && years->u.array.len) {
+        ngx_http_disclosure_out_literal(&h.out, "<p class=\"d-across\">");
+        ngx_http_disclosure_html_href(&h, slug, "/trend");
+        ngx_http_disclosure_out_literal(&h.out, "历年主要数据</a>");
+
+        if (ngx_http_disclosure_get_int(years->u.array.values[0], "year",
+                                        &year)
+            == NGX_OK)
+        {
+            ngx_http_disclosure_out_literal(&h.out, "　");
+            ngx_http_disclosure_html_href(&h, slug, "/%i/compare", year);
+            ngx_http_disclosure_out_printf(&h.out, "%i年度与上年对比</a>",
+                                           year);
+
+            if (YAJL_IS_ARRAY(children) && children->u.array.len) {
+                ngx_http_disclosure_out_literal(&h.out, "　");
+                ngx_http_disclosure_html_href(&h, slug, "/%i/rollup", year);
+                ngx_http_disclosure_out_printf(&h.out,
+                                               "%i年度本机关及下级机关汇总</a>",
+                                               year);
+            }
+        }
+
+        ngx_http_disclosure_out_literal(&h.out, "</p>\n");
+    }
+
     if (YAJL_IS_ARRAY(children) && children->u.array.len) {
         ngx_http_disclosure_out_literal(&h.out, "<h2>下级机关</h2>\n"
                                         "<ul class=\"d-children\">\n");
@@ -714,16 +761,11 @@ ngx_http_disclosure_html_agency(ngx_http_request_t *r, yajl_val doc,
                                                         "children[].name");
             }
 
+            /* each child with its years: the index lists the top only */
             ngx_http_disclosure_out_literal(&h.out, "<li>");
 
-            if (h.links) {
-                ngx_http_disclosure_html_href(&h, s, "/");
-            }
-
-            ngx_http_disclosure_out_html_cstr(&h.out, name);
-
-            if (h.links) {
-                ngx_http_disclosure_out_literal(&h.out, "</a>");
+            if (ngx_http_disclosure_html_agency_item(&h, c) != NGX_OK) {
+                return NGX_ERROR;
             }
 
             ngx_http_disclosure_out_literal(&h.out, "</li>\n");
@@ -780,34 +822,7 @@ static void
 ngx_http_disclosure_html_open(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_loc_conf_t *dlcf, ngx_str_t *title)
 {
-    if (dlcf && dlcf->template_file.len) {
-
-        /* the portal's head; our stylesheet goes into the body part */
-
-        ngx_http_disclosure_out_ref(&h->out, &dlcf->template_head);
-        ngx_http_disclosure_html_style(h);
-        ngx_http_disclosure_out_literal(&h->out,
-                            "<article class=\"disclosure\" lang=\"zh-CN\">\n");
-        goto preview;
-    }
-
-    ngx_http_disclosure_out_literal(&h->out,
-        "<!DOCTYPE html>\n"
-        "<html lang=\"zh-CN\">\n"
-        "<head>\n"
-        "<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, "
-        "initial-scale=1\">\n"
-        "<title>");
-    ngx_http_disclosure_out_str(&h->out, title);
-    ngx_http_disclosure_out_literal(&h->out, "</title>\n");
-    ngx_http_disclosure_html_style(h);
-    ngx_http_disclosure_out_literal(&h->out, "</head>\n"
-                                    "<body>\n"
-                                    "<main>\n"
-                                    "<article class=\"disclosure\">\n");
-
-preview:
+    ngx_http_disclosure_page_open(&h->out, dlcf, title);
 
     /* disclosure_preview: the draft banner and findings, above the report */
     if (dlcf && dlcf->preview) {
@@ -820,13 +835,56 @@ static void
 ngx_http_disclosure_html_close(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_loc_conf_t *dlcf)
 {
+    ngx_http_disclosure_page_close(&h->out, dlcf);
+}
+
+
+/* the page around a body: the portal's template, or a page of our own */
+
+void
+ngx_http_disclosure_page_open(ngx_http_disclosure_out_t *o,
+    ngx_http_disclosure_loc_conf_t *dlcf, ngx_str_t *title)
+{
     if (dlcf && dlcf->template_file.len) {
-        ngx_http_disclosure_out_literal(&h->out, "</article>\n");
-        ngx_http_disclosure_out_ref(&h->out, &dlcf->template_tail);
+
+        /* the portal's head; our stylesheet goes into the body part */
+
+        ngx_http_disclosure_out_ref(o, &dlcf->template_head);
+        ngx_http_disclosure_page_style(o);
+        ngx_http_disclosure_out_literal(o,
+                            "<article class=\"disclosure\" lang=\"zh-CN\">\n");
         return;
     }
 
-    ngx_http_disclosure_out_literal(&h->out, "</article>\n"
+    ngx_http_disclosure_out_literal(o,
+        "<!DOCTYPE html>\n"
+        "<html lang=\"zh-CN\">\n"
+        "<head>\n"
+        "<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, "
+        "initial-scale=1\">\n"
+        "<title>");
+    ngx_http_disclosure_out_str(o, title);
+    ngx_http_disclosure_out_literal(o, "</title>\n");
+    ngx_http_disclosure_page_style(o);
+    ngx_http_disclosure_out_literal(o, "</head>\n"
+                                    "<body>\n"
+                                    "<main>\n"
+                                    "<article class=\"disclosure\">\n");
+}
+
+
+void
+ngx_http_disclosure_page_close(ngx_http_disclosure_out_t *o,
+    ngx_http_disclosure_loc_conf_t *dlcf)
+{
+    if (dlcf && dlcf->template_file.len) {
+        ngx_http_disclosure_out_literal(o, "</article>\n");
+        ngx_http_disclosure_out_ref(o, &dlcf->template_tail);
+        return;
+    }
+
+    ngx_http_disclosure_out_literal(o, "</article>\n"
                                     "</main>\n"
                                     "</body>\n"
                                     "</html>\n");
@@ -836,10 +894,17 @@ ngx_http_disclosure_html_close(ngx_http_disclosure_html_t *h,
 static void
 ngx_http_disclosure_html_style(ngx_http_disclosure_html_t *h)
 {
-    ngx_http_disclosure_out_literal(&h->out, "<style>\n");
-    ngx_http_disclosure_out_raw(&h->out, ngx_http_disclosure_css,
+    ngx_http_disclosure_page_style(&h->out);
+}
+
+
+void
+ngx_http_disclosure_page_style(ngx_http_disclosure_out_t *o)
+{
+    ngx_http_disclosure_out_literal(o, "<style>\n");
+    ngx_http_disclosure_out_raw(o, ngx_http_disclosure_css,
                                 sizeof(ngx_http_disclosure_css) - 1);
-    ngx_http_disclosure_out_literal(&h->out, "</style>\n");
+    ngx_http_disclosure_out_literal(o, "</style>\n");
 }
 
 
@@ -916,20 +981,27 @@ ngx_http_disclosure_html_href(ngx_http_disclosure_html_t *h,
 static void
 ngx_http_disclosure_html_time(ngx_http_disclosure_html_t *h, const char *ts)
 {
+    ngx_http_disclosure_out_time(&h->out, ts);
+}
+
+
+void
+ngx_http_disclosure_out_time(ngx_http_disclosure_out_t *o, const char *ts)
+{
     size_t  len;
 
     len = ngx_strlen(ts);
 
-    ngx_http_disclosure_out_literal(&h->out, "<time datetime=\"");
-    ngx_http_disclosure_out_html(&h->out, (u_char *) ts, len);
-    ngx_http_disclosure_out_literal(&h->out, "\">");
+    ngx_http_disclosure_out_literal(o, "<time datetime=\"");
+    ngx_http_disclosure_out_html(o, (u_char *) ts, len);
+    ngx_http_disclosure_out_literal(o, "\">");
 
     if (len > 10 && ts[4] == '-' && ts[7] == '-' && ts[10] == 'T') {
         len = 10;
     }
 
-    ngx_http_disclosure_out_html(&h->out, (u_char *) ts, len);
-    ngx_http_disclosure_out_literal(&h->out, "</time>");
+    ngx_http_disclosure_out_html(o, (u_char *) ts, len);
+    ngx_http_disclosure_out_literal(o, "</time>");
 }
 
 

@@ -68,6 +68,26 @@ ngx_int_t ngx_http_disclosure_html_agency(ngx_http_request_t *r,
 ngx_int_t ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
     ngx_chain_t **out);
 
+/*
+ * The pages across reports (ngx_http_disclosure_trend.c, _compare.c,
+ * _rollup.c): variant is HTML (a page), FRAGMENT (for SSI: no page around
+ * it; part names the table, or "completeness", where a page has several)
+ * or CSV.  disclosure-trend/1, disclosure-compare/1, disclosure-rollup/1,
+ * disclosure-year/1.
+ */
+ngx_int_t ngx_http_disclosure_trend(ngx_http_request_t *r, yajl_val doc,
+    ngx_str_t *prefix, ngx_http_disclosure_loc_conf_t *dlcf,
+    ngx_uint_t variant, ngx_chain_t **out);
+ngx_int_t ngx_http_disclosure_compare(ngx_http_request_t *r, yajl_val doc,
+    ngx_str_t *prefix, ngx_http_disclosure_loc_conf_t *dlcf,
+    ngx_uint_t variant, ngx_str_t *part, ngx_chain_t **out);
+ngx_int_t ngx_http_disclosure_rollup(ngx_http_request_t *r, yajl_val doc,
+    ngx_str_t *prefix, ngx_http_disclosure_loc_conf_t *dlcf,
+    ngx_uint_t variant, ngx_str_t *part, ngx_chain_t **out);
+ngx_int_t ngx_http_disclosure_year(ngx_http_request_t *r, yajl_val doc,
+    ngx_str_t *prefix, ngx_http_disclosure_loc_conf_t *dlcf,
+    ngx_uint_t variant, ngx_chain_t **out);
+
 /* any document, re-serialized compactly; number texts kept as given,
  * "/" escaped so that "</script>" cannot appear */
 ngx_int_t ngx_http_disclosure_json(ngx_http_request_t *r, yajl_val doc,
@@ -134,6 +154,23 @@ ngx_http_disclosure_out_raw(ngx_http_disclosure_out_t *o, u_char *data,
 #define ngx_http_disclosure_out_html_cstr(o, s)                               \
     ngx_http_disclosure_out_html(o, (u_char *) s, ngx_strlen(s))
 
+
+/* the page around a body (the portal's template or our own page, with
+ * the stylesheet), as the report pages have it (_html.c) */
+void ngx_http_disclosure_page_open(ngx_http_disclosure_out_t *o,
+    ngx_http_disclosure_loc_conf_t *dlcf, ngx_str_t *title);
+void ngx_http_disclosure_page_close(ngx_http_disclosure_out_t *o,
+    ngx_http_disclosure_loc_conf_t *dlcf);
+void ngx_http_disclosure_page_style(ngx_http_disclosure_out_t *o);
+
+/* <time datetime="...">2025-01-20</time> */
+void ngx_http_disclosure_out_time(ngx_http_disclosure_out_t *o,
+    const char *ts);
+
+/* CSV fields (_csv.c): a number or text as the document gives it; text
+ * quoted as RFC 4180 asks, a formula neutralised */
+void ngx_http_disclosure_csv_value(ngx_http_disclosure_out_t *o, yajl_val v);
+void ngx_http_disclosure_csv_text(ngx_http_disclosure_out_t *o, u_char *s);
 
 /* the one HTML escape: & < > " ' become entities, C0 controls other than
  * tab, LF and CR are dropped; dst == NULL returns the escaped length */

@@ -19,6 +19,19 @@
  *   slug "/" year ".json"       report           (JSON)
  *   slug "/" year ".csv"        report           (CSV)
  *   slug "/" year "/" table     one table        (HTML fragment)
+ *   slug "/trend" [ext]         trend            (HTML, JSON, CSV)
+ *   slug "/trend/fragment"      trend            (HTML fragment)
+ *   slug "/" year "/compare" [ext]          comparison with last year
+ *   slug "/" year "/compare/" table         its fragment
+ *   slug "/" year "/rollup" [ext]           roll-up of the descendants
+ *   slug "/" year "/rollup/" (table | "completeness")   its fragments
+ *   year                        redirect to year/
+ *   year "/"                    year page        (HTML)
+ *   year "/index.json", year "/index.csv", year "/fragment"
+ *
+ *   ext   = ".json" | ".csv"
+ *   A first segment of digits only is a year, never an agency: the schema
+ *   refuses such slugs, and reserved words (trend, ...) too.
  *
  *   slug  = [a-z0-9]+ ("-" [a-z0-9]+)*, at most 64 bytes (as in the schema)
  *   year  = 4 digits
@@ -29,6 +42,11 @@
 static ngx_int_t ngx_http_disclosure_parse_slug(ngx_str_t *s);
 static ngx_int_t ngx_http_disclosure_parse_year(u_char *p, u_char *end,
     ngx_http_disclosure_route_t *route);
+static ngx_int_t ngx_http_disclosure_parse_year_page(u_char *p, u_char *end,
+    ngx_http_disclosure_route_t *route);
+static ngx_int_t ngx_http_disclosure_parse_word(u_char *p, u_char *end,
+    const char *word, ngx_str_t *parts, ngx_http_disclosure_route_t *route);
+static ngx_int_t ngx_http_disclosure_is_table(ngx_str_t *name);
 
 
 static ngx_str_t  ngx_http_disclosure_tables[] = {
@@ -39,12 +57,26 @@ static ngx_str_t  ngx_http_disclosure_tables[] = {
 };
 
 
+static ngx_str_t  ngx_http_disclosure_fragment_parts[] = {
+    ngx_string("fragment"),
+    ngx_null_string
+};
+
+
+static ngx_str_t  ngx_http_disclosure_rollup_parts[] = {
+    ngx_string("proactive"),
+    ngx_string("applications"),
+    ngx_string("appeals"),
+    ngx_string("completeness"),
+    ngx_null_string
+};
+
+
 ngx_int_t
 ngx_http_disclosure_parse_route(ngx_str_t *path,
     ngx_http_disclosure_route_t *route)
 {
-    u_char      *p, *end, *slash;
-    ngx_str_t   *t;
+    u_char      *p, *end, *slash, *t_end;
     ngx_int_t    rc;
 
     ngx_memzero(route, sizeof(ngx_http_disclosure_route_t));
@@ -70,9 +102,19 @@ ngx_http_disclosure_parse_route(ngx_str_t *path,
         return NGX_OK;
     }
 
-    /* the agency */
-
     slash = ngx_strlchr(p, end, '/');
+
+    for (t_end = p; t_end < (slash ? slash : end); t_end++) {
+        if (*t_end < '0' || *t_end > '9') {
+            break;
+        }
+    }
+
+    if (t_end > p && t_end == (slash ? slash : end)) {
+        return ngx_http_disclosure_parse_year_page(p, end, route);
+    }
+
+    /* the agency */
 
     route->slug.data = p;
     route->slug.len = (slash ? slash : end) - p;
@@ -102,6 +144,14 @@ ngx_http_disclosure_parse_route(ngx_str_t *path,
         return NGX_OK;
     }
 
+    rc = ngx_http_disclosure_parse_word(p, end, "trend",
+                                        ngx_http_disclosure_fragment_parts,
+                                        route);
+    if (rc != NGX_DECLINED) {
+        route->route = NGX_HTTP_DISCLOSURE_TREND;
+        return rc;
+    }
+
     /* the year, with its representation */
 
     slash = ngx_strlchr(p, end, '/');
@@ -123,21 +173,34 @@ ngx_http_disclosure_parse_route(ngx_str_t *path,
         return NGX_HTTP_BAD_REQUEST;
     }
 
-    /* one table */
+    /* a page about the year's report, or one table */
 
-    route->route = NGX_HTTP_DISCLOSURE_TABLE;
-    route->table.data = slash + 1;
-    route->table.len = end - (slash + 1);
+    p = slash + 1;
 
-    for (t = ngx_http_disclosure_tables; t->len; t++) {
-        if (t->len == route->table.len
-            && ngx_strncmp(t->data, route->table.data, t->len) == 0)
-        {
-            return NGX_OK;
-        }
+    rc = ngx_http_disclosure_parse_word(p, end, "compare",
+                                        ngx_http_disclosure_tables, route);
+    if (rc != NGX_DECLINED) {
+        route->route = NGX_HTTP_DISCLOSURE_COMPARE;
+        return rc;
     }
 
-    for (p = route->table.data; p < end; p++) {
+    rc = ngx_http_disclosure_parse_word(p, end, "rollup",
+                                        ngx_http_disclosure_rollup_parts,
+                                        route);
+    if (rc != NGX_DECLINED) {
+        route->route = NGX_HTTP_DISCLOSURE_ROLLUP;
+        return rc;
+    }
+
+    route->route = NGX_HTTP_DISCLOSURE_TABLE;
+    route->table.data = p;
+    route->table.len = end - p;
+
+    if (ngx_http_disclosure_is_table(&route->table)) {
+        return NGX_OK;
+    }
+
+    for ( /* void */ ; p < end; p++) {
         if ((*p < 'a' || *p > 'z') && *p != '_') {
             route->error = "malformed table name";
             return NGX_HTTP_BAD_REQUEST;
@@ -145,6 +208,124 @@ ngx_http_disclosure_parse_route(ngx_str_t *path,
     }
 
     return NGX_HTTP_NOT_FOUND;
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_is_table(ngx_str_t *name)
+{
+    ngx_str_t  *t;
+
+    for (t = ngx_http_disclosure_tables; t->len; t++) {
+        if (t->len == name->len
+            && ngx_strncmp(t->data, name->data, t->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * word, word ".json", word ".csv" or word "/" part (a fragment): NGX_OK;
+ * NGX_DECLINED when the text is not about word; NGX_HTTP_NOT_FOUND for
+ * another extension or part.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_parse_word(u_char *p, u_char *end, const char *word,
+    ngx_str_t *parts, ngx_http_disclosure_route_t *route)
+{
+    size_t      n, len;
+    ngx_str_t  *t;
+
+    n = ngx_strlen(word);
+    len = end - p;
+
+    if (len < n || ngx_strncmp(p, word, n) != 0
+        || (len > n && p[n] != '.' && p[n] != '/'))
+    {
+        return NGX_DECLINED;
+    }
+
+    p += n;
+    len -= n;
+
+    if (len == 0) {
+        route->variant = NGX_HTTP_DISCLOSURE_HTML;
+        return NGX_OK;
+    }
+
+    if (len == 5 && ngx_strncmp(p, ".json", 5) == 0) {
+        route->variant = NGX_HTTP_DISCLOSURE_JSON;
+        return NGX_OK;
+    }
+
+    if (len == 4 && ngx_strncmp(p, ".csv", 4) == 0) {
+        route->variant = NGX_HTTP_DISCLOSURE_CSV;
+        return NGX_OK;
+    }
+
+    if (*p == '/') {
+        for (t = parts; t->len; t++) {
+            if (t->len == len - 1 && ngx_strncmp(t->data, p + 1, t->len) == 0)
+            {
+                route->variant = NGX_HTTP_DISCLOSURE_FRAGMENT;
+                route->table.data = p + 1;
+                route->table.len = t->len;
+                return NGX_OK;
+            }
+        }
+    }
+
+    return NGX_HTTP_NOT_FOUND;
+}
+
+
+/* "2024", "2024/", "2024/index.json", "2024/index.csv", "2024/fragment" */
+
+static ngx_int_t
+ngx_http_disclosure_parse_year_page(u_char *p, u_char *end,
+    ngx_http_disclosure_route_t *route)
+{
+    size_t  len;
+
+    route->route = NGX_HTTP_DISCLOSURE_YEAR;
+
+    if (end - p < 4 || (end - p > 4 && p[4] != '/')) {
+        /* digits, but no year: neither a year nor an agency */
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    route->year.data = p;
+    route->year.len = 4;
+
+    if (end - p == 4) {
+        return NGX_HTTP_MOVED_PERMANENTLY;
+    }
+
+    p += 5;
+    len = end - p;
+
+    if (len == 0) {
+        route->variant = NGX_HTTP_DISCLOSURE_HTML;
+
+    } else if (len == 10 && ngx_strncmp(p, "index.json", 10) == 0) {
+        route->variant = NGX_HTTP_DISCLOSURE_JSON;
+
+    } else if (len == 9 && ngx_strncmp(p, "index.csv", 9) == 0) {
+        route->variant = NGX_HTTP_DISCLOSURE_CSV;
+
+    } else if (len == 8 && ngx_strncmp(p, "fragment", 8) == 0) {
+        route->variant = NGX_HTTP_DISCLOSURE_FRAGMENT;
+
+    } else {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    return NGX_OK;
 }
 
 

@@ -22,14 +22,19 @@ typedef enum {
     NGX_HTTP_DISCLOSURE_INDEX = 0,      /* /                    */
     NGX_HTTP_DISCLOSURE_AGENCY,         /* /{agency}/           */
     NGX_HTTP_DISCLOSURE_REPORT,         /* /{agency}/{year}     */
-    NGX_HTTP_DISCLOSURE_TABLE           /* /{agency}/{year}/{table} */
+    NGX_HTTP_DISCLOSURE_TABLE,          /* /{agency}/{year}/{table} */
+    NGX_HTTP_DISCLOSURE_TREND,          /* /{agency}/trend      */
+    NGX_HTTP_DISCLOSURE_COMPARE,        /* /{agency}/{year}/compare */
+    NGX_HTTP_DISCLOSURE_ROLLUP,         /* /{agency}/{year}/rollup */
+    NGX_HTTP_DISCLOSURE_YEAR            /* /{year}/             */
 } ngx_http_disclosure_route_e;
 
 
 typedef enum {
     NGX_HTTP_DISCLOSURE_HTML = 0,
     NGX_HTTP_DISCLOSURE_JSON,
-    NGX_HTTP_DISCLOSURE_CSV
+    NGX_HTTP_DISCLOSURE_CSV,
+    NGX_HTTP_DISCLOSURE_FRAGMENT        /* HTML for SSI, no page around it */
 } ngx_http_disclosure_variant_e;
 
 
@@ -38,7 +43,9 @@ typedef struct {
     ngx_http_disclosure_variant_e  variant;
     ngx_str_t                      slug;
     ngx_str_t                      year;      /* four digits */
-    ngx_str_t                      table;
+    ngx_str_t                      table;     /* also of the fragment of a
+                                                 compare or rollup page:
+                                                 a table or "completeness" */
     const char                    *error;     /* why NGX_HTTP_BAD_REQUEST */
 } ngx_http_disclosure_route_t;
 

@@ -1,5 +1,6 @@
--- B6 data: :governments governments with :departments departments each
--- (100 × 99: 10,000 agencies), one report a year for 2021–2025 (50,000
+-- B6 data: one city (bench-city, no reports) above :governments governments
+-- with :departments departments each (100 × 99: 10,000 agencies and the
+-- city, whose roll-up B8 measures), one report a year for 2021–2025 (50,000
 -- reports), each a copy of the cells and narrative of one published
 -- 2021-format report (the template), then published.  As postgres:
 --
@@ -48,15 +49,19 @@ END
 $$;
 
 INSERT INTO disclosure.agency (slug, name, kind)
+VALUES ('bench-city', '基准测试市人民政府', 'government');
+
+INSERT INTO disclosure.agency (slug, name, kind, parent_id)
 SELECT format('bench-g%s', lpad(g::text, 3, '0')),
-       format('基准测试第%s区人民政府', g), 'government'
+       format('基准测试第%s区人民政府', g), 'government',
+       (SELECT id FROM disclosure.agency WHERE slug = 'bench-city')
   FROM generate_series(1, :governments) g;
 
 INSERT INTO disclosure.agency (slug, name, kind, parent_id)
 SELECT format('%s-d%s', a.slug, lpad(d::text, 2, '0')),
        format('%s第%s部门', a.name, d), 'department', a.id
   FROM disclosure.agency a CROSS JOIN generate_series(1, :departments) d
- WHERE a.slug LIKE 'bench-g%' AND a.parent_id IS NULL;
+ WHERE a.slug LIKE 'bench-g%' AND a.slug NOT LIKE '%-d%';
 
 INSERT INTO disclosure.report (agency_id, year)
 SELECT a.id, y

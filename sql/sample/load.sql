@@ -4,3 +4,4 @@
 \set ON_ERROR_STOP 1
 \ir xigong-edz-2024.sql
 \ir demo-district.sql
+\ir demo-district-completeness.sql

@@ -121,6 +121,12 @@ my @pages = (
     [ 'report-2019' => '/disclosure/demo-district/2020', $TABLES ],
     [ template    => '/portal/demo-district/2024',    $TABLES ],
     [ ssi         => '/article.html',                 $TABLES ],
+    [ trend       => '/disclosure/demo-district/trend' ],
+    [ 'trend-template' => '/portal/demo-district/trend' ],
+    [ compare     => '/disclosure/demo-district/2024/compare' ],
+    [ 'compare-2019' => '/disclosure/demo-district/2021/compare' ],
+    [ rollup      => '/disclosure/demo-district/2024/rollup', $TABLES ],
+    [ year        => '/disclosure/2024/' ],
 );
 
 # the pages are there before a browser looks at them

@@ -23,7 +23,9 @@ is $r->{status}, 200, 'index: 200';
 is $r->{headers}{'content-type'}, 'text/html; charset=utf-8', 'index: HTML in UTF-8';
 is $r->{headers}{'x-content-type-options'}, 'nosniff', 'index: nosniff';
 like $r->{text}, qr/<html lang="zh-CN"/, 'index: lang zh-CN';
-like $r->{text}, qr/示例区人民政府.*示例区教育局/s, 'index: a district, then its departments';
+like $r->{text}, qr/示例区人民政府/, 'index: a district';
+unlike $r->{text}, qr/示例区教育局/, 'index: the top of the hierarchy only (its departments are on its page)';
+like $r->{text}, qr{<a href="/disclosure/2024/">2024年度</a>}, 'index: links the year pages';
 like $r->{text}, qr{href="/disclosure/xigong-edz/"}, 'index: links an agency';
 unlike $r->{text}, qr/2025/, 'index: no draft year';
 
@@ -37,7 +39,10 @@ $r = get('/disclosure/demo-district/');
 is $r->{status}, 200, 'agency: 200';
 like $r->{text}, qr/示例区人民政府/, 'agency: its name';
 like $r->{text}, qr{href="/disclosure/demo-district/2024\.html"}, 'agency: links its years';
-like $r->{text}, qr/示例区教育局/, 'agency: lists its departments';
+like $r->{text}, qr{<li><a href="/disclosure/demo-district-education/">示例区教育局</a>\n<ul class="d-years"><li><a href="/disclosure/demo-district-education/2024\.html">2024年</a>},
+    'agency: lists its departments, each with its years';
+like $r->{text}, qr{<a href="/disclosure/demo-district/trend">历年主要数据</a>}, 'agency: links its trend';
+like $r->{text}, qr{<a href="/disclosure/demo-district/2024/rollup">2024年度本机关及下级机关汇总</a>}, 'agency: and its roll-up';
 $r = get('/disclosure/demo-district/index.json');
 is decode_json($r->{content})->{agency}{slug}, 'demo-district', 'agency/index.json: the agency document';
 

@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(58);
+SELECT plan(64);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -54,7 +54,13 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure.announce_agencies()', 'disclosure_web.data_version()', 'disclosure_web.report(text,integer)',
           'disclosure_web.published_years(integer)', 'disclosure_web.index()', 'disclosure_web.agency(text)',
           'disclosure_web.changes(bigint)',
-          'disclosure_preview.report(text,integer)', 'disclosure_preview.index()', 'disclosure_preview.agency(text)'],
+          'disclosure_preview.report(text,integer)', 'disclosure_preview.index()', 'disclosure_preview.agency(text)',
+          'disclosure.check_slug()', 'disclosure.rollup_rebuild()', 'disclosure.rollup_revisions_changed()',
+          'disclosure.rollup_agencies_moved()', 'disclosure_web.trend(text)', 'disclosure_web.compare(text,integer)',
+          'disclosure_web.rollup(text,integer)', 'disclosure_web.year_page(integer)',
+          'disclosure_web.ancestors(text)', 'disclosure.agency_tree_rebuild()',
+          'disclosure.year_state_refresh(integer[])', 'disclosure.year_state_revisions()',
+          'disclosure.agency_tree_changed()'],
     'the SECURITY DEFINER functions, each tested below');
 CREATE TEMP TABLE doc AS
 SELECT jsonb_set(disclosure.export_report('demo-district-housing', 2023)::jsonb, '{agency}',
@@ -101,15 +107,15 @@ RESET SESSION AUTHORIZATION;
 
 SET LOCAL SESSION AUTHORIZATION t_publisher;
 SELECT lives_ok($$ SELECT disclosure.import_report(new_agency) FROM docs $$, 'publisher: makes an agency by importing');
-SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-finance,demo-district-health,demo-district-housing,demo-district-market',
     'the new child with only a draft is not listed on its parent''s page');
 SELECT lives_ok($$ SELECT disclosure.publish('t-roles-child', 2023) $$, 'publisher: publishes it');
-SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market,t-roles-child',
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-finance,demo-district-health,demo-district-housing,demo-district-market,t-roles-child',
     'now it is listed');
 SELECT lives_ok($$ SELECT disclosure.import_report(printed) FROM docs $$, 'publisher: imports a legacy report');
 SELECT ok((SELECT legacy FROM disclosure.reports WHERE agency = 't-roles' AND year = 2023), 'publisher: legacy it is');
 SELECT lives_ok($$ SELECT disclosure.withdraw('t-roles-child', 2023, '测试') $$, 'publisher: withdraws');
-SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-finance,demo-district-health,demo-district-housing,demo-district-market',
     'withdrawn, the child is not listed again');
 SELECT lives_ok($$ INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-p', 'x', 'department') $$,
     'publisher: inserts an agency (announce_agencies runs)');
@@ -121,6 +127,10 @@ SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('
                           disclosure_web.index(), disclosure_web.agency('demo-district'),
                           disclosure_web.published_years(1) $$, 'publisher: reads the web API');
 SELECT throws_ok($$ SELECT disclosure_preview.index() $$, '42501', NULL, 'publisher: not a previewer either');
+SELECT throws_ok($$ SELECT disclosure.rollup_rebuild() $$, '42501', NULL,
+    'publisher: cannot rebuild the sums (only their owner; publications keep them)');
+SELECT throws_ok($$ INSERT INTO disclosure.agency (slug, name, kind) VALUES ('trend', 'x', 'department') $$,
+    '23514', NULL, 'publisher: an agency named like a route is refused (check_slug)');
 RESET SESSION AUTHORIZATION;
 
 SET LOCAL SESSION AUTHORIZATION t_nginx;
@@ -136,7 +146,14 @@ SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('
 SELECT lives_ok($$ SELECT * FROM disclosure_web.changes(0) $$, 'nginx: reads the change log');
 SELECT throws_ok($$ SELECT disclosure.step_data_version('x', 0) $$, '42501', NULL,
     'nginx: cannot step the data version');
-SELECT is(pg_temp.children(), 'demo-district-education,demo-district-housing,demo-district-market',
+SELECT lives_ok($$ SELECT disclosure_web.trend('demo-district'), disclosure_web.compare('demo-district', 2024),
+                          disclosure_web.rollup('demo-district', 2024), disclosure_web.year_page(2024),
+                          disclosure_web.ancestors('demo-district-market') $$,
+    'nginx: reads the pages across reports (issue 13)');
+SELECT throws_ok($$ SELECT disclosure.rollup_rebuild() $$, '42501', NULL, 'nginx: cannot rebuild the sums');
+SELECT throws_ok($$ SELECT disclosure.year_state_refresh('{1}') $$, '42501', NULL, 'nginx: nor the states');
+SELECT throws_ok($$ SELECT disclosure.agency_tree_rebuild() $$, '42501', NULL, 'nginx: nor the tree');
+SELECT is(pg_temp.children(), 'demo-district-education,demo-district-finance,demo-district-health,demo-district-housing,demo-district-market',
     'nginx: sees only the children the index shows');
 SELECT throws_ok($$ SELECT disclosure_preview.report('demo-district', 2025) $$, '42501', NULL,
     'nginx: the public role cannot read drafts');

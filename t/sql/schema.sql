@@ -8,7 +8,8 @@ SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
           '0005_workflow.sql', '0006_document.sql', '0007_roles_web.sql',
           '0008_reader_writes_nothing.sql', '0009_web_api_plpgsql.sql',
           '0010_agency_changes_announced.sql', '0011_change_log.sql', '0020_as_printed.sql',
-          '0021_rules_as_printed.sql', '0022_agency_children_shown.sql', '0030_preview.sql'],
+          '0021_rules_as_printed.sql', '0022_agency_children_shown.sql', '0030_preview.sql',
+          '0040_across_reports.sql'],
     'every migration is recorded once, in order');
 SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
     $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');
@@ -34,21 +35,23 @@ SELECT columns_are('disclosure', 'appeals_grid',
     ARRAY['agency', 'year', 'revision', 'status', 'revision_id', 'format', 'row_no', 'row_key', 'row_label',
           'upheld', 'corrected', 'other', 'pending', 'total'], 'the appeals grid has one column per table column');
 SELECT functions_are('disclosure_web', ARRAY['data_version', 'report', 'published_years', 'index', 'agency',
-                                             'changes'],
+                                             'changes', 'trend', 'compare', 'rollup', 'year_page', 'ancestors'],
     'the web API');
 SELECT is((SELECT string_agg(format('%s %s %s %s', p.proname, l.lanname, p.prosecdef, p.proconfig), '; '
                            ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'disclosure_web'::regnamespace),
           (SELECT string_agg(f || ' plpgsql t {"search_path=pg_catalog, pg_temp"' || j || '}', '; ' ORDER BY f)
-             FROM (VALUES ('agency', ',jit=off'), ('changes', ''), ('data_version', ''), ('index', ',jit=off'),
-                          ('published_years', ''), ('report', '')) v(f, j)),
+             FROM (VALUES ('agency', ',jit=off'), ('ancestors', ''), ('changes', ''), ('compare', ',jit=off'),
+                          ('data_version', ''), ('index', ',jit=off'), ('published_years', ''),
+                          ('report', ''), ('rollup', ',jit=off'), ('trend', ',jit=off'),
+                          ('year_page', ',jit=off')) v(f, j)),
     'the web API keeps its plans between calls (PL/pgSQL), as its owner, with a fixed search_path, '
     'index and agency pages without JIT');
 SELECT is((SELECT count(*)::int FROM disclosure.revision v JOIN disclosure.report r ON r.id = v.report_id
             JOIN disclosure.agency a ON a.id = r.agency_id
-           WHERE a.slug LIKE 'demo-district%' AND v.status = 'published'), 20,
-    'the made-up district: 4 agencies × 5 published years');
+           WHERE a.slug LIKE 'demo-district%' AND v.status = 'published'), 27,
+    'the made-up district: 4 agencies × 5 published years, 3 + 4 of two more departments');
 
 SELECT * FROM finish();
 ROLLBACK;
