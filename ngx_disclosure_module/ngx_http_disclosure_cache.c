@@ -906,25 +906,6 @@ ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
  */
 
 ngx_uint_t
-ngx_http_disclosure_cache_invalidate(ngx_shm_zone_t *zone, ngx_str_t *agency,
-    ngx_int_t year)
-{
-    ngx_http_disclosure_change_t  ch;
-
-    if (agency == NULL) {
-        return ngx_http_disclosure_cache_invalidate_change(zone, NULL);
-    }
-
-    ch.agency = *agency;
-    ch.year = year;
-    ch.ancestors = NULL;
-    ch.nancestors = 0;
-
-    return ngx_http_disclosure_cache_invalidate_change(zone, &ch);
-}
-
-
-ngx_uint_t
 ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_match_pt match, void *data)
 {

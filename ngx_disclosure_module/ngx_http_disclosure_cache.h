@@ -183,16 +183,12 @@ typedef ngx_uint_t (*ngx_http_disclosure_cache_match_pt)(u_char *key,
 
 
 /*
- * Marks entries stale: with agency NULL everything, otherwise what a
- * change of that agency's report of that year makes stale (_stale.c),
- * the ancestors not known.  Returns the number of entries marked.  Fills
- * under way store their response already stale (the generation moved).
+ * Marks entries stale: with ch NULL everything, otherwise what the change
+ * of that agency's report of that year makes stale (_stale.c); ancestors
+ * NULL: not known, so every roll-up of the year.  Returns the number of
+ * entries marked.  Fills under way store their response already stale
+ * (the generation moved).
  */
-ngx_uint_t ngx_http_disclosure_cache_invalidate(ngx_shm_zone_t *zone,
-    ngx_str_t *agency, ngx_int_t year);
-
-/* the same with the ancestors, when the caller knows them (the web API's
- * disclosure_web.ancestors(slug)); ch NULL: everything */
 ngx_uint_t ngx_http_disclosure_cache_invalidate_change(ngx_shm_zone_t *zone,
     ngx_http_disclosure_change_t *ch);
 

@@ -24,9 +24,10 @@
  * every few seconds at most), one not newer than the version known is
  * ignored.  A newer one makes the listener read what changed through
  * disclosure_web.changes(known version), the change log: each step names
- * a report (its entries and every index and agency page are invalidated,
- * in every zone), or the agencies (the lists only), or nothing known
- * (everything).  The known version moves only to what the database
+ * a report and its agency's ancestors (what it changes is invalidated in
+ * every zone, _stale.c: its entries, the lists, the roll-ups of the agency
+ * and those above it), or the agencies (the pages that show names), or
+ * nothing known (everything).  The known version moves only to what the database
  * answered.  Reads of the change log are at least CHECK_MIN apart: a
  * burst of hints, forged or real, costs one read, and one invalidation
  * of everything at most.
@@ -84,7 +85,11 @@
 #define NGX_HTTP_DISCLOSURE_STANDBY_SQL                                        \
     "SELECT disclosure_web.data_version(), pg_catalog.pg_is_in_recovery()"
 #define NGX_HTTP_DISCLOSURE_CHANGES_SQL                                        \
-    "SELECT data_version, agency, year FROM disclosure_web.changes($1)"
+    "SELECT data_version, agency, year, ancestors "                           \
+    "FROM disclosure_web.changes($1)"
+
+/* ancestors of a changed agency named to the cache; deeper: every roll-up */
+#define NGX_HTTP_DISCLOSURE_LISTENER_DEPTH  32
 #define NGX_HTTP_DISCLOSURE_LISTENER_NAME   " listener"
 
 /* ERRCODE_READ_ONLY_SQL_TRANSACTION: LISTEN refused during recovery */
@@ -195,8 +200,10 @@ static void ngx_http_disclosure_listener_changes(
     ngx_http_disclosure_listener_t *l, PGresult *res);
 static void ngx_http_disclosure_listener_version(
     ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_ancestors(PGresult *res, int row,
+    ngx_http_disclosure_change_t *ch, ngx_str_t *ancestors);
 static ngx_uint_t ngx_http_disclosure_invalidate(
-    ngx_http_disclosure_listener_t *l, ngx_str_t *agency, ngx_int_t year);
+    ngx_http_disclosure_listener_t *l, ngx_http_disclosure_change_t *ch);
 static void ngx_http_disclosure_record(ngx_http_disclosure_listener_t *l,
     ngx_uint_t source, ngx_str_t *agency, ngx_int_t year, int64_t version,
     ngx_uint_t entries);
@@ -1045,8 +1052,7 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
 
             ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_GAP,
                                        NULL, 0, l->shared->sh->version,
-                                       ngx_http_disclosure_invalidate(l, NULL,
-                                                                      0));
+                                       ngx_http_disclosure_invalidate(l, NULL));
             l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
             l->result = 1;
             break;
@@ -1529,7 +1535,9 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
     int64_t                        version;
     ngx_int_t                      year;
     ngx_str_t                      agency;
+    ngx_str_t                      ancestors[NGX_HTTP_DISCLOSURE_LISTENER_DEPTH];
     ngx_uint_t                     n, all, source;
+    ngx_http_disclosure_change_t   ch;
     ngx_http_disclosure_shared_t  *sh;
 
     sh = l->shared->sh;
@@ -1538,10 +1546,10 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
     l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
     l->result = 1;
 
-    if (PQnfields(res) != 3) {
+    if (PQnfields(res) != 4) {
         ngx_log_error(NGX_LOG_ERR, l->log, 0,
                       "disclosure: listener: the change log query returned "
-                      "%d columns, not 3", PQnfields(res));
+                      "%d columns, not 4", PQnfields(res));
         l->result = 0;
         return;
     }
@@ -1574,7 +1582,7 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
     }
 
     if (all) {
-        n = ngx_http_disclosure_invalidate(l, NULL, 0);
+        n = ngx_http_disclosure_invalidate(l, NULL);
 
         ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
                       "disclosure: data version %L: %d changes, some not "
@@ -1589,14 +1597,19 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
 
     } else {
         for (i = 0; i < rows; i++) {
-            agency.data = (u_char *) PQgetvalue(res, i, 1);
-            agency.len = PQgetlength(res, i, 1);
-            year = ngx_atoi((u_char *) PQgetvalue(res, i, 2),
-                            PQgetlength(res, i, 2));
+            ch.agency.data = (u_char *) PQgetvalue(res, i, 1);
+            ch.agency.len = PQgetlength(res, i, 1);
+            ch.year = ngx_atoi((u_char *) PQgetvalue(res, i, 2),
+                               PQgetlength(res, i, 2));
             v = ngx_atoof((u_char *) PQgetvalue(res, i, 0),
                           PQgetlength(res, i, 0));
 
-            n = ngx_http_disclosure_invalidate(l, &agency, year);
+            ngx_http_disclosure_listener_ancestors(res, i, &ch, ancestors);
+
+            agency = ch.agency;
+            year = ch.year;
+
+            n = ngx_http_disclosure_invalidate(l, &ch);
 
             ngx_log_error(NGX_LOG_INFO, l->log, 0,
                           "disclosure: \"%V\" %i changed (data version %O): "
@@ -1664,7 +1677,7 @@ ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
         return;
     }
 
-    n = ngx_http_disclosure_invalidate(l, NULL, 0);
+    n = ngx_http_disclosure_invalidate(l, NULL);
 
     if (!known) {
         /*
@@ -1689,7 +1702,7 @@ ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
 
 static ngx_uint_t
 ngx_http_disclosure_invalidate(ngx_http_disclosure_listener_t *l,
-    ngx_str_t *agency, ngx_int_t year)
+    ngx_http_disclosure_change_t *ch)
 {
     ngx_uint_t        i, n;
     ngx_shm_zone_t  **zone;
@@ -1698,10 +1711,56 @@ ngx_http_disclosure_invalidate(ngx_http_disclosure_listener_t *l,
     n = 0;
 
     for (i = 0; i < l->conf->cache_zones.nelts; i++) {
-        n += ngx_http_disclosure_cache_invalidate(zone[i], agency, year);
+        n += ngx_http_disclosure_cache_invalidate_change(zone[i], ch);
     }
 
     return n;
+}
+
+
+/*
+ * The change log's ancestors column ("top,...,parent", "" for a top
+ * agency) into ch, pointing into the result; NULL (a year 0 row, or
+ * deeper than we keep): not known, so every roll-up of the year.
+ */
+
+static void
+ngx_http_disclosure_listener_ancestors(PGresult *res, int row,
+    ngx_http_disclosure_change_t *ch, ngx_str_t *ancestors)
+{
+    u_char      *p, *last, *comma;
+    ngx_uint_t   n;
+
+    ch->ancestors = NULL;
+    ch->nancestors = 0;
+
+    if (PQgetisnull(res, row, 3)) {
+        return;
+    }
+
+    p = (u_char *) PQgetvalue(res, row, 3);
+    last = p + PQgetlength(res, row, 3);
+    n = 0;
+
+    while (p < last) {
+        if (n == NGX_HTTP_DISCLOSURE_LISTENER_DEPTH) {
+            return;
+        }
+
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        ancestors[n].data = p;
+        ancestors[n].len = comma - p;
+        n++;
+
+        p = comma + 1;
+    }
+
+    ch->ancestors = ancestors;
+    ch->nancestors = n;
 }
 
 

@@ -1,12 +1,11 @@
 # The pages across reports are cached like the others, and a publication
 # makes stale exactly what it changes: one department's 2024 report is
 # corrected and published; its report, its trend, its comparisons of 2024
-# (and 2025), the roll-ups of 2024, the 2024 year page, the index and the
-# agency pages go stale, and everything else stays fresh.  The listener
-# knows the agency and the year of a notification but not the agency's
-# ancestors, so it makes every roll-up of that year stale (other years'
-# stay fresh); with the ancestors given (disclosure_web.ancestors()),
-# ngx_http_disclosure_cache_invalidate_change() narrows it to theirs.
+# (and 2025), the 2024 roll-ups of the department and of the district above
+# it, the 2024 year page, the index and the agency pages go stale, and
+# everything else stays fresh: a sibling's roll-up, another tree's, other
+# years'.  The listener reads the agency, the year and the agency's
+# ancestors from the change log (disclosure_web.changes(), migration 0041).
 use strict;
 use warnings;
 use utf8;
@@ -31,7 +30,7 @@ my @stale = qw(
     /c/demo-district-education/2024/compare /c/demo-district-education/2024/compare.json
     /c/demo-district-education/2024/compare/applications
     /c/demo-district/2024/rollup /c/demo-district/2024/rollup/completeness
-    /c/demo-district-education/2024/rollup /c/xigong-edz/2024/rollup
+    /c/demo-district-education/2024/rollup
     /c/2024/ /c/2024/index.csv /c/ /c/index.json /c/demo-district/ /c/demo-district-housing/
 );
 my @fresh = qw(
@@ -40,6 +39,7 @@ my @fresh = qw(
     /c/demo-district-education/2023/compare /c/demo-district-education/2022/compare
     /c/demo-district-housing/2024/compare
     /c/demo-district/2023/rollup /c/demo-district/2023/rollup.csv
+    /c/xigong-edz/2024/rollup /c/demo-district-housing/2024/rollup
     /c/2023/ /c/2023/fragment
 );
 

@@ -2,7 +2,7 @@
 -- change log through disclosure_web.changes(), and only the project's roles
 -- may connect to the database at all.
 BEGIN;
-SELECT plan(16);
+SELECT plan(19);
 
 CREATE TEMP TABLE v0 AS SELECT version FROM disclosure.data_version;
 
@@ -32,8 +32,16 @@ SELECT results_eq($$ SELECT data_version, agency, year FROM disclosure_web.chang
     'a change to the agencies: year 0');
 SELECT is((SELECT count(*)::int FROM disclosure_web.changes((SELECT version FROM v0))), 2,
     'one row per step');
+SELECT is((SELECT ancestors FROM disclosure_web.changes((SELECT version FROM v0)) LIMIT 1),
+    '', 'a publication names the agency''s ancestors: none for a top agency (0041)');
+SELECT is((SELECT ancestors FROM disclosure_web.changes((SELECT version + 1 FROM v0))), NULL,
+    'a change to the agencies names none (every roll-up is stale)');
+SELECT disclosure.revise('demo-district-education', 2024, '更正测试');
+SELECT disclosure.publish('demo-district-education', 2024);
+SELECT is((SELECT ancestors FROM disclosure_web.changes((SELECT version + 2 FROM v0))), 'demo-district',
+    'a department names its district');
 SELECT disclosure.withdraw('xigong-edz', 2024, '撤回测试');
-SELECT results_eq($$ SELECT agency, year FROM disclosure_web.changes((SELECT version + 2 FROM v0)) $$,
+SELECT results_eq($$ SELECT agency, year FROM disclosure_web.changes((SELECT version + 3 FROM v0)) $$,
     $$ VALUES ('xigong-edz'::text, 2024) $$, 'a withdrawal');
 
 -- what is not trusted
@@ -44,7 +52,7 @@ SELECT results_eq($$ SELECT data_version, agency FROM disclosure_web.changes(-92
     $$ SELECT version, NULL::text FROM disclosure.data_version $$,
     'more than 100 steps missed: one row, everything');
 UPDATE disclosure.data_version SET version = version + 1;
-SELECT results_eq($$ SELECT agency FROM disclosure_web.changes((SELECT version + 3 FROM v0)) $$,
+SELECT results_eq($$ SELECT agency FROM disclosure_web.changes((SELECT version + 4 FROM v0)) $$,
     $$ VALUES (NULL::text) $$, 'a step with no record: agency NULL, everything');
 
 -- who may do what

@@ -9,7 +9,7 @@ SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
           '0008_reader_writes_nothing.sql', '0009_web_api_plpgsql.sql',
           '0010_agency_changes_announced.sql', '0011_change_log.sql', '0020_as_printed.sql',
           '0021_rules_as_printed.sql', '0022_agency_children_shown.sql', '0030_preview.sql',
-          '0040_across_reports.sql'],
+          '0040_across_reports.sql', '0041_changes_ancestors.sql'],
     'every migration is recorded once, in order');
 SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
     $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');
