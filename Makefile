@@ -30,7 +30,7 @@ SOURCES := $(wildcard ngx_disclosure_module/*.c ngx_disclosure_module/*.h)
 
 DEB_PACKAGES := \
 	make gcc libc6-dev perl \
-	nginx nginx-dev libpq-dev libyajl-dev \
+	nginx nginx-dev libpq-dev libyajl-dev zlib1g-dev \
 	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
 	libtest-base-perl libipc-run-perl libjson-pp-perl libhttp-tiny-perl
 

@@ -44,7 +44,7 @@
 
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
-#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  4
+#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  5
 
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
@@ -52,6 +52,16 @@
 /* the smallest chunk of a body: fewer bytes go into the node; the slab
  * keeps the bitmap of a page of 128-byte chunks or larger outside it */
 #define NGX_HTTP_DISCLOSURE_CACHE_CHUNK   128
+
+
+/* one variant of the body: its pieces, and its last bytes in the node */
+typedef struct {
+    uint32_t                          len;
+    uint32_t                          pages;        /* pieces of a page */
+    uint16_t                          chunks;       /* smaller pieces: a bit
+                                                       for each size */
+    uint16_t                          rest;         /* the last bytes */
+} ngx_http_disclosure_cache_var_t;
 
 
 typedef struct {
@@ -71,12 +81,8 @@ typedef struct {
     time_t                            last_modified;
 
     uint32_t                          location;
-    uint32_t                          body_len;
-    uint32_t                          pages;        /* pieces of a page */
-    uint16_t                          chunks;       /* smaller pieces: a bit
-                                                       for each size */
-    uint16_t                          rest;         /* the body's last bytes,
-                                                       in the node */
+    ngx_http_disclosure_cache_var_t   var[2];       /* plain, gzip (len 0:
+                                                       none) */
     uint16_t                          key_len;
     uint16_t                          etag_len;
 
@@ -84,8 +90,10 @@ typedef struct {
     unsigned                          updating:1;
     unsigned                          not_found:1;  /* a 404, no body */
 
-    u_char                            data[1];      /* key, ETag, pointers
-                                                       to the pieces, rest */
+    u_char                            data[1];      /* key, ETag; the gzip
+                                                       variant's pointers to
+                                                       its pieces and rest,
+                                                       then the plain's */
 } ngx_http_disclosure_cache_node_t;
 
 
@@ -109,6 +117,9 @@ typedef struct {
     ngx_uint_t                        locks;
     size_t                            bytes;
     size_t                            allocated;
+    size_t                            body_bytes;
+    ngx_uint_t                        gzip_entries;
+    size_t                            gzip_bytes;
     ngx_uint_t                        stored;
     ngx_uint_t                        evictions;
     ngx_uint_t                        expired;
@@ -155,11 +166,16 @@ static void ngx_http_disclosure_cache_delete(
     ngx_http_disclosure_cache_node_t *node);
 static size_t ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len);
 static u_char **ngx_http_disclosure_cache_pieces(
-    ngx_http_disclosure_cache_node_t *node);
+    ngx_http_disclosure_cache_node_t *node, ngx_uint_t v);
 static ngx_uint_t ngx_http_disclosure_cache_npieces(
-    ngx_http_disclosure_cache_node_t *node);
+    ngx_http_disclosure_cache_var_t *var);
 static size_t ngx_http_disclosure_cache_piece_size(
-    ngx_http_disclosure_cache_node_t *node, ngx_uint_t i);
+    ngx_http_disclosure_cache_var_t *var, ngx_uint_t i);
+static void ngx_http_disclosure_cache_write(
+    ngx_http_disclosure_cache_node_t *node, ngx_uint_t v, ngx_chain_t *body);
+static void ngx_http_disclosure_cache_account(
+    ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node, ngx_int_t sign);
 static size_t ngx_http_disclosure_cache_node_size(
     ngx_http_disclosure_cache_node_t *node);
 static size_t ngx_http_disclosure_cache_bytes(
@@ -591,9 +607,7 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
     ngx_queue_insert_head(&cache->sh->lru, &node->queue);
 
     cache->sh->locks++;
-    cache->sh->bytes += ngx_http_disclosure_cache_bytes(node);
-    cache->sh->allocated += ngx_http_disclosure_cache_allocated(cache->shpool,
-                                                                node);
+    ngx_http_disclosure_cache_account(cache, node, 1);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
@@ -642,17 +656,19 @@ ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry)
 
 ngx_int_t
 ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
-    ngx_uint_t status, ngx_chain_t *body, ngx_str_t *etag,
+    ngx_uint_t status, ngx_chain_t *body, ngx_str_t *gzip, ngx_str_t *etag,
     time_t last_modified, ngx_log_t *log)
 {
-    u_char                              *p, *pos, **piece;
-    size_t                               len, size, left, n;
+    u_char                              *p;
+    size_t                               len, size, head;
     time_t                               now;
-    ngx_uint_t                           i, npieces;
-    ngx_chain_t                         *cl;
+    ngx_buf_t                            gzb;
+    ngx_uint_t                           i, v, npieces;
+    ngx_chain_t                         *cl, gzcl;
     ngx_http_disclosure_cache_t         *cache;
     ngx_http_disclosure_cache_node_t    *node;
-    ngx_http_disclosure_cache_layout_t   lo;
+    ngx_http_disclosure_cache_layout_t   lo[2];
+    u_char                             **piece;
 
     cache = entry->zone->data;
     now = ngx_time();
@@ -668,13 +684,29 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         len += ngx_buf_size(cl->buf);
     }
 
-    ngx_http_disclosure_cache_layout(cache->shpool,
-                                     ngx_http_disclosure_cache_head(entry->len,
-                                                                    etag->len),
-                                     len, &lo);
+    if (gzip && gzip->len == 0) {
+        gzip = NULL;
+    }
 
-    size = ngx_http_disclosure_cache_slab_size(cache->shpool, lo.size)
-           + lo.pages * ngx_pagesize + lo.chunks;
+    /* the gzip variant first, the plain body last: see _pieces() */
+
+    head = ngx_http_disclosure_cache_head(entry->len, etag->len);
+
+    ngx_http_disclosure_cache_layout(cache->shpool, head,
+                                     gzip ? gzip->len : 0,
+                                     &lo[NGX_HTTP_DISCLOSURE_GZIP]);
+
+    head = ngx_align(lo[NGX_HTTP_DISCLOSURE_GZIP].size, sizeof(u_char *));
+
+    ngx_http_disclosure_cache_layout(cache->shpool, head, len,
+                                     &lo[NGX_HTTP_DISCLOSURE_PLAIN]);
+
+    size = ngx_http_disclosure_cache_slab_size(cache->shpool,
+                                          lo[NGX_HTTP_DISCLOSURE_PLAIN].size);
+
+    for (v = 0; v < 2; v++) {
+        size += lo[v].pages * ngx_pagesize + lo[v].chunks;
+    }
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -702,6 +734,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     /* more than half the zone would leave room for nothing else */
 
     if (etag->len > 0xffff || len > 0xffffffff
+        || (gzip && gzip->len > 0xffffffff)
         || size > (size_t) (cache->shpool->last - cache->shpool->pages)
                   * ngx_pagesize / 2)
     {
@@ -719,7 +752,8 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     ngx_http_disclosure_cache_expire(cache, now);
 
-    node = ngx_http_disclosure_cache_alloc(cache, lo.size);
+    node = ngx_http_disclosure_cache_alloc(cache,
+                                           lo[NGX_HTTP_DISCLOSURE_PLAIN].size);
 
     if (node == NULL) {
         cache->sh->too_large++;
@@ -731,23 +765,42 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     node->key_len = (uint16_t) entry->len;
     node->etag_len = (uint16_t) etag->len;
-    node->body_len = (uint32_t) len;
-    node->pages = (uint32_t) lo.pages;
-    node->chunks = (uint16_t) lo.chunks;
-    node->rest = (uint16_t) lo.rest;
 
-    piece = ngx_http_disclosure_cache_pieces(node);
-    npieces = ngx_http_disclosure_cache_npieces(node);
+    node->var[NGX_HTTP_DISCLOSURE_PLAIN].len = (uint32_t) len;
+    node->var[NGX_HTTP_DISCLOSURE_GZIP].len = gzip ? (uint32_t) gzip->len : 0;
 
-    for (i = 0; i < npieces; i++) {
-        piece[i] = ngx_http_disclosure_cache_alloc(cache,
-                               ngx_http_disclosure_cache_piece_size(node, i));
+    for (v = 0; v < 2; v++) {
+        node->var[v].pages = (uint32_t) lo[v].pages;
+        node->var[v].chunks = (uint16_t) lo[v].chunks;
+        node->var[v].rest = (uint16_t) lo[v].rest;
+    }
 
-        if (piece[i] == NULL) {
+    for (v = 0; v < 2; v++) {
+        piece = ngx_http_disclosure_cache_pieces(node, v);
+        npieces = ngx_http_disclosure_cache_npieces(&node->var[v]);
+
+        for (i = 0; i < npieces; i++) {
+            piece[i] = ngx_http_disclosure_cache_alloc(cache,
+                           ngx_http_disclosure_cache_piece_size(&node->var[v],
+                                                                i));
+            if (piece[i] != NULL) {
+                continue;
+            }
+
             /* nothing is left to evict: no entry is stored in part */
 
             while (i) {
                 ngx_slab_free_locked(cache->shpool, piece[--i]);
+            }
+
+            while (v) {
+                v--;
+                piece = ngx_http_disclosure_cache_pieces(node, v);
+                i = ngx_http_disclosure_cache_npieces(&node->var[v]);
+
+                while (i) {
+                    ngx_slab_free_locked(cache->shpool, piece[--i]);
+                }
             }
 
             ngx_slab_free_locked(cache->shpool, node);
@@ -777,23 +830,65 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         ngx_memcpy(p, etag->data, etag->len);
     }
 
-    /* the body, buffer after buffer, into the pieces and the node's rest */
+    ngx_http_disclosure_cache_write(node, NGX_HTTP_DISCLOSURE_PLAIN, body);
+
+    if (gzip) {
+        ngx_memzero(&gzb, sizeof(ngx_buf_t));
+        gzb.pos = gzip->data;
+        gzb.last = gzip->data + gzip->len;
+        gzb.memory = 1;
+
+        gzcl.buf = &gzb;
+        gzcl.next = NULL;
+
+        ngx_http_disclosure_cache_write(node, NGX_HTTP_DISCLOSURE_GZIP,
+                                        &gzcl);
+    }
+
+    ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
+    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
+
+    cache->sh->entries++;
+    cache->sh->stored++;
+    ngx_http_disclosure_cache_account(cache, node, 1);
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* a variant's bytes, buffer after buffer, into its pieces and the node */
+
+static void
+ngx_http_disclosure_cache_write(ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v, ngx_chain_t *body)
+{
+    u_char                           *p, *pos, **piece;
+    size_t                            size, left, n;
+    ngx_uint_t                        i, npieces;
+    ngx_chain_t                      *cl;
+    ngx_http_disclosure_cache_var_t  *var;
+
+    var = &node->var[v];
+    piece = ngx_http_disclosure_cache_pieces(node, v);
+    npieces = ngx_http_disclosure_cache_npieces(var);
 
     cl = body;
     pos = cl ? cl->buf->pos : NULL;
-    left = len - node->rest;
+    left = var->len - var->rest;
 
     for (i = 0; i <= npieces; i++) {
 
         if (i < npieces) {
             p = piece[i];
-            size = ngx_http_disclosure_cache_piece_size(node, i);
+            size = ngx_http_disclosure_cache_piece_size(var, i);
             size = ngx_min(size, left);
             left -= size;
 
         } else {
             p = (u_char *) &piece[npieces];
-            size = node->rest;
+            size = var->rest;
         }
 
         while (size) {
@@ -811,19 +906,6 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
             size -= n;
         }
     }
-
-    ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
-    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
-
-    cache->sh->entries++;
-    cache->sh->stored++;
-    cache->sh->bytes += ngx_http_disclosure_cache_bytes(node);
-    cache->sh->allocated += ngx_http_disclosure_cache_allocated(cache->shpool,
-                                                                node);
-
-    ngx_shmtx_unlock(&cache->shpool->mutex);
-
-    return NGX_OK;
 }
 
 
@@ -990,6 +1072,9 @@ ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     st->locks = cache->sh->locks;
     st->bytes = cache->sh->bytes;
     st->allocated = cache->sh->allocated;
+    st->body_bytes = cache->sh->body_bytes;
+    st->gzip_entries = cache->sh->gzip_entries;
+    st->gzip_bytes = cache->sh->gzip_bytes;
     st->stored = cache->sh->stored;
     st->evictions = cache->sh->evictions;
     st->expired = cache->sh->expired;
@@ -1204,7 +1289,7 @@ ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node)
 {
     u_char      **piece;
-    ngx_uint_t    i, n;
+    ngx_uint_t    i, n, v;
 
     if (node->body) {
         cache->sh->entries--;
@@ -1213,21 +1298,51 @@ ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
         cache->sh->locks--;
     }
 
-    cache->sh->bytes -= ngx_http_disclosure_cache_bytes(node);
-    cache->sh->allocated -= ngx_http_disclosure_cache_allocated(cache->shpool,
-                                                                node);
+    ngx_http_disclosure_cache_account(cache, node, -1);
 
     ngx_queue_remove(&node->queue);
     ngx_rbtree_delete(&cache->sh->rbtree, &node->node);
 
-    piece = ngx_http_disclosure_cache_pieces(node);
-    n = ngx_http_disclosure_cache_npieces(node);
+    for (v = 0; v < 2; v++) {
+        piece = ngx_http_disclosure_cache_pieces(node, v);
+        n = ngx_http_disclosure_cache_npieces(&node->var[v]);
 
-    for (i = 0; i < n; i++) {
-        ngx_slab_free_locked(cache->shpool, piece[i]);
+        for (i = 0; i < n; i++) {
+            ngx_slab_free_locked(cache->shpool, piece[i]);
+        }
     }
 
     ngx_slab_free_locked(cache->shpool, node);
+}
+
+
+static void
+ngx_http_disclosure_cache_account(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node, ngx_int_t sign)
+{
+    size_t      bytes, allocated, plain, gzip;
+    ngx_uint_t  gzipped;
+
+    bytes = ngx_http_disclosure_cache_bytes(node);
+    allocated = ngx_http_disclosure_cache_allocated(cache->shpool, node);
+    plain = node->var[NGX_HTTP_DISCLOSURE_PLAIN].len;
+    gzip = node->var[NGX_HTTP_DISCLOSURE_GZIP].len;
+    gzipped = gzip ? 1 : 0;
+
+    if (sign > 0) {
+        cache->sh->bytes += bytes;
+        cache->sh->allocated += allocated;
+        cache->sh->body_bytes += plain;
+        cache->sh->gzip_entries += gzipped;
+        cache->sh->gzip_bytes += gzip;
+
+    } else {
+        cache->sh->bytes -= bytes;
+        cache->sh->allocated -= allocated;
+        cache->sh->body_bytes -= plain;
+        cache->sh->gzip_entries -= gzipped;
+        cache->sh->gzip_bytes -= gzip;
+    }
 }
 
 
@@ -1241,39 +1356,55 @@ ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len)
 }
 
 
+/*
+ * The gzip variant's pointers and last bytes come first, then the plain
+ * body's: the plain body is laid out last, knowing the node's whole size
+ * (see ngx_http_disclosure_cache_store()).
+ */
+
 static u_char **
-ngx_http_disclosure_cache_pieces(ngx_http_disclosure_cache_node_t *node)
+ngx_http_disclosure_cache_pieces(ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v)
 {
-    return (u_char **) ((u_char *) node
-                        + ngx_http_disclosure_cache_head(node->key_len,
-                                                         node->etag_len));
+    size_t                            off;
+    ngx_http_disclosure_cache_var_t  *gz;
+
+    off = ngx_http_disclosure_cache_head(node->key_len, node->etag_len);
+
+    if (v == NGX_HTTP_DISCLOSURE_PLAIN) {
+        gz = &node->var[NGX_HTTP_DISCLOSURE_GZIP];
+        off += ngx_align(ngx_http_disclosure_cache_npieces(gz)
+                         * sizeof(u_char *) + gz->rest, sizeof(u_char *));
+    }
+
+    return (u_char **) ((u_char *) node + off);
 }
 
 
 static ngx_uint_t
-ngx_http_disclosure_cache_npieces(ngx_http_disclosure_cache_node_t *node)
+ngx_http_disclosure_cache_npieces(ngx_http_disclosure_cache_var_t *var)
 {
-    return node->pages + ngx_http_disclosure_cache_nchunks(node->chunks);
+    return var->pages + ngx_http_disclosure_cache_nchunks(var->chunks);
 }
 
 
 /* pages first, then the chunks, larger first */
 
 static size_t
-ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_node_t *node,
+ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_var_t *var,
     ngx_uint_t i)
 {
     size_t  s;
 
-    if (i < node->pages) {
+    if (i < var->pages) {
         return ngx_pagesize;
     }
 
-    i -= node->pages;
+    i -= var->pages;
 
     for (s = ngx_pagesize / 2; s; s >>= 1) {
 
-        if (!(node->chunks & s)) {
+        if (!(var->chunks & s)) {
             continue;
         }
 
@@ -1293,19 +1424,33 @@ ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_node_t *node,
 static size_t
 ngx_http_disclosure_cache_node_size(ngx_http_disclosure_cache_node_t *node)
 {
-    return ngx_http_disclosure_cache_head(node->key_len, node->etag_len)
-           + ngx_http_disclosure_cache_npieces(node) * sizeof(u_char *)
-           + node->rest;
+    ngx_http_disclosure_cache_var_t  *plain;
+
+    plain = &node->var[NGX_HTTP_DISCLOSURE_PLAIN];
+
+    return (u_char *) ngx_http_disclosure_cache_pieces(node,
+                                                   NGX_HTTP_DISCLOSURE_PLAIN)
+           - (u_char *) node
+           + ngx_http_disclosure_cache_npieces(plain) * sizeof(u_char *)
+           + plain->rest;
 }
 
 
-/* the entry's own bytes: the node and the body outside it */
+/* the entry's own bytes: the node and the bodies outside it */
 
 static size_t
 ngx_http_disclosure_cache_bytes(ngx_http_disclosure_cache_node_t *node)
 {
-    return ngx_http_disclosure_cache_node_size(node) + node->body_len
-           - node->rest;
+    size_t      size;
+    ngx_uint_t  v;
+
+    size = ngx_http_disclosure_cache_node_size(node);
+
+    for (v = 0; v < 2; v++) {
+        size += node->var[v].len - node->var[v].rest;
+    }
+
+    return size;
 }
 
 
@@ -1315,9 +1460,17 @@ static size_t
 ngx_http_disclosure_cache_allocated(ngx_slab_pool_t *shpool,
     ngx_http_disclosure_cache_node_t *node)
 {
-    return ngx_http_disclosure_cache_slab_size(shpool,
-                                   ngx_http_disclosure_cache_node_size(node))
-           + node->pages * ngx_pagesize + node->chunks;
+    size_t      size;
+    ngx_uint_t  v;
+
+    size = ngx_http_disclosure_cache_slab_size(shpool,
+                                   ngx_http_disclosure_cache_node_size(node));
+
+    for (v = 0; v < 2; v++) {
+        size += node->var[v].pages * ngx_pagesize + node->var[v].chunks;
+    }
+
+    return size;
 }
 
 
@@ -1347,14 +1500,24 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
     ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
     ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy)
 {
-    u_char      *p, **piece;
-    size_t       len, left;
-    ngx_uint_t   i, n;
+    u_char                           *p, **piece;
+    size_t                            len, left;
+    ngx_uint_t                        i, n, v;
+    ngx_http_disclosure_cache_var_t  *var;
+
+    v = ((flags & NGX_HTTP_DISCLOSURE_CACHE_GZIP)
+         && node->var[NGX_HTTP_DISCLOSURE_GZIP].len)
+        ? NGX_HTTP_DISCLOSURE_GZIP : NGX_HTTP_DISCLOSURE_PLAIN;
+
+    var = &node->var[v];
+
+    copy->gzip = (v == NGX_HTTP_DISCLOSURE_GZIP);
+    copy->vary = node->var[NGX_HTTP_DISCLOSURE_GZIP].len ? 1 : 0;
 
     len = node->etag_len;
 
     if (!(flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY)) {
-        len += node->body_len;
+        len += var->len;
     }
 
     p = ngx_pnalloc(r->pool, len ? len : 1);
@@ -1368,7 +1531,7 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
 
     /* HEAD: the length without the bytes */
 
-    copy->body.len = node->body_len;
+    copy->body.len = var->len;
 
     if (flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY) {
         copy->body.data = NULL;
@@ -1376,17 +1539,17 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
     } else {
         copy->body.data = p;
 
-        piece = ngx_http_disclosure_cache_pieces(node);
-        n = ngx_http_disclosure_cache_npieces(node);
-        left = node->body_len - node->rest;
+        piece = ngx_http_disclosure_cache_pieces(node, v);
+        n = ngx_http_disclosure_cache_npieces(var);
+        left = var->len - var->rest;
 
         for (i = 0; i < n; i++) {
-            len = ngx_min(left, ngx_http_disclosure_cache_piece_size(node, i));
+            len = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
             p = ngx_cpymem(p, piece[i], len);
             left -= len;
         }
 
-        ngx_memcpy(p, &piece[n], node->rest);
+        ngx_memcpy(p, &piece[n], var->rest);
     }
 
     copy->status = node->not_found ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK;

@@ -52,6 +52,12 @@ typedef enum {
 #define NGX_HTTP_DISCLOSURE_CACHE_USE_OLD   0x01   /* OLD rather than BUSY */
 #define NGX_HTTP_DISCLOSURE_CACHE_TAKEOVER  0x02   /* waited long enough */
 #define NGX_HTTP_DISCLOSURE_CACHE_NO_BODY   0x04   /* HEAD: headers only */
+#define NGX_HTTP_DISCLOSURE_CACHE_GZIP      0x08   /* the client takes gzip */
+
+
+/* the variants an entry holds: its body, and the body gzipped at fill */
+#define NGX_HTTP_DISCLOSURE_PLAIN  0
+#define NGX_HTTP_DISCLOSURE_GZIP   1
 
 
 /* one request's view of one entry */
@@ -80,8 +86,11 @@ typedef struct {
                                                        no body, no
                                                        validators */
     ngx_str_t                        body;          /* empty with NO_BODY */
-    ngx_str_t                        etag;
+    ngx_str_t                        etag;          /* the plain body's */
     time_t                           last_modified;
+    unsigned                         gzip:1;        /* body is the gzip
+                                                       variant */
+    unsigned                         vary:1;        /* the entry has one */
 } ngx_http_disclosure_cache_copy_t;
 
 
@@ -95,6 +104,9 @@ typedef struct {
     size_t                           allocated;     /* the same, as the
                                                        slab allocator
                                                        rounds it */
+    size_t                           body_bytes;    /* plain bodies */
+    ngx_uint_t                       gzip_entries;  /* with a gzip variant */
+    size_t                           gzip_bytes;    /* their gzip bodies */
     ngx_atomic_uint_t                hits;
     ngx_atomic_uint_t                misses;
     ngx_atomic_uint_t                stale;
@@ -127,7 +139,8 @@ void ngx_http_disclosure_cache_init_entry(
 
 /*
  * Returns a ngx_http_disclosure_cache_found_e, or NGX_ERROR (no memory
- * for the copy).  FRESH and OLD fill copy; LOCKED sets entry->token when
+ * for the copy).  FRESH and OLD fill copy, with the gzip variant when
+ * flags have GZIP and the entry has one; LOCKED sets entry->token when
  * a lock could be taken (a full zone may leave none: the caller queries
  * anyway) and entry->generation.
  */
@@ -147,13 +160,13 @@ void ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry);
 /*
  * Stores the response, replacing what the key held, and drops our lock;
  * status NGX_HTTP_NOT_FOUND (the database has no such page) is stored
- * with body NULL.  NGX_OK, or NGX_DECLINED when it was not stored (too
- * large).
+ * with body NULL.  gzip, the body compressed, is stored beside it unless
+ * NULL.  NGX_OK, or NGX_DECLINED when it was not stored (too large).
  */
 ngx_int_t ngx_http_disclosure_cache_store(
     ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t status,
-    ngx_chain_t *body, ngx_str_t *etag, time_t last_modified,
-    ngx_log_t *log);
+    ngx_chain_t *body, ngx_str_t *gzip, ngx_str_t *etag,
+    time_t last_modified, ngx_log_t *log);
 
 /* drops our lock */
 void ngx_http_disclosure_cache_release(

@@ -24,7 +24,7 @@
 #include "ngx_http_disclosure_listener.h"
 
 
-#define NGX_HTTP_DISCLOSURE_ZONE_METRICS  20
+#define NGX_HTTP_DISCLOSURE_ZONE_METRICS  23
 
 
 typedef struct {
@@ -77,6 +77,12 @@ static ngx_http_disclosure_metric_t  ngx_http_disclosure_zone_metrics[] = {
       "Bytes of the entries: headers, keys, validators and bodies." },
     { "entry_allocated", "disclosure_cache_entry_allocated_bytes", "gauge",
       "Bytes the slab allocator gave the entries, as it rounds them." },
+    { "body_bytes", "disclosure_cache_body_bytes", "gauge",
+      "Bytes of the entries' plain bodies." },
+    { "gzip_entries", "disclosure_cache_gzip_entries", "gauge",
+      "Entries that hold a gzip variant besides the plain body." },
+    { "gzip_bytes", "disclosure_cache_gzip_bytes", "gauge",
+      "Bytes of the entries' gzip variants." },
     { "hits", "disclosure_cache_hits_total", "counter",
       "Responses served fresh from the cache." },
     { "misses", "disclosure_cache_misses_total", "counter",
@@ -513,17 +519,20 @@ ngx_http_disclosure_zone_values(ngx_shm_zone_t *zone, uint64_t *v)
     v[6] = st.locks;
     v[7] = st.bytes;
     v[8] = st.allocated;
-    v[9] = st.hits;
-    v[10] = st.misses;
-    v[11] = st.stale;
-    v[12] = st.updating;
-    v[13] = st.bypass;
-    v[14] = st.stored;
-    v[15] = st.evictions;
-    v[16] = st.expired;
-    v[17] = st.too_large;
-    v[18] = st.invalidated;
-    v[19] = st.generation;
+    v[9] = st.body_bytes;
+    v[10] = st.gzip_entries;
+    v[11] = st.gzip_bytes;
+    v[12] = st.hits;
+    v[13] = st.misses;
+    v[14] = st.stale;
+    v[15] = st.updating;
+    v[16] = st.bypass;
+    v[17] = st.stored;
+    v[18] = st.evictions;
+    v[19] = st.expired;
+    v[20] = st.too_large;
+    v[21] = st.invalidated;
+    v[22] = st.generation;
 }
 
 
