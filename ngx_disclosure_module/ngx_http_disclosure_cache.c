@@ -452,7 +452,6 @@ ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
 {
     u_char    *p;
     size_t     len;
-    uint32_t   crc;
 
     static u_char  kinds[] = "iart";
     static u_char  variants[] = "hjc";
@@ -497,13 +496,12 @@ ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
 
     entry->len = p - entry->key;
 
-    ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) &entry->location,
-                     sizeof(entry->location));
-    ngx_crc32_update(&crc, entry->key, entry->len);
-    ngx_crc32_final(crc);
-
-    entry->hash = crc;
+    /*
+     * murmur, four bytes a step: a byte-wise CRC32 of the key was half
+     * the module's time on an SSI page (perf, bench/README.md); the
+     * location is a CRC32 already, and a lookup compares both in full
+     */
+    entry->hash = ngx_murmur_hash2(entry->key, entry->len) ^ entry->location;
 }
 
 
