@@ -11,11 +11,16 @@
  * An entry is a node (with its key and ETag) and its body in pieces: whole
  * pages, then chunks of the slab's size classes, then the last bytes in
  * what the node's own allocation has left over (see
- * ngx_http_disclosure_cache_layout() for why).  A response is only ever
+ * ngx_http_disclosure_cache_layout() for why).  A small response is
  * copied out under the zone's lock (the slab pool's own mutex, which nginx
- * releases if a worker dies holding it), so no worker keeps a pointer into
- * the zone after unlocking: any entry may be evicted or replaced at any
- * time.
+ * releases if a worker dies holding it).  A large body is sent from the
+ * zone instead: the lookup pins the node (a count, and a record of the
+ * worker's slot and pid), and the request pool's cleanup unpins it.  An
+ * entry evicted, replaced or expired while pinned is unlinked from the
+ * tree and the LRU at once and freed by the last unpin; a worker that
+ * starts in the slot of one that died releases the dead one's pins, so
+ * that no SIGKILL leaves memory pinned for ever.  Pinned memory is
+ * bounded (a quarter of the zone): past it, bodies are copied.
  *
  * An entry without a body is a lock: a request is filling it.  Requests
  * for the same key then wait, or take a stale copy, instead of querying
@@ -45,6 +50,10 @@
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
 #define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  5
+
+/* bodies from this size up are sent from the zone, not copied: a copy
+ * and a second trip to the zone's lock cost about the same below it */
+#define NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN  16384
 
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
@@ -86,15 +95,29 @@ typedef struct {
     uint16_t                          key_len;
     uint16_t                          etag_len;
 
+    uint32_t                          pins;         /* requests sending
+                                                       from it */
+
     unsigned                          body:1;       /* else a lock */
     unsigned                          updating:1;
     unsigned                          not_found:1;  /* a 404, no body */
+    unsigned                          unlinked:1;   /* out of the tree and
+                                                       the LRU, pinned */
 
     u_char                            data[1];      /* key, ETag; the gzip
                                                        variant's pointers to
                                                        its pieces and rest,
                                                        then the plain's */
 } ngx_http_disclosure_cache_node_t;
+
+
+/* one request sending from a node, in the zone's list of pins */
+typedef struct {
+    ngx_queue_t                       queue;
+    ngx_http_disclosure_cache_node_t *node;
+    ngx_pid_t                         pid;
+    ngx_int_t                         slot;         /* ngx_process_slot */
+} ngx_http_disclosure_cache_pin_t;
 
 
 /* how a body is laid out in the zone */
@@ -113,10 +136,17 @@ typedef struct {
     ngx_rbtree_node_t                 sentinel;
     ngx_queue_t                       lru;
 
+    ngx_queue_t                       pins;
+
     ngx_uint_t                        entries;
     ngx_uint_t                        locks;
     size_t                            bytes;
     size_t                            allocated;
+    ngx_uint_t                        pinned;
+    size_t                            pinned_bytes;
+    ngx_uint_t                        npins;
+    ngx_uint_t                        unlinked;
+    ngx_uint_t                        pins_reclaimed;
     size_t                            body_bytes;
     ngx_uint_t                        gzip_entries;
     size_t                            gzip_bytes;
@@ -164,6 +194,13 @@ static void ngx_http_disclosure_cache_expire(
 static void ngx_http_disclosure_cache_delete(
     ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node);
+static void ngx_http_disclosure_cache_free(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node);
+static ngx_int_t ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy);
+static void ngx_http_disclosure_cache_unpin_locked(
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_pin_t *pin);
 static size_t ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len);
 static u_char **ngx_http_disclosure_cache_pieces(
     ngx_http_disclosure_cache_node_t *node, ngx_uint_t v);
@@ -346,6 +383,7 @@ ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
                     ngx_http_disclosure_cache_rbtree_insert_value);
     ngx_queue_init(&cache->sh->lru);
+    ngx_queue_init(&cache->sh->pins);
 
     len = sizeof(" in disclosure cache zone \"\"") + shm_zone->shm.name.len;
 
@@ -940,6 +978,85 @@ ngx_http_disclosure_cache_release(ngx_http_disclosure_cache_entry_t *entry)
 
 
 void
+ngx_http_disclosure_cache_unpin(ngx_shm_zone_t *zone, void *pin)
+{
+    ngx_http_disclosure_cache_t  *cache;
+
+    cache = zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_http_disclosure_cache_unpin_locked(cache, pin);
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * A slot is given to another process only after nginx has reaped the one
+ * before: pins in this worker's slot under another pid are of a worker
+ * that died (SIGKILL, a crash) while sending, and nothing will release
+ * them but this.  The master respawns a dead worker in its own slot at
+ * once; the slot of a worker that dies while shutting down (a reload) is
+ * reused by the next process nginx starts.  Other slots are not judged:
+ * a worker started with this one may be pinning already.
+ */
+
+void
+ngx_http_disclosure_cache_init_worker(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                        i, n;
+    ngx_queue_t                      *q, *next;
+    ngx_shm_zone_t                  **zone;
+    ngx_http_disclosure_cache_t      *cache;
+    ngx_http_disclosure_cache_pin_t  *pin;
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_disclosure_module);
+    if (dmcf == NULL) {
+        return;
+    }
+
+    zone = dmcf->cache_zones.elts;
+
+    for (i = 0; i < dmcf->cache_zones.nelts; i++) {
+        cache = zone[i]->data;
+
+        if (cache->sh == NULL) {
+            continue;
+        }
+
+        n = 0;
+
+        ngx_shmtx_lock(&cache->shpool->mutex);
+
+        for (q = ngx_queue_head(&cache->sh->pins);
+             q != ngx_queue_sentinel(&cache->sh->pins);
+             q = next)
+        {
+            next = ngx_queue_next(q);
+            pin = ngx_queue_data(q, ngx_http_disclosure_cache_pin_t, queue);
+
+            if (pin->slot == ngx_process_slot && pin->pid != ngx_pid) {
+                ngx_http_disclosure_cache_unpin_locked(cache, pin);
+                n++;
+            }
+        }
+
+        cache->sh->pins_reclaimed += n;
+
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+
+        if (n) {
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "disclosure: %ui pins of a worker that exited "
+                          "while sending from the cache zone \"%V\" "
+                          "released", n, &zone[i]->shm.name);
+        }
+    }
+}
+
+
+void
 ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_status_e status)
 {
@@ -1070,6 +1187,11 @@ ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     st->locks = cache->sh->locks;
     st->bytes = cache->sh->bytes;
     st->allocated = cache->sh->allocated;
+    st->pinned = cache->sh->pinned;
+    st->pinned_bytes = cache->sh->pinned_bytes;
+    st->pins = cache->sh->npins;
+    st->unlinked = cache->sh->unlinked;
+    st->pins_reclaimed = cache->sh->pins_reclaimed;
     st->body_bytes = cache->sh->body_bytes;
     st->gzip_entries = cache->sh->gzip_entries;
     st->gzip_bytes = cache->sh->gzip_bytes;
@@ -1286,9 +1408,6 @@ static void
 ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node)
 {
-    u_char      **piece;
-    ngx_uint_t    i, n, v;
-
     if (node->body) {
         cache->sh->entries--;
 
@@ -1300,6 +1419,24 @@ ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
 
     ngx_queue_remove(&node->queue);
     ngx_rbtree_delete(&cache->sh->rbtree, &node->node);
+
+    if (node->pins) {
+        /* requests are sending from it: the last of them frees it */
+        node->unlinked = 1;
+        cache->sh->unlinked++;
+        return;
+    }
+
+    ngx_http_disclosure_cache_free(cache, node);
+}
+
+
+static void
+ngx_http_disclosure_cache_free(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node)
+{
+    u_char      **piece;
+    ngx_uint_t    i, n, v;
 
     for (v = 0; v < 2; v++) {
         piece = ngx_http_disclosure_cache_pieces(node, v);
@@ -1500,6 +1637,7 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
 {
     u_char                           *p, **piece;
     size_t                            len, left;
+    ngx_int_t                         rc;
     ngx_uint_t                        i, n, v;
     ngx_http_disclosure_cache_var_t  *var;
 
@@ -1511,54 +1649,195 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
 
     copy->gzip = (v == NGX_HTTP_DISCLOSURE_GZIP);
     copy->vary = node->var[NGX_HTTP_DISCLOSURE_GZIP].len ? 1 : 0;
+    copy->chain = NULL;
+    copy->pin = NULL;
 
-    len = node->etag_len;
-
-    if (!(flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY)) {
-        len += var->len;
-    }
-
-    p = ngx_pnalloc(r->pool, len ? len : 1);
-    if (p == NULL) {
+    copy->etag.len = node->etag_len;
+    copy->etag.data = ngx_pnalloc(r->pool, node->etag_len + 1);
+    if (copy->etag.data == NULL) {
         return NGX_ERROR;
     }
 
-    copy->etag.data = p;
-    copy->etag.len = node->etag_len;
-    p = ngx_cpymem(p, node->data + node->key_len, node->etag_len);
+    ngx_memcpy(copy->etag.data, node->data + node->key_len, node->etag_len);
+
+    copy->status = node->not_found ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK;
+    copy->last_modified = node->last_modified;
 
     /* HEAD: the length without the bytes */
 
     copy->body.len = var->len;
-
-    if (flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY) {
-        copy->body.data = NULL;
-
-    } else {
-        copy->body.data = p;
-
-        piece = ngx_http_disclosure_cache_pieces(node, v);
-        n = ngx_http_disclosure_cache_npieces(var);
-        left = var->len - var->rest;
-
-        for (i = 0; i < n; i++) {
-            len = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
-            p = ngx_cpymem(p, piece[i], len);
-            left -= len;
-        }
-
-        ngx_memcpy(p, &piece[n], var->rest);
-    }
-
-    copy->status = node->not_found ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK;
-    copy->last_modified = node->last_modified;
+    copy->body.data = NULL;
 
     /* the most recently used go first */
 
     ngx_queue_remove(&node->queue);
     ngx_queue_insert_head(&cache->sh->lru, &node->queue);
 
+    if (flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY) {
+        return NGX_OK;
+    }
+
+    if ((flags & NGX_HTTP_DISCLOSURE_CACHE_PIN)
+        && var->len >= NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN)
+    {
+        rc = ngx_http_disclosure_cache_pin(r, cache, node, v, copy);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        /* past the bound of pinned bytes: a copy */
+    }
+
+    p = ngx_pnalloc(r->pool, var->len ? var->len : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    copy->body.data = p;
+
+    piece = ngx_http_disclosure_cache_pieces(node, v);
+    n = ngx_http_disclosure_cache_npieces(var);
+    left = var->len - var->rest;
+
+    for (i = 0; i < n; i++) {
+        len = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
+        p = ngx_cpymem(p, piece[i], len);
+        left -= len;
+    }
+
+    ngx_memcpy(p, &piece[n], var->rest);
+
     return NGX_OK;
+}
+
+
+/*
+ * Buffers into the variant's pieces and the node's last bytes, and a pin
+ * record: NGX_OK, NGX_DECLINED (the bound of pinned bytes, or no room for
+ * the record: copy instead), NGX_ERROR (no memory in the request pool,
+ * nothing pinned).
+ */
+
+static ngx_int_t
+ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy)
+{
+    u_char                           **piece, *start;
+    size_t                             bytes, left, size;
+    ngx_buf_t                         *b;
+    ngx_uint_t                         i, n;
+    ngx_chain_t                       *cl, **ll;
+    ngx_http_disclosure_cache_var_t   *var;
+    ngx_http_disclosure_cache_pin_t   *pin;
+
+    var = &node->var[v];
+    bytes = 0;
+
+    if (node->pins == 0) {
+        bytes = ngx_http_disclosure_cache_allocated(cache->shpool, node);
+
+        if (cache->sh->pinned_bytes + bytes
+            > (size_t) (cache->shpool->last - cache->shpool->pages)
+              * ngx_pagesize / 4)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    piece = ngx_http_disclosure_cache_pieces(node, v);
+    n = ngx_http_disclosure_cache_npieces(var);
+
+    b = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_buf_t));
+    cl = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_chain_t));
+
+    if (b == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    pin = ngx_slab_alloc_locked(cache->shpool,
+                                sizeof(ngx_http_disclosure_cache_pin_t));
+    if (pin == NULL) {
+        return NGX_DECLINED;
+    }
+
+    left = var->len - var->rest;
+    ll = &copy->chain;
+
+    for (i = 0; i <= n; i++) {
+
+        if (i < n) {
+            start = piece[i];
+            size = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
+            left -= size;
+
+        } else {
+            start = (u_char *) &piece[n];
+            size = var->rest;
+        }
+
+        if (size == 0) {
+            continue;
+        }
+
+        /* memory, not temporary: no filter writes into the zone */
+        b->pos = start;
+        b->last = start + size;
+        b->memory = 1;
+
+        cl->buf = b++;
+        *ll = cl;
+        ll = &cl->next;
+        cl++;
+    }
+
+    *ll = NULL;
+
+    pin->node = node;
+    pin->pid = ngx_pid;
+    pin->slot = ngx_process_slot;
+
+    ngx_queue_insert_tail(&cache->sh->pins, &pin->queue);
+
+    if (node->pins++ == 0) {
+        cache->sh->pinned++;
+        cache->sh->pinned_bytes += bytes;
+    }
+
+    cache->sh->npins++;
+
+    copy->pin = pin;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_disclosure_cache_unpin_locked(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_pin_t *pin)
+{
+    ngx_http_disclosure_cache_node_t  *node;
+
+    node = pin->node;
+
+    ngx_queue_remove(&pin->queue);
+    ngx_slab_free_locked(cache->shpool, pin);
+
+    cache->sh->npins--;
+
+    if (--node->pins) {
+        return;
+    }
+
+    cache->sh->pinned--;
+    cache->sh->pinned_bytes -= ngx_http_disclosure_cache_allocated(
+                                                       cache->shpool, node);
+
+    if (node->unlinked) {
+        cache->sh->unlinked--;
+        ngx_http_disclosure_cache_free(cache, node);
+    }
 }
 
 

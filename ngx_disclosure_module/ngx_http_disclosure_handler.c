@@ -50,6 +50,8 @@ typedef struct {
 
     ngx_http_disclosure_cache_entry_t    cache;     /* zone NULL: no cache */
     ngx_http_disclosure_cache_status_e   status;
+    void                                *pin;       /* sending from the
+                                                       zone */
     ngx_event_t                          wait;
     ngx_msec_t                           wait_until;
     ngx_msec_t                           wait_delay;
@@ -838,8 +840,13 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 {
     ngx_int_t         rc;
     ngx_buf_t        *b;
-    ngx_chain_t       out;
+    ngx_chain_t       out, *cl;
     ngx_table_elt_t  *etag;
+
+    if (copy->pin) {
+        /* released by the pool's cleanup, when nothing is left to send */
+        ctx->pin = copy->pin;
+    }
 
     if (copy->status == NGX_HTTP_NOT_FOUND) {
         /* nginx's 404, as on a miss */
@@ -877,6 +884,15 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
+    }
+
+    if (copy->chain) {
+        for (cl = copy->chain; cl->next; cl = cl->next) { /* void */ }
+
+        cl->buf->last_buf = (r == r->main) ? 1 : 0;
+        cl->buf->last_in_chain = 1;
+
+        return ngx_http_output_filter(r, copy->chain);
     }
 
     b = ngx_calloc_buf(r->pool);
@@ -929,6 +945,10 @@ ngx_http_disclosure_cache_flags(ngx_http_request_t *r,
 
     flags = ctx->gzip ? NGX_HTTP_DISCLOSURE_CACHE_GZIP : 0;
 
+    if (ctx->pin == NULL) {
+        flags |= NGX_HTTP_DISCLOSURE_CACHE_PIN;
+    }
+
     if (r->method == NGX_HTTP_HEAD && r == r->main) {
         flags |= NGX_HTTP_DISCLOSURE_CACHE_NO_BODY;
     }
@@ -937,7 +957,8 @@ ngx_http_disclosure_cache_flags(ngx_http_request_t *r,
 }
 
 
-/* the request pool goes: no timer may fire for it, no lock stay taken */
+/* the request pool goes: no timer may fire for it, no lock stay taken,
+ * no pin stay held */
 
 static void
 ngx_http_disclosure_cache_cleanup(void *data)
@@ -949,6 +970,11 @@ ngx_http_disclosure_cache_cleanup(void *data)
     }
 
     ngx_http_disclosure_cache_release(&ctx->cache);
+
+    if (ctx->pin) {
+        ngx_http_disclosure_cache_unpin(ctx->cache.zone, ctx->pin);
+        ctx->pin = NULL;
+    }
 }
 
 

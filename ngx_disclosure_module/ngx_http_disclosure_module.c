@@ -1179,6 +1179,8 @@ ngx_http_disclosure_init_module(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_disclosure_init_process(ngx_cycle_t *cycle)
 {
+    ngx_http_disclosure_cache_init_worker(cycle);
+
     if (ngx_http_disclosure_db_init_worker(cycle) != NGX_OK) {
         return NGX_ERROR;
     }

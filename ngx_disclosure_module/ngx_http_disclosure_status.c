@@ -24,7 +24,7 @@
 #include "ngx_http_disclosure_listener.h"
 
 
-#define NGX_HTTP_DISCLOSURE_ZONE_METRICS  23
+#define NGX_HTTP_DISCLOSURE_ZONE_METRICS  28
 
 
 typedef struct {
@@ -83,6 +83,16 @@ static ngx_http_disclosure_metric_t  ngx_http_disclosure_zone_metrics[] = {
       "Entries that hold a gzip variant besides the plain body." },
     { "gzip_bytes", "disclosure_cache_gzip_bytes", "gauge",
       "Bytes of the entries' gzip variants." },
+    { "pinned", "disclosure_cache_pinned_entries", "gauge",
+      "Entries being sent from the zone, pinned." },
+    { "pinned_bytes", "disclosure_cache_pinned_bytes", "gauge",
+      "Bytes of the pinned entries." },
+    { "pins", "disclosure_cache_pins", "gauge",
+      "Requests sending from the zone." },
+    { "unlinked", "disclosure_cache_unlinked_entries", "gauge",
+      "Entries evicted or replaced while pinned, freed by the last unpin." },
+    { "pins_reclaimed", "disclosure_cache_pins_reclaimed_total", "counter",
+      "Pins of workers that died while sending, released." },
     { "hits", "disclosure_cache_hits_total", "counter",
       "Responses served fresh from the cache." },
     { "misses", "disclosure_cache_misses_total", "counter",
@@ -522,17 +532,22 @@ ngx_http_disclosure_zone_values(ngx_shm_zone_t *zone, uint64_t *v)
     v[9] = st.body_bytes;
     v[10] = st.gzip_entries;
     v[11] = st.gzip_bytes;
-    v[12] = st.hits;
-    v[13] = st.misses;
-    v[14] = st.stale;
-    v[15] = st.updating;
-    v[16] = st.bypass;
-    v[17] = st.stored;
-    v[18] = st.evictions;
-    v[19] = st.expired;
-    v[20] = st.too_large;
-    v[21] = st.invalidated;
-    v[22] = st.generation;
+    v[12] = st.pinned;
+    v[13] = st.pinned_bytes;
+    v[14] = st.pins;
+    v[15] = st.unlinked;
+    v[16] = st.pins_reclaimed;
+    v[17] = st.hits;
+    v[18] = st.misses;
+    v[19] = st.stale;
+    v[20] = st.updating;
+    v[21] = st.bypass;
+    v[22] = st.stored;
+    v[23] = st.evictions;
+    v[24] = st.expired;
+    v[25] = st.too_large;
+    v[26] = st.invalidated;
+    v[27] = st.generation;
 }
 
 

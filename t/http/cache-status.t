@@ -33,7 +33,7 @@ is_deeply [ sort keys %$st ], [qw(database listener zones)], 'zones, database, l
 is_deeply [ sort keys %{ $st->{zones} } ], [qw(other reports)], 'every zone';
 is_deeply [ sort keys %{ $st->{zones}{reports} } ],
     [ sort qw(size pages free_pages bytes_used bytes_free entries fills entry_bytes entry_allocated
-              body_bytes gzip_entries gzip_bytes hits misses stale updating bypass stored evictions expired too_large invalidated invalidations) ],
+              body_bytes gzip_entries gzip_bytes pinned pinned_bytes pins unlinked pins_reclaimed hits misses stale updating bypass stored evictions expired too_large invalidated invalidations) ],
     'the counters of a zone';
 is $st->{zones}{reports}{size}, 2 * 1024 * 1024, 'its size';
 is $st->{zones}{reports}{bytes_used} + $st->{zones}{reports}{bytes_free},
