@@ -37,7 +37,7 @@ IMPORT_CFLAGS := -O2 -g -Wall -Wextra -Werror -std=gnu11
 
 DEB_PACKAGES := \
 	make gcc libc6-dev perl \
-	nginx nginx-dev libpq-dev libyajl-dev libxml2-dev \
+	nginx nginx-dev libpq-dev libyajl-dev libxml2-dev zlib1g-dev \
 	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
 	libtest-base-perl libipc-run-perl libjson-pp-perl libhttp-tiny-perl
 

@@ -11,11 +11,16 @@
  * An entry is a node (with its key and ETag) and its body in pieces: whole
  * pages, then chunks of the slab's size classes, then the last bytes in
  * what the node's own allocation has left over (see
- * ngx_http_disclosure_cache_layout() for why).  A response is only ever
+ * ngx_http_disclosure_cache_layout() for why).  A small response is
  * copied out under the zone's lock (the slab pool's own mutex, which nginx
- * releases if a worker dies holding it), so no worker keeps a pointer into
- * the zone after unlocking: any entry may be evicted or replaced at any
- * time.
+ * releases if a worker dies holding it).  A large body is sent from the
+ * zone instead: the lookup pins the node (a count, and a record of the
+ * worker's slot and pid), and the request pool's cleanup unpins it.  An
+ * entry evicted, replaced or expired while pinned is unlinked from the
+ * tree and the LRU at once and freed by the last unpin; a worker that
+ * starts in the slot of one that died releases the dead one's pins, so
+ * that no SIGKILL leaves memory pinned for ever.  Pinned memory is
+ * bounded (a quarter of the zone): past it, bodies are copied.
  *
  * An entry without a body is a lock: a request is filling it.  Requests
  * for the same key then wait, or take a stale copy, instead of querying
@@ -44,7 +49,11 @@
 
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
-#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  4
+#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  5
+
+/* bodies from this size up are sent from the zone, not copied: a copy
+ * and a second trip to the zone's lock cost about the same below it */
+#define NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN  16384
 
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
@@ -52,6 +61,16 @@
 /* the smallest chunk of a body: fewer bytes go into the node; the slab
  * keeps the bitmap of a page of 128-byte chunks or larger outside it */
 #define NGX_HTTP_DISCLOSURE_CACHE_CHUNK   128
+
+
+/* one variant of the body: its pieces, and its last bytes in the node */
+typedef struct {
+    uint32_t                          len;
+    uint32_t                          pages;        /* pieces of a page */
+    uint16_t                          chunks;       /* smaller pieces: a bit
+                                                       for each size */
+    uint16_t                          rest;         /* the last bytes */
+} ngx_http_disclosure_cache_var_t;
 
 
 typedef struct {
@@ -71,22 +90,34 @@ typedef struct {
     time_t                            last_modified;
 
     uint32_t                          location;
-    uint32_t                          body_len;
-    uint32_t                          pages;        /* pieces of a page */
-    uint16_t                          chunks;       /* smaller pieces: a bit
-                                                       for each size */
-    uint16_t                          rest;         /* the body's last bytes,
-                                                       in the node */
+    ngx_http_disclosure_cache_var_t   var[2];       /* plain, gzip (len 0:
+                                                       none) */
     uint16_t                          key_len;
     uint16_t                          etag_len;
+
+    uint32_t                          pins;         /* requests sending
+                                                       from it */
 
     unsigned                          body:1;       /* else a lock */
     unsigned                          updating:1;
     unsigned                          not_found:1;  /* a 404, no body */
+    unsigned                          unlinked:1;   /* out of the tree and
+                                                       the LRU, pinned */
 
-    u_char                            data[1];      /* key, ETag, pointers
-                                                       to the pieces, rest */
+    u_char                            data[1];      /* key, ETag; the gzip
+                                                       variant's pointers to
+                                                       its pieces and rest,
+                                                       then the plain's */
 } ngx_http_disclosure_cache_node_t;
+
+
+/* one request sending from a node, in the zone's list of pins */
+typedef struct {
+    ngx_queue_t                       queue;
+    ngx_http_disclosure_cache_node_t *node;
+    ngx_pid_t                         pid;
+    ngx_int_t                         slot;         /* ngx_process_slot */
+} ngx_http_disclosure_cache_pin_t;
 
 
 /* how a body is laid out in the zone */
@@ -105,10 +136,20 @@ typedef struct {
     ngx_rbtree_node_t                 sentinel;
     ngx_queue_t                       lru;
 
+    ngx_queue_t                       pins;
+
     ngx_uint_t                        entries;
     ngx_uint_t                        locks;
     size_t                            bytes;
     size_t                            allocated;
+    ngx_uint_t                        pinned;
+    size_t                            pinned_bytes;
+    ngx_uint_t                        npins;
+    ngx_uint_t                        unlinked;
+    ngx_uint_t                        pins_reclaimed;
+    size_t                            body_bytes;
+    ngx_uint_t                        gzip_entries;
+    size_t                            gzip_bytes;
     ngx_uint_t                        stored;
     ngx_uint_t                        evictions;
     ngx_uint_t                        expired;
@@ -153,13 +194,25 @@ static void ngx_http_disclosure_cache_expire(
 static void ngx_http_disclosure_cache_delete(
     ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node);
+static void ngx_http_disclosure_cache_free(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node);
+static ngx_int_t ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy);
+static void ngx_http_disclosure_cache_unpin_locked(
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_pin_t *pin);
 static size_t ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len);
 static u_char **ngx_http_disclosure_cache_pieces(
-    ngx_http_disclosure_cache_node_t *node);
+    ngx_http_disclosure_cache_node_t *node, ngx_uint_t v);
 static ngx_uint_t ngx_http_disclosure_cache_npieces(
-    ngx_http_disclosure_cache_node_t *node);
+    ngx_http_disclosure_cache_var_t *var);
 static size_t ngx_http_disclosure_cache_piece_size(
-    ngx_http_disclosure_cache_node_t *node, ngx_uint_t i);
+    ngx_http_disclosure_cache_var_t *var, ngx_uint_t i);
+static void ngx_http_disclosure_cache_write(
+    ngx_http_disclosure_cache_node_t *node, ngx_uint_t v, ngx_chain_t *body);
+static void ngx_http_disclosure_cache_account(
+    ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node, ngx_int_t sign);
 static size_t ngx_http_disclosure_cache_node_size(
     ngx_http_disclosure_cache_node_t *node);
 static size_t ngx_http_disclosure_cache_bytes(
@@ -330,6 +383,7 @@ ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
                     ngx_http_disclosure_cache_rbtree_insert_value);
     ngx_queue_init(&cache->sh->lru);
+    ngx_queue_init(&cache->sh->pins);
 
     len = sizeof(" in disclosure cache zone \"\"") + shm_zone->shm.name.len;
 
@@ -436,7 +490,6 @@ ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
 {
     u_char    *p;
     size_t     len;
-    uint32_t   crc;
 
     /* by ngx_http_disclosure_route_e and ngx_http_disclosure_variant_e */
     static u_char  kinds[] = "iartncuy";
@@ -482,13 +535,12 @@ ngx_http_disclosure_cache_init_entry(ngx_http_disclosure_cache_entry_t *entry,
 
     entry->len = p - entry->key;
 
-    ngx_crc32_init(crc);
-    ngx_crc32_update(&crc, (u_char *) &entry->location,
-                     sizeof(entry->location));
-    ngx_crc32_update(&crc, entry->key, entry->len);
-    ngx_crc32_final(crc);
-
-    entry->hash = crc;
+    /*
+     * murmur, four bytes a step: a byte-wise CRC32 of the key was half
+     * the module's time on an SSI page (perf, bench/README.md); the
+     * location is a CRC32 already, and a lookup compares both in full
+     */
+    entry->hash = ngx_murmur_hash2(entry->key, entry->len) ^ entry->location;
 }
 
 
@@ -592,9 +644,7 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
     ngx_queue_insert_head(&cache->sh->lru, &node->queue);
 
     cache->sh->locks++;
-    cache->sh->bytes += ngx_http_disclosure_cache_bytes(node);
-    cache->sh->allocated += ngx_http_disclosure_cache_allocated(cache->shpool,
-                                                                node);
+    ngx_http_disclosure_cache_account(cache, node, 1);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
@@ -643,17 +693,19 @@ ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry)
 
 ngx_int_t
 ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
-    ngx_uint_t status, ngx_chain_t *body, ngx_str_t *etag,
+    ngx_uint_t status, ngx_chain_t *body, ngx_str_t *gzip, ngx_str_t *etag,
     time_t last_modified, ngx_log_t *log)
 {
-    u_char                              *p, *pos, **piece;
-    size_t                               len, size, left, n;
+    u_char                              *p;
+    size_t                               len, size, head;
     time_t                               now;
-    ngx_uint_t                           i, npieces;
-    ngx_chain_t                         *cl;
+    ngx_buf_t                            gzb;
+    ngx_uint_t                           i, v, npieces;
+    ngx_chain_t                         *cl, gzcl;
     ngx_http_disclosure_cache_t         *cache;
     ngx_http_disclosure_cache_node_t    *node;
-    ngx_http_disclosure_cache_layout_t   lo;
+    ngx_http_disclosure_cache_layout_t   lo[2];
+    u_char                             **piece;
 
     cache = entry->zone->data;
     now = ngx_time();
@@ -669,13 +721,29 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         len += ngx_buf_size(cl->buf);
     }
 
-    ngx_http_disclosure_cache_layout(cache->shpool,
-                                     ngx_http_disclosure_cache_head(entry->len,
-                                                                    etag->len),
-                                     len, &lo);
+    if (gzip && gzip->len == 0) {
+        gzip = NULL;
+    }
 
-    size = ngx_http_disclosure_cache_slab_size(cache->shpool, lo.size)
-           + lo.pages * ngx_pagesize + lo.chunks;
+    /* the gzip variant first, the plain body last: see _pieces() */
+
+    head = ngx_http_disclosure_cache_head(entry->len, etag->len);
+
+    ngx_http_disclosure_cache_layout(cache->shpool, head,
+                                     gzip ? gzip->len : 0,
+                                     &lo[NGX_HTTP_DISCLOSURE_GZIP]);
+
+    head = ngx_align(lo[NGX_HTTP_DISCLOSURE_GZIP].size, sizeof(u_char *));
+
+    ngx_http_disclosure_cache_layout(cache->shpool, head, len,
+                                     &lo[NGX_HTTP_DISCLOSURE_PLAIN]);
+
+    size = ngx_http_disclosure_cache_slab_size(cache->shpool,
+                                          lo[NGX_HTTP_DISCLOSURE_PLAIN].size);
+
+    for (v = 0; v < 2; v++) {
+        size += lo[v].pages * ngx_pagesize + lo[v].chunks;
+    }
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
@@ -703,6 +771,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     /* more than half the zone would leave room for nothing else */
 
     if (etag->len > 0xffff || len > 0xffffffff
+        || (gzip && gzip->len > 0xffffffff)
         || size > (size_t) (cache->shpool->last - cache->shpool->pages)
                   * ngx_pagesize / 2)
     {
@@ -720,7 +789,8 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     ngx_http_disclosure_cache_expire(cache, now);
 
-    node = ngx_http_disclosure_cache_alloc(cache, lo.size);
+    node = ngx_http_disclosure_cache_alloc(cache,
+                                           lo[NGX_HTTP_DISCLOSURE_PLAIN].size);
 
     if (node == NULL) {
         cache->sh->too_large++;
@@ -732,23 +802,42 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     node->key_len = (uint16_t) entry->len;
     node->etag_len = (uint16_t) etag->len;
-    node->body_len = (uint32_t) len;
-    node->pages = (uint32_t) lo.pages;
-    node->chunks = (uint16_t) lo.chunks;
-    node->rest = (uint16_t) lo.rest;
 
-    piece = ngx_http_disclosure_cache_pieces(node);
-    npieces = ngx_http_disclosure_cache_npieces(node);
+    node->var[NGX_HTTP_DISCLOSURE_PLAIN].len = (uint32_t) len;
+    node->var[NGX_HTTP_DISCLOSURE_GZIP].len = gzip ? (uint32_t) gzip->len : 0;
 
-    for (i = 0; i < npieces; i++) {
-        piece[i] = ngx_http_disclosure_cache_alloc(cache,
-                               ngx_http_disclosure_cache_piece_size(node, i));
+    for (v = 0; v < 2; v++) {
+        node->var[v].pages = (uint32_t) lo[v].pages;
+        node->var[v].chunks = (uint16_t) lo[v].chunks;
+        node->var[v].rest = (uint16_t) lo[v].rest;
+    }
 
-        if (piece[i] == NULL) {
+    for (v = 0; v < 2; v++) {
+        piece = ngx_http_disclosure_cache_pieces(node, v);
+        npieces = ngx_http_disclosure_cache_npieces(&node->var[v]);
+
+        for (i = 0; i < npieces; i++) {
+            piece[i] = ngx_http_disclosure_cache_alloc(cache,
+                           ngx_http_disclosure_cache_piece_size(&node->var[v],
+                                                                i));
+            if (piece[i] != NULL) {
+                continue;
+            }
+
             /* nothing is left to evict: no entry is stored in part */
 
             while (i) {
                 ngx_slab_free_locked(cache->shpool, piece[--i]);
+            }
+
+            while (v) {
+                v--;
+                piece = ngx_http_disclosure_cache_pieces(node, v);
+                i = ngx_http_disclosure_cache_npieces(&node->var[v]);
+
+                while (i) {
+                    ngx_slab_free_locked(cache->shpool, piece[--i]);
+                }
             }
 
             ngx_slab_free_locked(cache->shpool, node);
@@ -778,23 +867,65 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         ngx_memcpy(p, etag->data, etag->len);
     }
 
-    /* the body, buffer after buffer, into the pieces and the node's rest */
+    ngx_http_disclosure_cache_write(node, NGX_HTTP_DISCLOSURE_PLAIN, body);
+
+    if (gzip) {
+        ngx_memzero(&gzb, sizeof(ngx_buf_t));
+        gzb.pos = gzip->data;
+        gzb.last = gzip->data + gzip->len;
+        gzb.memory = 1;
+
+        gzcl.buf = &gzb;
+        gzcl.next = NULL;
+
+        ngx_http_disclosure_cache_write(node, NGX_HTTP_DISCLOSURE_GZIP,
+                                        &gzcl);
+    }
+
+    ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
+    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
+
+    cache->sh->entries++;
+    cache->sh->stored++;
+    ngx_http_disclosure_cache_account(cache, node, 1);
+
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+/* a variant's bytes, buffer after buffer, into its pieces and the node */
+
+static void
+ngx_http_disclosure_cache_write(ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v, ngx_chain_t *body)
+{
+    u_char                           *p, *pos, **piece;
+    size_t                            size, left, n;
+    ngx_uint_t                        i, npieces;
+    ngx_chain_t                      *cl;
+    ngx_http_disclosure_cache_var_t  *var;
+
+    var = &node->var[v];
+    piece = ngx_http_disclosure_cache_pieces(node, v);
+    npieces = ngx_http_disclosure_cache_npieces(var);
 
     cl = body;
     pos = cl ? cl->buf->pos : NULL;
-    left = len - node->rest;
+    left = var->len - var->rest;
 
     for (i = 0; i <= npieces; i++) {
 
         if (i < npieces) {
             p = piece[i];
-            size = ngx_http_disclosure_cache_piece_size(node, i);
+            size = ngx_http_disclosure_cache_piece_size(var, i);
             size = ngx_min(size, left);
             left -= size;
 
         } else {
             p = (u_char *) &piece[npieces];
-            size = node->rest;
+            size = var->rest;
         }
 
         while (size) {
@@ -812,19 +943,6 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
             size -= n;
         }
     }
-
-    ngx_rbtree_insert(&cache->sh->rbtree, &node->node);
-    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
-
-    cache->sh->entries++;
-    cache->sh->stored++;
-    cache->sh->bytes += ngx_http_disclosure_cache_bytes(node);
-    cache->sh->allocated += ngx_http_disclosure_cache_allocated(cache->shpool,
-                                                                node);
-
-    ngx_shmtx_unlock(&cache->shpool->mutex);
-
-    return NGX_OK;
 }
 
 
@@ -857,6 +975,85 @@ ngx_http_disclosure_cache_release(ngx_http_disclosure_cache_entry_t *entry)
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
     entry->token = 0;
+}
+
+
+void
+ngx_http_disclosure_cache_unpin(ngx_shm_zone_t *zone, void *pin)
+{
+    ngx_http_disclosure_cache_t  *cache;
+
+    cache = zone->data;
+
+    ngx_shmtx_lock(&cache->shpool->mutex);
+    ngx_http_disclosure_cache_unpin_locked(cache, pin);
+    ngx_shmtx_unlock(&cache->shpool->mutex);
+}
+
+
+/*
+ * A slot is given to another process only after nginx has reaped the one
+ * before: pins in this worker's slot under another pid are of a worker
+ * that died (SIGKILL, a crash) while sending, and nothing will release
+ * them but this.  The master respawns a dead worker in its own slot at
+ * once; the slot of a worker that dies while shutting down (a reload) is
+ * reused by the next process nginx starts.  Other slots are not judged:
+ * a worker started with this one may be pinning already.
+ */
+
+void
+ngx_http_disclosure_cache_init_worker(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                        i, n;
+    ngx_queue_t                      *q, *next;
+    ngx_shm_zone_t                  **zone;
+    ngx_http_disclosure_cache_t      *cache;
+    ngx_http_disclosure_cache_pin_t  *pin;
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_disclosure_module);
+    if (dmcf == NULL) {
+        return;
+    }
+
+    zone = dmcf->cache_zones.elts;
+
+    for (i = 0; i < dmcf->cache_zones.nelts; i++) {
+        cache = zone[i]->data;
+
+        if (cache->sh == NULL) {
+            continue;
+        }
+
+        n = 0;
+
+        ngx_shmtx_lock(&cache->shpool->mutex);
+
+        for (q = ngx_queue_head(&cache->sh->pins);
+             q != ngx_queue_sentinel(&cache->sh->pins);
+             q = next)
+        {
+            next = ngx_queue_next(q);
+            pin = ngx_queue_data(q, ngx_http_disclosure_cache_pin_t, queue);
+
+            if (pin->slot == ngx_process_slot && pin->pid != ngx_pid) {
+                ngx_http_disclosure_cache_unpin_locked(cache, pin);
+                n++;
+            }
+        }
+
+        cache->sh->pins_reclaimed += n;
+
+        ngx_shmtx_unlock(&cache->shpool->mutex);
+
+        if (n) {
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "disclosure: %ui pins of a worker that exited "
+                          "while sending from the cache zone \"%V\" "
+                          "released", n, &zone[i]->shm.name);
+        }
+    }
 }
 
 
@@ -963,6 +1160,14 @@ ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     st->locks = cache->sh->locks;
     st->bytes = cache->sh->bytes;
     st->allocated = cache->sh->allocated;
+    st->pinned = cache->sh->pinned;
+    st->pinned_bytes = cache->sh->pinned_bytes;
+    st->pins = cache->sh->npins;
+    st->unlinked = cache->sh->unlinked;
+    st->pins_reclaimed = cache->sh->pins_reclaimed;
+    st->body_bytes = cache->sh->body_bytes;
+    st->gzip_entries = cache->sh->gzip_entries;
+    st->gzip_bytes = cache->sh->gzip_bytes;
     st->stored = cache->sh->stored;
     st->evictions = cache->sh->evictions;
     st->expired = cache->sh->expired;
@@ -1176,9 +1381,6 @@ static void
 ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node)
 {
-    u_char      **piece;
-    ngx_uint_t    i, n;
-
     if (node->body) {
         cache->sh->entries--;
 
@@ -1186,21 +1388,69 @@ ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
         cache->sh->locks--;
     }
 
-    cache->sh->bytes -= ngx_http_disclosure_cache_bytes(node);
-    cache->sh->allocated -= ngx_http_disclosure_cache_allocated(cache->shpool,
-                                                                node);
+    ngx_http_disclosure_cache_account(cache, node, -1);
 
     ngx_queue_remove(&node->queue);
     ngx_rbtree_delete(&cache->sh->rbtree, &node->node);
 
-    piece = ngx_http_disclosure_cache_pieces(node);
-    n = ngx_http_disclosure_cache_npieces(node);
+    if (node->pins) {
+        /* requests are sending from it: the last of them frees it */
+        node->unlinked = 1;
+        cache->sh->unlinked++;
+        return;
+    }
 
-    for (i = 0; i < n; i++) {
-        ngx_slab_free_locked(cache->shpool, piece[i]);
+    ngx_http_disclosure_cache_free(cache, node);
+}
+
+
+static void
+ngx_http_disclosure_cache_free(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node)
+{
+    u_char      **piece;
+    ngx_uint_t    i, n, v;
+
+    for (v = 0; v < 2; v++) {
+        piece = ngx_http_disclosure_cache_pieces(node, v);
+        n = ngx_http_disclosure_cache_npieces(&node->var[v]);
+
+        for (i = 0; i < n; i++) {
+            ngx_slab_free_locked(cache->shpool, piece[i]);
+        }
     }
 
     ngx_slab_free_locked(cache->shpool, node);
+}
+
+
+static void
+ngx_http_disclosure_cache_account(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_node_t *node, ngx_int_t sign)
+{
+    size_t      bytes, allocated, plain, gzip;
+    ngx_uint_t  gzipped;
+
+    bytes = ngx_http_disclosure_cache_bytes(node);
+    allocated = ngx_http_disclosure_cache_allocated(cache->shpool, node);
+    plain = node->var[NGX_HTTP_DISCLOSURE_PLAIN].len;
+    gzip = node->var[NGX_HTTP_DISCLOSURE_GZIP].len;
+    gzipped = gzip ? 1 : 0;
+
+    if (sign > 0) {
+        cache->sh->bytes += bytes;
+        cache->sh->allocated += allocated;
+        cache->sh->body_bytes += plain;
+        cache->sh->gzip_entries += gzipped;
+        cache->sh->gzip_bytes += gzip;
+
+    } else {
+        cache->sh->bytes -= bytes;
+        cache->sh->allocated -= allocated;
+        cache->sh->body_bytes -= plain;
+        cache->sh->gzip_entries -= gzipped;
+        cache->sh->gzip_bytes -= gzip;
+    }
 }
 
 
@@ -1214,39 +1464,55 @@ ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len)
 }
 
 
+/*
+ * The gzip variant's pointers and last bytes come first, then the plain
+ * body's: the plain body is laid out last, knowing the node's whole size
+ * (see ngx_http_disclosure_cache_store()).
+ */
+
 static u_char **
-ngx_http_disclosure_cache_pieces(ngx_http_disclosure_cache_node_t *node)
+ngx_http_disclosure_cache_pieces(ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v)
 {
-    return (u_char **) ((u_char *) node
-                        + ngx_http_disclosure_cache_head(node->key_len,
-                                                         node->etag_len));
+    size_t                            off;
+    ngx_http_disclosure_cache_var_t  *gz;
+
+    off = ngx_http_disclosure_cache_head(node->key_len, node->etag_len);
+
+    if (v == NGX_HTTP_DISCLOSURE_PLAIN) {
+        gz = &node->var[NGX_HTTP_DISCLOSURE_GZIP];
+        off += ngx_align(ngx_http_disclosure_cache_npieces(gz)
+                         * sizeof(u_char *) + gz->rest, sizeof(u_char *));
+    }
+
+    return (u_char **) ((u_char *) node + off);
 }
 
 
 static ngx_uint_t
-ngx_http_disclosure_cache_npieces(ngx_http_disclosure_cache_node_t *node)
+ngx_http_disclosure_cache_npieces(ngx_http_disclosure_cache_var_t *var)
 {
-    return node->pages + ngx_http_disclosure_cache_nchunks(node->chunks);
+    return var->pages + ngx_http_disclosure_cache_nchunks(var->chunks);
 }
 
 
 /* pages first, then the chunks, larger first */
 
 static size_t
-ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_node_t *node,
+ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_var_t *var,
     ngx_uint_t i)
 {
     size_t  s;
 
-    if (i < node->pages) {
+    if (i < var->pages) {
         return ngx_pagesize;
     }
 
-    i -= node->pages;
+    i -= var->pages;
 
     for (s = ngx_pagesize / 2; s; s >>= 1) {
 
-        if (!(node->chunks & s)) {
+        if (!(var->chunks & s)) {
             continue;
         }
 
@@ -1266,19 +1532,33 @@ ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_node_t *node,
 static size_t
 ngx_http_disclosure_cache_node_size(ngx_http_disclosure_cache_node_t *node)
 {
-    return ngx_http_disclosure_cache_head(node->key_len, node->etag_len)
-           + ngx_http_disclosure_cache_npieces(node) * sizeof(u_char *)
-           + node->rest;
+    ngx_http_disclosure_cache_var_t  *plain;
+
+    plain = &node->var[NGX_HTTP_DISCLOSURE_PLAIN];
+
+    return (u_char *) ngx_http_disclosure_cache_pieces(node,
+                                                   NGX_HTTP_DISCLOSURE_PLAIN)
+           - (u_char *) node
+           + ngx_http_disclosure_cache_npieces(plain) * sizeof(u_char *)
+           + plain->rest;
 }
 
 
-/* the entry's own bytes: the node and the body outside it */
+/* the entry's own bytes: the node and the bodies outside it */
 
 static size_t
 ngx_http_disclosure_cache_bytes(ngx_http_disclosure_cache_node_t *node)
 {
-    return ngx_http_disclosure_cache_node_size(node) + node->body_len
-           - node->rest;
+    size_t      size;
+    ngx_uint_t  v;
+
+    size = ngx_http_disclosure_cache_node_size(node);
+
+    for (v = 0; v < 2; v++) {
+        size += node->var[v].len - node->var[v].rest;
+    }
+
+    return size;
 }
 
 
@@ -1288,9 +1568,17 @@ static size_t
 ngx_http_disclosure_cache_allocated(ngx_slab_pool_t *shpool,
     ngx_http_disclosure_cache_node_t *node)
 {
-    return ngx_http_disclosure_cache_slab_size(shpool,
-                                   ngx_http_disclosure_cache_node_size(node))
-           + node->pages * ngx_pagesize + node->chunks;
+    size_t      size;
+    ngx_uint_t  v;
+
+    size = ngx_http_disclosure_cache_slab_size(shpool,
+                                   ngx_http_disclosure_cache_node_size(node));
+
+    for (v = 0; v < 2; v++) {
+        size += node->var[v].pages * ngx_pagesize + node->var[v].chunks;
+    }
+
+    return size;
 }
 
 
@@ -1320,57 +1608,209 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
     ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
     ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy)
 {
-    u_char      *p, **piece;
-    size_t       len, left;
-    ngx_uint_t   i, n;
+    u_char                           *p, **piece;
+    size_t                            len, left;
+    ngx_int_t                         rc;
+    ngx_uint_t                        i, n, v;
+    ngx_http_disclosure_cache_var_t  *var;
 
-    len = node->etag_len;
+    v = ((flags & NGX_HTTP_DISCLOSURE_CACHE_GZIP)
+         && node->var[NGX_HTTP_DISCLOSURE_GZIP].len)
+        ? NGX_HTTP_DISCLOSURE_GZIP : NGX_HTTP_DISCLOSURE_PLAIN;
 
-    if (!(flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY)) {
-        len += node->body_len;
-    }
+    var = &node->var[v];
 
-    p = ngx_pnalloc(r->pool, len ? len : 1);
-    if (p == NULL) {
+    copy->gzip = (v == NGX_HTTP_DISCLOSURE_GZIP);
+    copy->vary = node->var[NGX_HTTP_DISCLOSURE_GZIP].len ? 1 : 0;
+    copy->chain = NULL;
+    copy->pin = NULL;
+
+    copy->etag.len = node->etag_len;
+    copy->etag.data = ngx_pnalloc(r->pool, node->etag_len + 1);
+    if (copy->etag.data == NULL) {
         return NGX_ERROR;
     }
 
-    copy->etag.data = p;
-    copy->etag.len = node->etag_len;
-    p = ngx_cpymem(p, node->data + node->key_len, node->etag_len);
-
-    /* HEAD: the length without the bytes */
-
-    copy->body.len = node->body_len;
-
-    if (flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY) {
-        copy->body.data = NULL;
-
-    } else {
-        copy->body.data = p;
-
-        piece = ngx_http_disclosure_cache_pieces(node);
-        n = ngx_http_disclosure_cache_npieces(node);
-        left = node->body_len - node->rest;
-
-        for (i = 0; i < n; i++) {
-            len = ngx_min(left, ngx_http_disclosure_cache_piece_size(node, i));
-            p = ngx_cpymem(p, piece[i], len);
-            left -= len;
-        }
-
-        ngx_memcpy(p, &piece[n], node->rest);
-    }
+    ngx_memcpy(copy->etag.data, node->data + node->key_len, node->etag_len);
 
     copy->status = node->not_found ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK;
     copy->last_modified = node->last_modified;
+
+    /* HEAD: the length without the bytes */
+
+    copy->body.len = var->len;
+    copy->body.data = NULL;
 
     /* the most recently used go first */
 
     ngx_queue_remove(&node->queue);
     ngx_queue_insert_head(&cache->sh->lru, &node->queue);
 
+    if (flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY) {
+        return NGX_OK;
+    }
+
+    if ((flags & NGX_HTTP_DISCLOSURE_CACHE_PIN)
+        && var->len >= NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN)
+    {
+        rc = ngx_http_disclosure_cache_pin(r, cache, node, v, copy);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+
+        /* past the bound of pinned bytes: a copy */
+    }
+
+    p = ngx_pnalloc(r->pool, var->len ? var->len : 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    copy->body.data = p;
+
+    piece = ngx_http_disclosure_cache_pieces(node, v);
+    n = ngx_http_disclosure_cache_npieces(var);
+    left = var->len - var->rest;
+
+    for (i = 0; i < n; i++) {
+        len = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
+        p = ngx_cpymem(p, piece[i], len);
+        left -= len;
+    }
+
+    ngx_memcpy(p, &piece[n], var->rest);
+
     return NGX_OK;
+}
+
+
+/*
+ * Buffers into the variant's pieces and the node's last bytes, and a pin
+ * record: NGX_OK, NGX_DECLINED (the bound of pinned bytes, or no room for
+ * the record: copy instead), NGX_ERROR (no memory in the request pool,
+ * nothing pinned).
+ */
+
+static ngx_int_t
+ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
+    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy)
+{
+    u_char                           **piece, *start;
+    size_t                             bytes, left, size;
+    ngx_buf_t                         *b;
+    ngx_uint_t                         i, n;
+    ngx_chain_t                       *cl, **ll;
+    ngx_http_disclosure_cache_var_t   *var;
+    ngx_http_disclosure_cache_pin_t   *pin;
+
+    var = &node->var[v];
+    bytes = 0;
+
+    if (node->pins == 0) {
+        bytes = ngx_http_disclosure_cache_allocated(cache->shpool, node);
+
+        if (cache->sh->pinned_bytes + bytes
+            > (size_t) (cache->shpool->last - cache->shpool->pages)
+              * ngx_pagesize / 4)
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    piece = ngx_http_disclosure_cache_pieces(node, v);
+    n = ngx_http_disclosure_cache_npieces(var);
+
+    b = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_buf_t));
+    cl = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_chain_t));
+
+    if (b == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    pin = ngx_slab_alloc_locked(cache->shpool,
+                                sizeof(ngx_http_disclosure_cache_pin_t));
+    if (pin == NULL) {
+        return NGX_DECLINED;
+    }
+
+    left = var->len - var->rest;
+    ll = &copy->chain;
+
+    for (i = 0; i <= n; i++) {
+
+        if (i < n) {
+            start = piece[i];
+            size = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
+            left -= size;
+
+        } else {
+            start = (u_char *) &piece[n];
+            size = var->rest;
+        }
+
+        if (size == 0) {
+            continue;
+        }
+
+        /* memory, not temporary: no filter writes into the zone */
+        b->pos = start;
+        b->last = start + size;
+        b->memory = 1;
+
+        cl->buf = b++;
+        *ll = cl;
+        ll = &cl->next;
+        cl++;
+    }
+
+    *ll = NULL;
+
+    pin->node = node;
+    pin->pid = ngx_pid;
+    pin->slot = ngx_process_slot;
+
+    ngx_queue_insert_tail(&cache->sh->pins, &pin->queue);
+
+    if (node->pins++ == 0) {
+        cache->sh->pinned++;
+        cache->sh->pinned_bytes += bytes;
+    }
+
+    cache->sh->npins++;
+
+    copy->pin = pin;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_disclosure_cache_unpin_locked(ngx_http_disclosure_cache_t *cache,
+    ngx_http_disclosure_cache_pin_t *pin)
+{
+    ngx_http_disclosure_cache_node_t  *node;
+
+    node = pin->node;
+
+    ngx_queue_remove(&pin->queue);
+    ngx_slab_free_locked(cache->shpool, pin);
+
+    cache->sh->npins--;
+
+    if (--node->pins) {
+        return;
+    }
+
+    cache->sh->pinned--;
+    cache->sh->pinned_bytes -= ngx_http_disclosure_cache_allocated(
+                                                       cache->shpool, node);
+
+    if (node->unlinked) {
+        cache->sh->unlinked--;
+        ngx_http_disclosure_cache_free(cache, node);
+    }
 }
 
 

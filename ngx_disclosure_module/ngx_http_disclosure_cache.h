@@ -52,6 +52,14 @@ typedef enum {
 #define NGX_HTTP_DISCLOSURE_CACHE_USE_OLD   0x01   /* OLD rather than BUSY */
 #define NGX_HTTP_DISCLOSURE_CACHE_TAKEOVER  0x02   /* waited long enough */
 #define NGX_HTTP_DISCLOSURE_CACHE_NO_BODY   0x04   /* HEAD: headers only */
+#define NGX_HTTP_DISCLOSURE_CACHE_GZIP      0x08   /* the client takes gzip */
+#define NGX_HTTP_DISCLOSURE_CACHE_PIN       0x10   /* the body may be sent
+                                                      from the zone */
+
+
+/* the variants an entry holds: its body, and the body gzipped at fill */
+#define NGX_HTTP_DISCLOSURE_PLAIN  0
+#define NGX_HTTP_DISCLOSURE_GZIP   1
 
 
 /* one request's view of one entry */
@@ -73,15 +81,26 @@ typedef struct {
 } ngx_http_disclosure_cache_entry_t;
 
 
-/* a response copied out of shared memory into the request pool */
+/*
+ * A response out of shared memory: copied into the request pool, or with
+ * PIN a large body as buffers into the entry's pieces (chain), the entry
+ * pinned until ngx_http_disclosure_cache_unpin(pin).
+ */
 typedef struct {
     ngx_uint_t                       status;        /* NGX_HTTP_OK, or
                                                        NGX_HTTP_NOT_FOUND:
                                                        no body, no
                                                        validators */
-    ngx_str_t                        body;          /* empty with NO_BODY */
-    ngx_str_t                        etag;
+    ngx_str_t                        body;          /* empty with NO_BODY;
+                                                       its length only when
+                                                       chain is set */
+    ngx_chain_t                     *chain;         /* in the zone, or NULL */
+    void                            *pin;
+    ngx_str_t                        etag;          /* the plain body's */
     time_t                           last_modified;
+    unsigned                         gzip:1;        /* body is the gzip
+                                                       variant */
+    unsigned                         vary:1;        /* the entry has one */
 } ngx_http_disclosure_cache_copy_t;
 
 
@@ -95,6 +114,18 @@ typedef struct {
     size_t                           allocated;     /* the same, as the
                                                        slab allocator
                                                        rounds it */
+    size_t                           body_bytes;    /* plain bodies */
+    ngx_uint_t                       gzip_entries;  /* with a gzip variant */
+    size_t                           gzip_bytes;    /* their gzip bodies */
+    ngx_uint_t                       pinned;        /* entries being sent
+                                                       from the zone */
+    size_t                           pinned_bytes;  /* what they allocated */
+    ngx_uint_t                       pins;          /* requests sending */
+    ngx_uint_t                       unlinked;      /* evicted or replaced
+                                                       while pinned: freed
+                                                       by the last unpin */
+    ngx_uint_t                       pins_reclaimed;  /* of workers that
+                                                         died sending */
     ngx_atomic_uint_t                hits;
     ngx_atomic_uint_t                misses;
     ngx_atomic_uint_t                stale;
@@ -127,7 +158,8 @@ void ngx_http_disclosure_cache_init_entry(
 
 /*
  * Returns a ngx_http_disclosure_cache_found_e, or NGX_ERROR (no memory
- * for the copy).  FRESH and OLD fill copy; LOCKED sets entry->token when
+ * for the copy).  FRESH and OLD fill copy, with the gzip variant when
+ * flags have GZIP and the entry has one; LOCKED sets entry->token when
  * a lock could be taken (a full zone may leave none: the caller queries
  * anyway) and entry->generation.
  */
@@ -147,17 +179,23 @@ void ngx_http_disclosure_cache_begin(ngx_http_disclosure_cache_entry_t *entry);
 /*
  * Stores the response, replacing what the key held, and drops our lock;
  * status NGX_HTTP_NOT_FOUND (the database has no such page) is stored
- * with body NULL.  NGX_OK, or NGX_DECLINED when it was not stored (too
- * large).
+ * with body NULL.  gzip, the body compressed, is stored beside it unless
+ * NULL.  NGX_OK, or NGX_DECLINED when it was not stored (too large).
  */
 ngx_int_t ngx_http_disclosure_cache_store(
     ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t status,
-    ngx_chain_t *body, ngx_str_t *etag, time_t last_modified,
-    ngx_log_t *log);
+    ngx_chain_t *body, ngx_str_t *gzip, ngx_str_t *etag,
+    time_t last_modified, ngx_log_t *log);
 
 /* drops our lock */
 void ngx_http_disclosure_cache_release(
     ngx_http_disclosure_cache_entry_t *entry);
+
+/* the request that sent from the zone is done */
+void ngx_http_disclosure_cache_unpin(ngx_shm_zone_t *zone, void *pin);
+
+/* a worker starting: pins of workers that died are released */
+void ngx_http_disclosure_cache_init_worker(ngx_cycle_t *cycle);
 
 void ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_status_e status);

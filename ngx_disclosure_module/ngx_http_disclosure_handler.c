@@ -14,6 +14,7 @@
 #include "ngx_http_disclosure_route.h"
 #include "ngx_http_disclosure_render.h"
 #include "ngx_http_disclosure_cache.h"
+#include "ngx_http_disclosure_gzip.h"
 #include "ngx_http_disclosure_listener.h"
 #include "ngx_http_disclosure_preview.h"
 
@@ -32,7 +33,8 @@
  * than 503.  A page the database does not have (SQL NULL) is cached as a
  * 404, under the key its 200 would have, so that requests for missing
  * pages do not each cost a query; a publication invalidates it like a
- * page.
+ * page.  A cached page is compressed once, when it is stored: a client
+ * that takes gzip gets that variant (_gzip.c).
  */
 
 
@@ -49,11 +51,14 @@ typedef struct {
 
     ngx_http_disclosure_cache_entry_t    cache;     /* zone NULL: no cache */
     ngx_http_disclosure_cache_status_e   status;
+    void                                *pin;       /* sending from the
+                                                       zone */
     ngx_event_t                          wait;
     ngx_msec_t                           wait_until;
     ngx_msec_t                           wait_delay;
 
     unsigned                             status_sent:1;
+    unsigned                             gzip:1;    /* the client takes it */
 } ngx_http_disclosure_ctx_t;
 
 
@@ -84,6 +89,8 @@ static void ngx_http_disclosure_cache_wait_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_disclosure_cache_send(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_cache_copy_t *copy);
 static ngx_int_t ngx_http_disclosure_cache_header(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx);
+static ngx_uint_t ngx_http_disclosure_cache_flags(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static void ngx_http_disclosure_cache_cleanup(void *data);
 static ngx_int_t ngx_http_disclosure_redirect(ngx_http_request_t *r,
@@ -361,8 +368,7 @@ ngx_http_disclosure_failed(ngx_http_request_t *r,
         if (dlcf->cache_use_stale & NGX_HTTP_DISCLOSURE_STALE_ERROR) {
 
             rc = ngx_http_disclosure_cache_stale(r, &ctx->cache,
-                                   (r->method == NGX_HTTP_HEAD && r == r->main)
-                                   ? NGX_HTTP_DISCLOSURE_CACHE_NO_BODY : 0,
+                                   ngx_http_disclosure_cache_flags(r, ctx),
                                    &copy);
 
             if (rc == NGX_OK) {
@@ -408,7 +414,7 @@ ngx_http_disclosure_not_found(ngx_http_request_t *r,
         ngx_str_null(&no_etag);
 
         (void) ngx_http_disclosure_cache_store(&ctx->cache, NGX_HTTP_NOT_FOUND,
-                                               NULL, &no_etag, -1,
+                                               NULL, NULL, &no_etag, -1,
                                                r->connection->log);
     }
 
@@ -426,9 +432,9 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 {
     off_t         len;
     yajl_val      doc;
+    ngx_buf_t    *b;
     ngx_int_t     rc;
-    ngx_str_t     etag;
-    ngx_str_t     err;
+    ngx_str_t     etag, err, gzip;
     ngx_chain_t  *out, *cl;
 
     ngx_http_disclosure_loc_conf_t  *dlcf;
@@ -477,6 +483,8 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_str_null(&gzip);
+
     if (ctx->cache.zone) {
         if (r->headers_out.etag) {
             etag = r->headers_out.etag->value;
@@ -485,13 +493,50 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
             ngx_str_null(&etag);
         }
 
+        /* a fragment stays plain: nginx's SSI reads it */
+
+        if (ctx->route.route != NGX_HTTP_DISCLOSURE_TABLE) {
+            rc = ngx_http_disclosure_gzip_deflate(r->pool, out, &gzip,
+                                                  r->connection->log);
+            if (rc != NGX_OK) {
+                ngx_str_null(&gzip);
+            }
+        }
+
         (void) ngx_http_disclosure_cache_store(&ctx->cache, NGX_HTTP_OK, out,
-                                     &etag, r->headers_out.last_modified_time,
+                                     &gzip, &etag,
+                                     r->headers_out.last_modified_time,
                                      r->connection->log);
     }
 
     if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (gzip.len) {
+        /* as the hits that follow will be sent */
+
+        if (ngx_http_disclosure_gzip_headers(r, ctx->gzip) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->gzip) {
+            b = ngx_calloc_buf(r->pool);
+            cl = ngx_alloc_chain_link(r->pool);
+            if (b == NULL || cl == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            b->pos = gzip.data;
+            b->last = gzip.data + gzip.len;
+            b->memory = 1;
+            b->last_buf = 1;
+            b->last_in_chain = 1;
+
+            cl->buf = b;
+            cl->next = NULL;
+            out = cl;
+        }
     }
 
     len = 0;
@@ -733,6 +778,8 @@ ngx_http_disclosure_cache_start(ngx_http_request_t *r,
     cln->handler = ngx_http_disclosure_cache_cleanup;
     cln->data = ctx;
 
+    ctx->gzip = ngx_http_disclosure_gzip_accepted(r);
+
     if (dlcf->cache_bypass) {
 
         switch (ngx_http_test_predicates(r, dlcf->cache_bypass)) {
@@ -769,9 +816,7 @@ ngx_http_disclosure_cache_lookup_request(ngx_http_request_t *r,
         flags |= NGX_HTTP_DISCLOSURE_CACHE_USE_OLD;
     }
 
-    if (r->method == NGX_HTTP_HEAD && r == r->main) {
-        flags |= NGX_HTTP_DISCLOSURE_CACHE_NO_BODY;
-    }
+    flags |= ngx_http_disclosure_cache_flags(r, ctx);
 
     rc = ngx_http_disclosure_cache_lookup(r, &ctx->cache, flags, &copy);
 
@@ -877,8 +922,13 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 {
     ngx_int_t         rc;
     ngx_buf_t        *b;
-    ngx_chain_t       out;
+    ngx_chain_t       out, *cl;
     ngx_table_elt_t  *etag;
+
+    if (copy->pin) {
+        /* released by the pool's cleanup, when nothing is left to send */
+        ctx->pin = copy->pin;
+    }
 
     if (copy->status == NGX_HTTP_NOT_FOUND) {
         /* nginx's 404, as on a miss */
@@ -902,7 +952,9 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
     r->headers_out.last_modified_time = copy->last_modified;
 
     if (ngx_http_disclosure_content_type(r, ctx) != NGX_OK
-        || ngx_http_disclosure_cache_header(r, ctx) != NGX_OK)
+        || ngx_http_disclosure_cache_header(r, ctx) != NGX_OK
+        || (copy->vary
+            && ngx_http_disclosure_gzip_headers(r, copy->gzip) != NGX_OK))
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -914,6 +966,15 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 
     if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
         return rc;
+    }
+
+    if (copy->chain) {
+        for (cl = copy->chain; cl->next; cl = cl->next) { /* void */ }
+
+        cl->buf->last_buf = (r == r->main) ? 1 : 0;
+        cl->buf->last_in_chain = 1;
+
+        return ngx_http_output_filter(r, copy->chain);
     }
 
     b = ngx_calloc_buf(r->pool);
@@ -956,7 +1017,30 @@ ngx_http_disclosure_cache_header(ngx_http_request_t *r,
 }
 
 
-/* the request pool goes: no timer may fire for it, no lock stay taken */
+/* which body a copy out of the zone takes */
+
+static ngx_uint_t
+ngx_http_disclosure_cache_flags(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx)
+{
+    ngx_uint_t  flags;
+
+    flags = ctx->gzip ? NGX_HTTP_DISCLOSURE_CACHE_GZIP : 0;
+
+    if (ctx->pin == NULL) {
+        flags |= NGX_HTTP_DISCLOSURE_CACHE_PIN;
+    }
+
+    if (r->method == NGX_HTTP_HEAD && r == r->main) {
+        flags |= NGX_HTTP_DISCLOSURE_CACHE_NO_BODY;
+    }
+
+    return flags;
+}
+
+
+/* the request pool goes: no timer may fire for it, no lock stay taken,
+ * no pin stay held */
 
 static void
 ngx_http_disclosure_cache_cleanup(void *data)
@@ -968,6 +1052,11 @@ ngx_http_disclosure_cache_cleanup(void *data)
     }
 
     ngx_http_disclosure_cache_release(&ctx->cache);
+
+    if (ctx->pin) {
+        ngx_http_disclosure_cache_unpin(ctx->cache.zone, ctx->pin);
+        ctx->pin = NULL;
+    }
 }
 
 

@@ -1467,6 +1467,8 @@ ngx_http_disclosure_init_process(ngx_cycle_t *cycle)
      */
     (void) unsetenv("PGSERVICE");
 
+    ngx_http_disclosure_cache_init_worker(cycle);
+
     if (ngx_http_disclosure_db_init_worker(cycle) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -24,7 +24,7 @@
 #include "ngx_http_disclosure_listener.h"
 
 
-#define NGX_HTTP_DISCLOSURE_ZONE_METRICS  20
+#define NGX_HTTP_DISCLOSURE_ZONE_METRICS  28
 
 
 typedef struct {
@@ -77,6 +77,22 @@ static ngx_http_disclosure_metric_t  ngx_http_disclosure_zone_metrics[] = {
       "Bytes of the entries: headers, keys, validators and bodies." },
     { "entry_allocated", "disclosure_cache_entry_allocated_bytes", "gauge",
       "Bytes the slab allocator gave the entries, as it rounds them." },
+    { "body_bytes", "disclosure_cache_body_bytes", "gauge",
+      "Bytes of the entries' plain bodies." },
+    { "gzip_entries", "disclosure_cache_gzip_entries", "gauge",
+      "Entries that hold a gzip variant besides the plain body." },
+    { "gzip_bytes", "disclosure_cache_gzip_bytes", "gauge",
+      "Bytes of the entries' gzip variants." },
+    { "pinned", "disclosure_cache_pinned_entries", "gauge",
+      "Entries being sent from the zone, pinned." },
+    { "pinned_bytes", "disclosure_cache_pinned_bytes", "gauge",
+      "Bytes of the pinned entries." },
+    { "pins", "disclosure_cache_pins", "gauge",
+      "Requests sending from the zone." },
+    { "unlinked", "disclosure_cache_unlinked_entries", "gauge",
+      "Entries evicted or replaced while pinned, freed by the last unpin." },
+    { "pins_reclaimed", "disclosure_cache_pins_reclaimed_total", "counter",
+      "Pins of workers that died while sending, released." },
     { "hits", "disclosure_cache_hits_total", "counter",
       "Responses served fresh from the cache." },
     { "misses", "disclosure_cache_misses_total", "counter",
@@ -522,17 +538,25 @@ ngx_http_disclosure_zone_values(ngx_shm_zone_t *zone, uint64_t *v)
     v[6] = st.locks;
     v[7] = st.bytes;
     v[8] = st.allocated;
-    v[9] = st.hits;
-    v[10] = st.misses;
-    v[11] = st.stale;
-    v[12] = st.updating;
-    v[13] = st.bypass;
-    v[14] = st.stored;
-    v[15] = st.evictions;
-    v[16] = st.expired;
-    v[17] = st.too_large;
-    v[18] = st.invalidated;
-    v[19] = st.generation;
+    v[9] = st.body_bytes;
+    v[10] = st.gzip_entries;
+    v[11] = st.gzip_bytes;
+    v[12] = st.pinned;
+    v[13] = st.pinned_bytes;
+    v[14] = st.pins;
+    v[15] = st.unlinked;
+    v[16] = st.pins_reclaimed;
+    v[17] = st.hits;
+    v[18] = st.misses;
+    v[19] = st.stale;
+    v[20] = st.updating;
+    v[21] = st.bypass;
+    v[22] = st.stored;
+    v[23] = st.evictions;
+    v[24] = st.expired;
+    v[25] = st.too_large;
+    v[26] = st.invalidated;
+    v[27] = st.generation;
 }
 
 

@@ -26,12 +26,12 @@ ok $ok, 'bench/run --smoke exits 0' or diag "$@\n$err\n", substr($out, -3000);
 my %rows;
 
 for my $line (split /\n/, $out) {
-    next unless $line =~ /^\| (B\d) \|/;
+    next unless $line =~ /^\| (B\d+g?) \|/;
     my @cells = map { s/^\s+|\s+$//gr } split /\|/, $line;
     push @{ $rows{$1} }, $cells[-1];
 }
 
-for my $id (qw(B1 B2 B3 B4 B5 B6 B7 B8)) {
+for my $id (qw(B1 B1g B2 B3 B4 B5 B6 B7 B8)) {
     ok $rows{$id}, "row $id is in the table";
     for my $status (@{ $rows{$id} // [] }) {
         like $status, qr/^(met|missed|reported)$/,

@@ -33,7 +33,7 @@ is_deeply [ sort keys %$st ], [qw(database listener zones)], 'zones, database, l
 is_deeply [ sort keys %{ $st->{zones} } ], [qw(other reports)], 'every zone';
 is_deeply [ sort keys %{ $st->{zones}{reports} } ],
     [ sort qw(size pages free_pages bytes_used bytes_free entries fills entry_bytes entry_allocated
-              hits misses stale updating bypass stored evictions expired too_large invalidated invalidations) ],
+              body_bytes gzip_entries gzip_bytes pinned pinned_bytes pins unlinked pins_reclaimed hits misses stale updating bypass stored evictions expired too_large invalidated invalidations) ],
     'the counters of a zone';
 is $st->{zones}{reports}{size}, 2 * 1024 * 1024, 'its size';
 is $st->{zones}{reports}{bytes_used} + $st->{zones}{reports}{bytes_free},
@@ -64,8 +64,11 @@ is $s1->{database}{queries} - $s0->{database}{queries}, 4, 'four database querie
 is $s1->{database}{errors}, 0, 'no error';
 cmp_ok $s1->{zones}{reports}{entry_bytes}, '>', 50_000, 'the report page\'s bytes';
 my $page = length $ngx->get('/c/xigong-edz/2024')->{content};
-cmp_ok $s1->{zones}{reports}{entry_allocated}, '>', $page, 'allocated: more than the page';
-cmp_ok $s1->{zones}{reports}{entry_allocated}, '<=', $page + 1024, 'by less than 1 KB';
+my $gz = length $ngx->get('/c/xigong-edz/2024', { 'Accept-Encoding' => 'gzip' })->{content};
+is_deeply [ @{ $s1->{zones}{reports} }{qw(body_bytes gzip_entries gzip_bytes)} ], [ $page, 1, $gz ],
+    'the plain page and its gzip variant (the 404 has neither)';
+cmp_ok $s1->{zones}{reports}{entry_allocated}, '>', $page + $gz, 'allocated: more than both';
+cmp_ok $s1->{zones}{reports}{entry_allocated}, '<=', $page + $gz + 1024, 'by less than 1 KB';
 
 my %pids = map { $_ => 1 } Disclosure::Test::children($ngx->{pid});
 is_deeply [ sort map { $_->{pid} } @{ $s1->{database}{workers} } ], [ sort keys %pids ],
