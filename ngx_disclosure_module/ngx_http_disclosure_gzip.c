@@ -42,8 +42,10 @@
 #define NGX_HTTP_DISCLOSURE_GZIP_MIN       256
 
 
+#if (NGX_HTTP_GZIP)
 static ngx_int_t ngx_http_disclosure_gzip_parse(ngx_str_t *ae);
 static ngx_int_t ngx_http_disclosure_gzip_qvalue(u_char **pos, u_char *last);
+#endif
 static void *ngx_http_disclosure_gzip_alloc(void *opaque, u_int items,
     u_int size);
 static void ngx_http_disclosure_gzip_free(void *opaque, void *address);
@@ -91,6 +93,8 @@ ngx_http_disclosure_gzip_accepted(ngx_http_request_t *r)
 #endif
 }
 
+
+#if (NGX_HTTP_GZIP)
 
 /*
  * Accept-Encoding = #( codings [ OWS ";" OWS "q=" qvalue ] ): true when
@@ -224,6 +228,8 @@ ngx_http_disclosure_gzip_qvalue(u_char **pos, u_char *last)
 
     return q;
 }
+
+#endif /* NGX_HTTP_GZIP */
 
 
 ngx_int_t
