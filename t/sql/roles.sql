@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(64);
+SELECT plan(66);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -103,6 +103,9 @@ SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('
 SELECT lives_ok($$ SELECT disclosure.delete_draft('t-roles', 2023) $$, 'editor: deletes a draft');
 SELECT throws_ok($$ SELECT disclosure_preview.report('demo-district', 2025) $$, '42501', NULL,
     'editor: no draft preview through nginx''s previewer functions (an editor reads the grids)');
+SELECT throws_ok($$ SELECT disclosure.rollup_rebuild() $$, '42501', NULL,
+    'editor: cannot rebuild the sums either');
+SELECT throws_ok($$ SELECT disclosure.agency_tree_rebuild() $$, '42501', NULL, 'editor: nor the tree');
 RESET SESSION AUTHORIZATION;
 
 SET LOCAL SESSION AUTHORIZATION t_publisher;
