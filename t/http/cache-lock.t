@@ -9,7 +9,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IO::Socket::INET;
 use IO::Select;
 use Disclosure::Test;
 use Disclosure::Cache;
@@ -35,13 +34,7 @@ CONF2
 
 Disclosure::Cache::wait_listening($ngx);
 
-sub request {
-    my ($path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ngx->port, Proto => 'tcp')
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    return $s;
-}
+sub request { $ngx->send_get($_[0]) }
 
 sub reply {
     my ($s) = @_;

@@ -6,7 +6,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(time);
 use Disclosure::Test;
 use Disclosure::Slow;
@@ -73,8 +72,7 @@ part 'a query slower than the timeout: 503' => sub {
 # -- a client that goes away mid-query --------------------------------------------
 part 'clients that go away mid-query leave the pool clean' => sub {
     for my $round (1 .. 3) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ngx->port, Proto => 'tcp') or die $!;
-        print $s "GET /r/slow/ HTTP/1.0\r\nHost: localhost\r\n\r\n";
+        my $s = $ngx->send_get('/r/slow/');
         Disclosure::Test::poll(sub {
             my $n = $pg->psql(q{SELECT count(*) FROM pg_stat_activity WHERE usename = 't_nginx' AND state = 'active'
                                    AND query LIKE '%agency%'});

@@ -5,7 +5,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IO::Socket::INET;
 use IO::Select;
 use Time::HiRes qw(time);
 use Disclosure::Test;
@@ -21,10 +20,8 @@ my $ngx = Disclosure::Test->nginx(pg => $pg, worker_processes => 1,
 is $ngx->get('/r/xigong-edz/2024')->{status}, 200, 'warm-up';
 
 part 'with one worker, twenty requests are answered while a slow query runs' => sub {
-    my $slow = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ngx->port, Proto => 'tcp')
-        or die "connect: $!";
     my $t0 = time;
-    print $slow "GET /r/slow/ HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    my $slow = $ngx->send_get('/r/slow/');
 
     # the slow query is running in the database before the others start
     ok Disclosure::Test::poll(sub {

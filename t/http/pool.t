@@ -17,7 +17,6 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
-use IO::Socket::INET;
 use IO::Select;
 use IPC::Run ();
 use JSON::PP ();
@@ -137,13 +136,7 @@ sub status {
     return { %$db, worker => $w // {} };
 }
 
-sub request {
-    my ($path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ngx->port, Proto => 'tcp')
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    return $s;
-}
+sub request { $ngx->send_get($_[0]) }
 
 # reads the replies of all sockets, calling $also between reads
 sub replies {
