@@ -4,9 +4,9 @@
 --
 -- A repeatable file (README, "Migrations"): sql/migrate applies every
 -- sql/functions/*.sql again, in name order, whenever one of them changed.
--- Only CREATE OR REPLACE, COMMENT, GRANT and REVOKE here; a changed
--- signature or return type, or a view losing a column, goes in a versioned
--- migration that drops the old one first.
+-- So only what can run twice: CREATE OR REPLACE, COMMENT, GRANT, REVOKE.
+-- A changed signature or return type, or a view losing a column, goes in a
+-- versioned migration that drops the old one; the file makes the new one.
 
 -- label of a cell for messages: 'applications.received.natural_person（一、本年新收… · 自然人）'
 CREATE OR REPLACE FUNCTION disclosure.cell_name(p_format smallint, p_tbl text, p_row text, p_col text)

@@ -3,7 +3,7 @@
 -- triggers themselves belong to their tables, in the versioned migrations
 -- (0003_integrity.sql, 0040_across_reports.sql).
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 -- cells, narrative and printed totals change only while their revision is a draft
 CREATE OR REPLACE FUNCTION disclosure.refuse_unless_draft() RETURNS trigger

@@ -6,7 +6,7 @@
 -- line points to a format/README.md that this repository never had: the
 -- rules are documented in the README).
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 -- the revision of the year before, as it stands: published if any, else its draft
 CREATE OR REPLACE FUNCTION disclosure.previous_revision(p_revision_id int)

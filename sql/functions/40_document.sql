@@ -2,7 +2,7 @@
 -- (report_document, export_report) and read back (import_report,
 -- import_cells_csv), losslessly.
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 CREATE OR REPLACE FUNCTION disclosure.json_time(p timestamptz)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$

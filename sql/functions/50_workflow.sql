@@ -2,7 +2,7 @@
 -- filled, checked, published, revised, withdrawn or deleted.  The functions
 -- a publisher calls check the caller themselves (caller_is_publisher).
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 -- who may do what a publisher does, inside a SECURITY DEFINER function: there
 -- current_user is the function's owner, so the login role (session_user) is

@@ -2,7 +2,7 @@
 -- reports, each with its INSTEAD OF trigger (a trigger on a view lives with
 -- the view, so that a versioned migration may drop and this file remake it).
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 -- Grid views: one row per table row, one column per table column, totals
 -- shown and read-only.  Cells read and write as text: a number, NULL (blank)

@@ -3,7 +3,7 @@
 -- cache drops only those pages (README, "The cache"; the table is
 -- 0011_change_log.sql, the agency triggers 0010).
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 -- one step of the data version, recorded; older steps than the last 1000 go
 CREATE OR REPLACE FUNCTION disclosure.step_data_version(p_agency text, p_year int)
@@ -24,7 +24,8 @@ COMMENT ON FUNCTION disclosure.step_data_version(text,integer) IS
     'bumps the data version and records what it was for (disclosure.change)';
 REVOKE EXECUTE ON FUNCTION disclosure.step_data_version(text,integer) FROM PUBLIC;
 
--- redefined: as in 0005, the step recorded
+-- a report changed: one step of the data version, recorded in
+-- disclosure.change, and a notification naming it for nginx's cache
 CREATE OR REPLACE FUNCTION disclosure.announce(p_report_id int, p_revision int)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -43,7 +44,8 @@ $$;
 REVOKE EXECUTE ON FUNCTION disclosure.announce(integer,integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION disclosure.announce(integer,integer) TO disclosure_editor;
 
--- redefined: as in 0010, the step recorded
+-- agencies inserted, updated or deleted (statement triggers of 0010): the
+-- same for the agency's pages
 CREATE OR REPLACE FUNCTION disclosure.announce_agencies()
 RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -3,7 +3,7 @@
 -- and the JSON pieces the trend, compare, roll-up and year pages share.
 -- Tables and triggers: 0040_across_reports.sql.
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 -- the input cells a revision adds to a sum
 CREATE OR REPLACE FUNCTION disclosure.rollup_cells(p_revision_id int)

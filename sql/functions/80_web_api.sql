@@ -1,9 +1,9 @@
 -- The web API: the schema disclosure_web, all that nginx's role
 -- (disclosure_reader) may call.  Every function is STABLE, SECURITY DEFINER
--- with its own search_path, and reads only published revisions; each is
+-- with its own search_path, and reads only what is published; each is
 -- granted to disclosure_reader and disclosure_editor here, next to it.
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 CREATE OR REPLACE FUNCTION disclosure_web.data_version()
 RETURNS bigint LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -120,8 +120,15 @@ COMMENT ON FUNCTION disclosure_web.agency(text) IS
 REVOKE EXECUTE ON FUNCTION disclosure_web.agency(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION disclosure_web.agency(text) TO disclosure_editor, disclosure_reader;
 
--- as in 0011, plus the ancestors' slugs, the top first, comma-separated
--- ('' for a top agency; NULL where agency is NULL or year is 0)
+-- What changed after data version p_after, one row per step up to the
+-- current version, oldest first: the agency and year of a report; for a
+-- change to the agencies year 0 (and the slug the notification carried);
+-- agency NULL when the step is not known (older than the log, or
+-- made without announce()): everything may have changed, and so it is when
+-- more than 100 steps were missed (one row, the current version).  No rows
+-- when nothing is newer: a version the database has not reached is not
+-- taken on trust.  With each, the ancestors' slugs, the top first,
+-- comma-separated ('' for a top agency; NULL where agency is NULL or year is 0).
 CREATE OR REPLACE FUNCTION disclosure_web.changes(p_after bigint)
 RETURNS TABLE (data_version bigint, agency text, year int, ancestors text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -2,7 +2,7 @@
 -- preview location's role (disclosure_previewer) may call (README, "The
 -- editors' draft preview"; the role and the schema are 0030_preview.sql).
 --
--- A repeatable file (README, "Migrations"; the rules are in 10_cells.sql).
+-- A repeatable file (README, "Migrations").
 
 CREATE OR REPLACE FUNCTION disclosure_preview.check_caller()
 RETURNS void LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
