@@ -454,7 +454,14 @@ INSERT INTO format_cell_new (format, tbl, row_key, col_key, kind, unit, row_grou
 
 -- Gone keys first (children before parents), then the upserts (parents
 -- first).  The orders are unique per format: flipped negative before the
--- upserts, so that rows can trade places.
+-- upserts, so that rows can trade places.  Which inputs make a total is
+-- derived from these cells: the rows of gone cells are deleted here, the
+-- rest is derived again by 15_format_totals.sql.
+DELETE FROM disclosure.format_total_part o
+ WHERE NOT EXISTS (SELECT FROM format_cell_new n
+                    WHERE (n.format, n.tbl, n.row_key, n.col_key) = (o.format, o.tbl, o.row_key, o.col_key))
+    OR NOT EXISTS (SELECT FROM format_cell_new n
+                    WHERE (n.format, n.tbl, n.row_key, n.col_key) = (o.format, o.tbl, o.part_row, o.part_col));
 DELETE FROM disclosure.format_cell o
  WHERE NOT EXISTS (SELECT FROM format_cell_new n
                     WHERE (n.format, n.tbl, n.row_key, n.col_key) = (o.format, o.tbl, o.row_key, o.col_key));
