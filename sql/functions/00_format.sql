@@ -2,14 +2,14 @@
 --
 -- The vocabulary of the national format, made to match the TSVs by upserts
 -- each time sql/migrate applies this file: a label fixed in a TSV is fixed
--- here, a key added to a TSV is added (reports created from then on have its
--- cell; existing revisions do not, like a cell the document never printed),
--- and a key gone from a TSV is deleted, which the foreign keys refuse while a
--- stored report, a total or a published total still uses it: move or delete
--- those in a versioned migration first.  The tables are 0001_format.sql.
--- A new column of a table also needs a versioned migration that remakes its
--- grid view (0005_workflow.sql's make_grid), and the module's C tables are
--- generated from the same TSVs by format/gen-c.
+-- here, a key added to a TSV is added (drafts made from then on have its
+-- cell; existing revisions have none), and a key gone from a TSV is deleted,
+-- which the foreign keys refuse while a stored revision (its cells, narrative
+-- or printed totals) still uses it: move or delete those in a versioned
+-- migration first.  The tables are 0001_format.sql.
+-- A new column reaches the grids (55_grids.sql) when it comes last in its
+-- table; elsewhere, a versioned migration drops the grid first.  The
+-- module's C tables are generated from the same TSVs by format/gen-c.
 
 CREATE TEMP TABLE format_new ON COMMIT DROP AS
     SELECT * FROM disclosure.format WITH NO DATA;
