@@ -47,26 +47,30 @@ typedef struct {
 } ngx_http_disclosure_conn_param_t;
 
 
-static ngx_uint_t ngx_http_disclosure_is_keyword(u_char *name, size_t len);
-static ngx_uint_t ngx_http_disclosure_has_secret(ngx_str_t *conninfo);
-static char *ngx_http_disclosure_conn_expand(ngx_conf_t *cf,
+static ngx_uint_t ngx_http_disclosure_conninfo_is_keyword(u_char *name,
+    size_t len);
+static ngx_uint_t ngx_http_disclosure_conninfo_has_secret(ngx_str_t *conninfo);
+static char *ngx_http_disclosure_conninfo_expand(ngx_conf_t *cf,
     ngx_array_t *params);
-static ngx_int_t ngx_http_disclosure_service(ngx_conf_t *cf,
+static ngx_int_t ngx_http_disclosure_conninfo_service(ngx_conf_t *cf,
     const char *service, ngx_array_t *params);
-static ngx_int_t ngx_http_disclosure_conn_add(ngx_conf_t *cf,
+static ngx_int_t ngx_http_disclosure_conninfo_add(ngx_conf_t *cf,
     ngx_array_t *params, PQconninfoOption *o, const char *value);
-static u_char *ngx_http_disclosure_worker_env(ngx_conf_t *cf,
+static u_char *ngx_http_disclosure_conninfo_worker_env(ngx_conf_t *cf,
     const char *name);
-static ngx_int_t ngx_http_disclosure_conn_params(ngx_conf_t *cf,
+static ngx_int_t ngx_http_disclosure_conninfo_params(ngx_conf_t *cf,
     PQconninfoOption *opts, ngx_array_t *params);
-static ngx_http_disclosure_conn_param_t *ngx_http_disclosure_conn_param(
+static ngx_http_disclosure_conn_param_t *ngx_http_disclosure_conninfo_param(
     ngx_array_t *params, const char *keyword);
-static char *ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf,
+static char *ngx_http_disclosure_conninfo_resolve_hosts(ngx_conf_t *cf,
     ngx_array_t *params);
-static ngx_uint_t ngx_http_disclosure_is_ip_literal(ngx_str_t *host);
-static ngx_int_t ngx_http_disclosure_split(char *list, ngx_array_t *items);
-static char *ngx_http_disclosure_join(ngx_pool_t *pool, ngx_array_t *items);
-static char *ngx_http_disclosure_strdup(ngx_pool_t *pool, const char *s);
+static ngx_uint_t ngx_http_disclosure_conninfo_is_ip_literal(ngx_str_t *host);
+static ngx_int_t ngx_http_disclosure_conninfo_split(char *list,
+    ngx_array_t *items);
+static char *ngx_http_disclosure_conninfo_join(ngx_pool_t *pool,
+    ngx_array_t *items);
+static char *ngx_http_disclosure_conninfo_strdup(ngx_pool_t *pool,
+    const char *s);
 static ngx_int_t ngx_http_disclosure_conninfo_safe(ngx_conf_t *cf,
     ngx_array_t *params, ngx_str_t *safe);
 static ngx_int_t ngx_http_disclosure_conninfo_pool(ngx_conf_t *cf,
@@ -133,19 +137,21 @@ ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_disclosure_conn_params(cf, opts, &params) != NGX_OK) {
+    if (ngx_http_disclosure_conninfo_params(cf, opts, &params) != NGX_OK) {
         PQconninfoFree(opts);
         return NGX_CONF_ERROR;
     }
 
     PQconninfoFree(opts);
 
-    rv = ngx_http_disclosure_conn_expand(cf, &params);
+    rv = ngx_http_disclosure_conninfo_expand(cf, &params);
     if (rv != NGX_CONF_OK) {
         return rv;
     }
 
-    if (ngx_http_disclosure_conn_param(&params, "application_name") == NULL) {
+    if (ngx_http_disclosure_conninfo_param(&params, "application_name")
+        == NULL)
+    {
         param = ngx_array_push(&params);
         if (param == NULL) {
             return NGX_CONF_ERROR;
@@ -156,7 +162,7 @@ ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
         param->value = NGX_HTTP_DISCLOSURE_APPLICATION_NAME;
     }
 
-    rv = ngx_http_disclosure_resolve_hosts(cf, &params);
+    rv = ngx_http_disclosure_conninfo_resolve_hosts(cf, &params);
     if (rv != NGX_CONF_OK) {
         return rv;
     }
@@ -211,7 +217,7 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
     s = conninfo->data;
     send = s + conninfo->len;
 
-    secret = ngx_http_disclosure_has_secret(conninfo);
+    secret = ngx_http_disclosure_conninfo_has_secret(conninfo);
 
     quotes = (ngx_strlchr(s, send, '"') != NULL);
 
@@ -253,7 +259,7 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
 
         if (!quotes
             && ((q - p == 1 && ngx_strchr("=]:/", *p) != NULL)
-                || ngx_http_disclosure_is_keyword(p, q - p)))
+                || ngx_http_disclosure_conninfo_is_keyword(p, q - p)))
         {
             last = ngx_cpymem(last, p, q - p);
 
@@ -281,7 +287,7 @@ ngx_http_disclosure_conninfo_error(ngx_conf_t *cf, ngx_str_t *conninfo,
  */
 
 static ngx_uint_t
-ngx_http_disclosure_has_secret(ngx_str_t *conninfo)
+ngx_http_disclosure_conninfo_has_secret(ngx_str_t *conninfo)
 {
     u_char            *s, *end;
     ngx_uint_t         found;
@@ -321,7 +327,7 @@ ngx_http_disclosure_has_secret(ngx_str_t *conninfo)
 
 
 static ngx_uint_t
-ngx_http_disclosure_is_keyword(u_char *name, size_t len)
+ngx_http_disclosure_conninfo_is_keyword(u_char *name, size_t len)
 {
     ngx_uint_t         found;
     PQconninfoOption  *opts, *o;
@@ -351,7 +357,7 @@ ngx_http_disclosure_is_keyword(u_char *name, size_t len)
 
 
 static ngx_int_t
-ngx_http_disclosure_conn_params(ngx_conf_t *cf, PQconninfoOption *opts,
+ngx_http_disclosure_conninfo_params(ngx_conf_t *cf, PQconninfoOption *opts,
     ngx_array_t *params)
 {
     PQconninfoOption  *o;
@@ -359,7 +365,8 @@ ngx_http_disclosure_conn_params(ngx_conf_t *cf, PQconninfoOption *opts,
     for (o = opts; o->keyword != NULL; o++) {
 
         if (o->val != NULL
-            && ngx_http_disclosure_conn_add(cf, params, o, o->val) != NGX_OK)
+            && ngx_http_disclosure_conninfo_add(cf, params, o, o->val)
+               != NGX_OK)
         {
             return NGX_ERROR;
         }
@@ -370,7 +377,7 @@ ngx_http_disclosure_conn_params(ngx_conf_t *cf, PQconninfoOption *opts,
 
 
 static ngx_http_disclosure_conn_param_t *
-ngx_http_disclosure_conn_param(ngx_array_t *params, const char *keyword)
+ngx_http_disclosure_conninfo_param(ngx_array_t *params, const char *keyword)
 {
     ngx_uint_t                         i;
     ngx_http_disclosure_conn_param_t  *param;
@@ -399,19 +406,20 @@ ngx_http_disclosure_conn_param(ngx_array_t *params, const char *keyword)
  */
 
 static char *
-ngx_http_disclosure_conn_expand(ngx_conf_t *cf, ngx_array_t *params)
+ngx_http_disclosure_conninfo_expand(ngx_conf_t *cf, ngx_array_t *params)
 {
     u_char                            *value;
     ngx_uint_t                         i;
     PQconninfoOption                  *opts, *o;
     ngx_http_disclosure_conn_param_t  *param, *service;
 
-    service = ngx_http_disclosure_conn_param(params, "service");
+    service = ngx_http_disclosure_conninfo_param(params, "service");
 
     value = service ? (u_char *) service->value
-                    : ngx_http_disclosure_worker_env(cf, "PGSERVICE");
+                    : ngx_http_disclosure_conninfo_worker_env(cf, "PGSERVICE");
 
-    if (value && ngx_http_disclosure_service(cf, (char *) value, params)
+    if (value
+        && ngx_http_disclosure_conninfo_service(cf, (char *) value, params)
                  != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -426,15 +434,15 @@ ngx_http_disclosure_conn_expand(ngx_conf_t *cf, ngx_array_t *params)
 
         if (o->envvar == NULL
             || ngx_strcmp(o->keyword, "service") == 0
-            || ngx_http_disclosure_conn_param(params, o->keyword) != NULL)
+            || ngx_http_disclosure_conninfo_param(params, o->keyword) != NULL)
         {
             continue;
         }
 
-        value = ngx_http_disclosure_worker_env(cf, o->envvar);
+        value = ngx_http_disclosure_conninfo_worker_env(cf, o->envvar);
 
         if (value
-            && ngx_http_disclosure_conn_add(cf, params, o,
+            && ngx_http_disclosure_conninfo_add(cf, params, o,
                                                 (char *) value)
                != NGX_OK)
         {
@@ -470,7 +478,7 @@ ngx_http_disclosure_conn_expand(ngx_conf_t *cf, ngx_array_t *params)
  */
 
 static ngx_int_t
-ngx_http_disclosure_service(ngx_conf_t *cf, const char *service,
+ngx_http_disclosure_conninfo_service(ngx_conf_t *cf, const char *service,
     ngx_array_t *params)
 {
     u_char            *eq;
@@ -494,7 +502,7 @@ ngx_http_disclosure_service(ngx_conf_t *cf, const char *service,
                 return NGX_ERROR;
             }
 
-            *kept = ngx_http_disclosure_strdup(cf->temp_pool, *e);
+            *kept = ngx_http_disclosure_conninfo_strdup(cf->temp_pool, *e);
             if (*kept == NULL) {
                 return NGX_ERROR;
             }
@@ -538,12 +546,12 @@ ngx_http_disclosure_service(ngx_conf_t *cf, const char *service,
         if (o->val == NULL
             || ngx_strcmp(o->keyword, "service") == 0
             || (b->val && ngx_strcmp(o->val, b->val) == 0)
-            || ngx_http_disclosure_conn_param(params, o->keyword) != NULL)
+            || ngx_http_disclosure_conninfo_param(params, o->keyword) != NULL)
         {
             continue;
         }
 
-        if (ngx_http_disclosure_conn_add(cf, params, o, o->val)
+        if (ngx_http_disclosure_conninfo_add(cf, params, o, o->val)
             != NGX_OK)
         {
             goto done;
@@ -583,7 +591,7 @@ done:
 /* option o with this value; secret as libpq marks it (dispchar "*") */
 
 static ngx_int_t
-ngx_http_disclosure_conn_add(ngx_conf_t *cf, ngx_array_t *params,
+ngx_http_disclosure_conninfo_add(ngx_conf_t *cf, ngx_array_t *params,
     PQconninfoOption *o, const char *value)
 {
     ngx_http_disclosure_conn_param_t  *param;
@@ -593,8 +601,8 @@ ngx_http_disclosure_conn_add(ngx_conf_t *cf, ngx_array_t *params,
         return NGX_ERROR;
     }
 
-    param->keyword = ngx_http_disclosure_strdup(cf->pool, o->keyword);
-    param->value = ngx_http_disclosure_strdup(cf->pool, value);
+    param->keyword = ngx_http_disclosure_conninfo_strdup(cf->pool, o->keyword);
+    param->value = ngx_http_disclosure_conninfo_strdup(cf->pool, value);
     param->secret = (o->dispchar && o->dispchar[0] == '*');
 
     if (param->keyword == NULL || param->value == NULL) {
@@ -608,7 +616,7 @@ ngx_http_disclosure_conn_add(ngx_conf_t *cf, ngx_array_t *params,
 /* the value "env NAME" or "env NAME=value" gives the workers, or NULL */
 
 static u_char *
-ngx_http_disclosure_worker_env(ngx_conf_t *cf, const char *name)
+ngx_http_disclosure_conninfo_worker_env(ngx_conf_t *cf, const char *name)
 {
     u_char           *p;
     size_t            len;
@@ -653,7 +661,7 @@ ngx_http_disclosure_worker_env(ngx_conf_t *cf, const char *name)
  */
 
 static char *
-ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
+ngx_http_disclosure_conninfo_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
 {
     u_char                            *p;
     size_t                             len;
@@ -665,19 +673,19 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
     ngx_http_disclosure_conn_param_t  *host_param, *port_param, *param;
     u_char                             text[NGX_SOCKADDR_STRLEN];
 
-    if (ngx_http_disclosure_conn_param(params, "hostaddr") != NULL) {
+    if (ngx_http_disclosure_conninfo_param(params, "hostaddr") != NULL) {
         /* the operator gave addresses: libpq looks nothing up */
         return NGX_CONF_OK;
     }
 
-    host_param = ngx_http_disclosure_conn_param(params, "host");
+    host_param = ngx_http_disclosure_conninfo_param(params, "host");
 
     if (host_param == NULL) {
         /* libpq's default is a unix socket */
         return NGX_CONF_OK;
     }
 
-    port_param = ngx_http_disclosure_conn_param(params, "port");
+    port_param = ngx_http_disclosure_conninfo_param(params, "port");
 
     if (ngx_array_init(&hosts, cf->temp_pool, 4, sizeof(ngx_str_t)) != NGX_OK
         || ngx_array_init(&ports, cf->temp_pool, 4, sizeof(ngx_str_t))
@@ -692,12 +700,15 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_disclosure_split(host_param->value, &hosts) != NGX_OK) {
+    if (ngx_http_disclosure_conninfo_split(host_param->value, &hosts)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
     if (port_param != NULL
-        && ngx_http_disclosure_split(port_param->value, &ports) != NGX_OK)
+        && ngx_http_disclosure_conninfo_split(port_param->value, &ports)
+           != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -723,7 +734,7 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
         {
             /* a unix socket: an empty "hostaddr" entry keeps it */
 
-        } else if (ngx_http_disclosure_is_ip_literal(&host[i])) {
+        } else if (ngx_http_disclosure_conninfo_is_ip_literal(&host[i])) {
             resolved = 1;
 
         } else {
@@ -786,13 +797,14 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
         return NGX_CONF_OK;
     }
 
-    host_param->value = ngx_http_disclosure_join(cf->pool, &new_hosts);
+    host_param->value = ngx_http_disclosure_conninfo_join(cf->pool, &new_hosts);
     if (host_param->value == NULL) {
         return NGX_CONF_ERROR;
     }
 
     if (ports.nelts > 1) {
-        port_param->value = ngx_http_disclosure_join(cf->pool, &new_ports);
+        port_param->value = ngx_http_disclosure_conninfo_join(cf->pool,
+                                                              &new_ports);
         if (port_param->value == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -805,7 +817,7 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
 
     param->keyword = "hostaddr";
     param->secret = 0;
-    param->value = ngx_http_disclosure_join(cf->pool, &new_addrs);
+    param->value = ngx_http_disclosure_conninfo_join(cf->pool, &new_addrs);
 
     if (param->value == NULL) {
         return NGX_CONF_ERROR;
@@ -816,7 +828,7 @@ ngx_http_disclosure_resolve_hosts(ngx_conf_t *cf, ngx_array_t *params)
 
 
 static ngx_uint_t
-ngx_http_disclosure_is_ip_literal(ngx_str_t *host)
+ngx_http_disclosure_conninfo_is_ip_literal(ngx_str_t *host)
 {
 #if (NGX_HAVE_INET6)
     u_char  addr6[16];
@@ -833,7 +845,7 @@ ngx_http_disclosure_is_ip_literal(ngx_str_t *host)
 /* splits a libpq comma list in place: items point into the list */
 
 static ngx_int_t
-ngx_http_disclosure_split(char *list, ngx_array_t *items)
+ngx_http_disclosure_conninfo_split(char *list, ngx_array_t *items)
 {
     u_char     *p, *end, *comma;
     ngx_str_t  *item;
@@ -862,7 +874,7 @@ ngx_http_disclosure_split(char *list, ngx_array_t *items)
 
 
 static char *
-ngx_http_disclosure_join(ngx_pool_t *pool, ngx_array_t *items)
+ngx_http_disclosure_conninfo_join(ngx_pool_t *pool, ngx_array_t *items)
 {
     u_char      *s, *p;
     size_t       len;
@@ -898,7 +910,7 @@ ngx_http_disclosure_join(ngx_pool_t *pool, ngx_array_t *items)
 
 
 static char *
-ngx_http_disclosure_strdup(ngx_pool_t *pool, const char *s)
+ngx_http_disclosure_conninfo_strdup(ngx_pool_t *pool, const char *s)
 {
     u_char  *p;
     size_t   len;
@@ -992,7 +1004,7 @@ ngx_http_disclosure_conninfo_mask(ngx_conf_t *cf, PQconninfoOption *opts,
     if (ngx_array_init(&params, cf->pool, 16,
                        sizeof(ngx_http_disclosure_conn_param_t))
         != NGX_OK
-        || ngx_http_disclosure_conn_params(cf, opts, &params) != NGX_OK)
+        || ngx_http_disclosure_conninfo_params(cf, opts, &params) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -469,6 +469,8 @@ ngx_http_disclosure_db_wait(ngx_http_disclosure_db_pool_t *pool,
     w->params = params;
     w->start = ngx_current_msec;
 
+    r->connection->log->action = "waiting for a database connection";
+
     w->event.handler = ngx_http_disclosure_db_wait_handler;
     w->event.data = w;
     w->event.log = r->connection->log;
@@ -525,6 +527,8 @@ ngx_http_disclosure_db_wait_handler(ngx_event_t *ev)
 
     q->wait = NULL;
     pool->stats.errors++;
+
+    c->log->action = NULL;
 
     q->done(r, q, NGX_ERROR);
     ngx_http_run_posted_requests(c);
@@ -696,6 +700,10 @@ ngx_http_disclosure_db_ready(ngx_http_disclosure_pg_t *pg)
     ngx_http_disclosure_db_conn_t  *dc = pg->data;
 
     dc->state = NGX_HTTP_DISCLOSURE_DB_SEND;
+
+    if (dc->request) {
+        dc->request->connection->log->action = "querying PostgreSQL";
+    }
 
     ngx_http_disclosure_db_send(dc);
 }
@@ -1211,6 +1219,8 @@ ngx_http_disclosure_db_retry(ngx_http_disclosure_db_conn_t *dc,
         c = r->connection;
         ngx_http_set_log_request(c->log, r);
 
+        c->log->action = NULL;
+
         q->done(r, q, NGX_ERROR);
         ngx_http_run_posted_requests(c);
         return;
@@ -1263,6 +1273,8 @@ ngx_http_disclosure_db_end(ngx_http_disclosure_db_conn_t *dc, ngx_int_t rc,
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "disclosure db: query result %i", rc);
+
+    c->log->action = NULL;
 
     q->done(r, q, rc);
     ngx_http_run_posted_requests(c);
@@ -1317,8 +1329,12 @@ ngx_http_disclosure_db_attach(ngx_http_disclosure_db_conn_t *dc,
     dc->result = 0;
     dc->reprepared = 0;
 
-    /* what pg logs goes with the request */
+    /* what pg logs goes with the request, saying what it was doing */
     dc->pg.error_log = r->connection->log;
+
+    r->connection->log->action =
+        (dc->state == NGX_HTTP_DISCLOSURE_DB_CONNECTING)
+        ? "connecting to PostgreSQL" : "querying PostgreSQL";
 
     q->conn = dc;
 }

@@ -720,9 +720,10 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_pg_t *pg,
                           "failed, all cached entries invalidated: %V",
                           &text);
 
-            ngx_http_disclosure_listener_record(l, NGX_HTTP_DISCLOSURE_SOURCE_GAP,
-                                       NULL, 0, l->shared->sh->version,
-                                       ngx_http_disclosure_listener_invalidate(l, NULL));
+            ngx_http_disclosure_listener_record(l,
+                            NGX_HTTP_DISCLOSURE_SOURCE_GAP, NULL, 0,
+                            l->shared->sh->version,
+                            ngx_http_disclosure_listener_invalidate(l, NULL));
             l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
             l->result = 1;
             break;
@@ -931,9 +932,8 @@ ngx_http_disclosure_listener_error(ngx_http_disclosure_pg_t *pg,
 
     case NGX_HTTP_DISCLOSURE_PG_TIMEDOUT:
         ngx_http_disclosure_listener_lost(l,
-                                  (pg->state == NGX_HTTP_DISCLOSURE_PG_CONNECTING)
-                                  ? "connecting timed out"
-                                  : "the query timed out");
+                        (pg->state == NGX_HTTP_DISCLOSURE_PG_CONNECTING)
+                        ? "connecting timed out" : "the query timed out");
         return;
 
     default: /* FAILED (logged, what is NULL), LOST, CLOSED */
@@ -1267,11 +1267,10 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
                       "in the change log: all %ui cached entries "
                       "invalidated", version, rows, n);
 
-        ngx_http_disclosure_listener_record(l, (source
-                                       == NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY)
-                                      ? NGX_HTTP_DISCLOSURE_SOURCE_GAP
-                                      : source,
-                                   NULL, 0, version, n);
+        ngx_http_disclosure_listener_record(l,
+                            (source == NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY)
+                            ? NGX_HTTP_DISCLOSURE_SOURCE_GAP : source,
+                            NULL, 0, version, n);
 
     } else {
         for (i = 0; i < rows; i++) {
@@ -1373,8 +1372,8 @@ ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
                   "back, %ui cached entries invalidated",
                   l->version, old, n);
 
-    ngx_http_disclosure_listener_record(l, NGX_HTTP_DISCLOSURE_SOURCE_VERSION, NULL, 0,
-                               l->version, n);
+    ngx_http_disclosure_listener_record(l, NGX_HTTP_DISCLOSURE_SOURCE_VERSION,
+                                        NULL, 0, l->version, n);
 }
 
 

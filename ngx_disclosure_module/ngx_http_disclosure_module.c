@@ -523,7 +523,7 @@ static ngx_int_t
 ngx_http_disclosure_init_process(ngx_cycle_t *cycle)
 {
     /*
-     * Read at configuration time (ngx_http_disclosure_conn_expand()):
+     * Read at configuration time (ngx_http_disclosure_conninfo_expand()):
      * left here, it would make libpq read the service file at every new
      * connection.
      */
