@@ -555,6 +555,10 @@ ngx_http_disclosure_listener_connect(ngx_http_disclosure_listener_t *l)
     /* graceful shutdown closes it at once, and so frees the role */
     l->pg.connection->idle = 1;
 
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, l->log, 0,
+                   "disclosure listener: connecting *%uA",
+                   l->pg.connection->number);
+
     l->step = NGX_HTTP_DISCLOSURE_STEP_CONNECTING;
     ngx_http_disclosure_listener_set_state(l,
                                 NGX_HTTP_DISCLOSURE_LISTENER_CONNECTING, -1);
@@ -645,6 +649,13 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_pg_t *pg,
     u_char     buf[NGX_MAX_ERROR_STR];
     off_t      version;
     ngx_str_t  text;
+
+    if (PQstatus(pg->pgconn) == CONNECTION_BAD) {
+        /* libpq lost the socket: its error result is no refusal */
+        PQclear(res);
+        l->result = 0;
+        return NGX_OK;
+    }
 
     switch (PQresultStatus(res)) {
 
@@ -811,7 +822,9 @@ ngx_http_disclosure_listener_done(ngx_http_disclosure_pg_t *pg)
                    l->step, (ngx_uint_t) l->result);
 
     if (!l->result) {
-        ngx_http_disclosure_listener_lost(l, NULL);
+        ngx_http_disclosure_listener_lost(l,
+                                   (PQstatus(pg->pgconn) == CONNECTION_BAD)
+                                   ? "reading the answer" : NULL);
         return;
     }
 
@@ -873,6 +886,10 @@ ngx_http_disclosure_listener_idle(ngx_http_disclosure_listener_t *l)
                                  - ngx_current_msec);
         delay = ngx_min(delay, (ngx_msec_t) ngx_max(left, 0));
     }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, l->log, 0,
+                   "disclosure listener: next query in %Mms, check %ui",
+                   delay, (ngx_uint_t) l->pending);
 
     if (l->timer.timer_set) {
         if ((ngx_msec_int_t) (l->timer.timer.key - ngx_current_msec)
