@@ -200,40 +200,9 @@ void ngx_http_disclosure_cache_init_worker(ngx_cycle_t *cycle);
 void ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_status_e status);
 
-/*
- * What a publication (or withdrawal) changed: one agency's report of one
- * year, and the agencies above it, whose roll-ups add it up.
- */
-typedef struct {
-    ngx_str_t                        agency;
-    ngx_int_t                        year;          /* 0: the agencies
-                                                       changed (names,
-                                                       parents), no report */
-    ngx_str_t                       *ancestors;     /* NULL: not known, so
-                                                       every roll-up of the
-                                                       year */
-    ngx_uint_t                       nancestors;
-} ngx_http_disclosure_change_t;
-
-
 typedef ngx_uint_t (*ngx_http_disclosure_cache_match_pt)(u_char *key,
     size_t len, void *data);
 
-
-/*
- * Marks entries stale: with ch NULL everything, otherwise what the change
- * of that agency's report of that year makes stale (_stale.c); ancestors
- * NULL: not known, so every roll-up of the year.  Returns the number of
- * entries marked.  Fills under way store their response already stale
- * (the generation moved).
- */
-ngx_uint_t ngx_http_disclosure_cache_invalidate_change(ngx_shm_zone_t *zone,
-    ngx_http_disclosure_change_t *ch);
-
-/* whether a key ("rh/xigong-edz/2024", "uh/demo-district/2024") is stale
- * after the change data (an ngx_http_disclosure_change_t, or NULL) */
-ngx_uint_t ngx_http_disclosure_cache_stale_key(u_char *key, size_t len,
-    void *data);
 
 /* marks stale, under the zone's lock, the entries whose key match() says */
 ngx_uint_t ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,
@@ -241,6 +210,12 @@ ngx_uint_t ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,
 
 void ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_stats_t *st);
+
+
+/* transitional, until the merge of issue 15: _listener.c takes
+ * ngx_http_disclosure_cache_invalidate_change() and
+ * ngx_http_disclosure_change_t from here */
+#include "ngx_http_disclosure_stale.h"
 
 
 #endif /* _NGX_HTTP_DISCLOSURE_CACHE_H_INCLUDED_ */

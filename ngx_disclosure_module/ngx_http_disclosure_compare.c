@@ -18,7 +18,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_disclosure_route.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_csv.h"
 #include "ngx_http_disclosure_page.h"
+#include "ngx_http_disclosure_compare.h"
 
 
 static ngx_int_t ngx_http_disclosure_compare_table(

@@ -21,7 +21,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_csv.h"
 
 
 static void ngx_http_disclosure_csv_line(ngx_http_disclosure_out_t *o,

@@ -25,6 +25,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
 #include "ngx_http_disclosure_page.h"
 
 
@@ -102,7 +104,7 @@ ngx_http_disclosure_page_begin(ngx_http_disclosure_page_t *pg,
     ngx_str_t   title;
 
     if (pg->fragment) {
-        ngx_http_disclosure_page_style(&pg->out);
+        ngx_http_disclosure_html_page_style(&pg->out);
         ngx_http_disclosure_out_raw(&pg->out, ngx_http_disclosure_page_css,
                                     sizeof(ngx_http_disclosure_page_css) - 1);
         ngx_http_disclosure_out_literal(&pg->out,
@@ -125,7 +127,7 @@ ngx_http_disclosure_page_begin(ngx_http_disclosure_page_t *pg,
     p = ngx_cpymem(p, title_suffix, m);
     title.len = p - title.data;
 
-    ngx_http_disclosure_page_open(&pg->out, pg->dlcf, &title);
+    ngx_http_disclosure_html_page_open(&pg->out, pg->dlcf, &title);
     ngx_http_disclosure_out_raw(&pg->out, ngx_http_disclosure_page_css,
                                 sizeof(ngx_http_disclosure_page_css) - 1);
 }
@@ -139,7 +141,7 @@ ngx_http_disclosure_page_end(ngx_http_disclosure_page_t *pg,
         ngx_http_disclosure_out_literal(&pg->out, "</div>\n");
 
     } else {
-        ngx_http_disclosure_page_close(&pg->out, pg->dlcf);
+        ngx_http_disclosure_html_page_close(&pg->out, pg->dlcf);
     }
 
     return ngx_http_disclosure_out_finish(&pg->out, pg->r, out);
@@ -405,7 +407,7 @@ ngx_http_disclosure_page_states(ngx_http_disclosure_page_t *pg,
         ngx_http_disclosure_out_literal(&pg->out, "</td><td>");
 
         if (at) {
-            ngx_http_disclosure_out_time(&pg->out, at);
+            ngx_http_disclosure_html_out_time(&pg->out, at);
         }
 
         ngx_http_disclosure_out_literal(&pg->out, "</td><td>");

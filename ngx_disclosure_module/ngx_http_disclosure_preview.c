@@ -12,7 +12,8 @@
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
 #include "ngx_http_disclosure_route.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_handler.h"
+#include "ngx_http_disclosure_doc.h"
 #include "ngx_http_disclosure_preview.h"
 
 

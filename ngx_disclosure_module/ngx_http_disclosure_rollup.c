@@ -19,7 +19,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_disclosure_route.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_csv.h"
 #include "ngx_http_disclosure_page.h"
+#include "ngx_http_disclosure_rollup.h"
 
 
 static ngx_int_t ngx_http_disclosure_rollup_tables(
@@ -419,7 +424,7 @@ ngx_http_disclosure_year(ngx_http_request_t *r, yajl_val doc,
             }
 
             ngx_http_disclosure_out_literal(&pg.out, "<li>");
-            ngx_http_disclosure_out_time(&pg.out, at);
+            ngx_http_disclosure_html_out_time(&pg.out, at);
             ngx_http_disclosure_out_literal(&pg.out, " ");
             ngx_http_disclosure_page_link(&pg, slug, "/%i.html", year);
             ngx_http_disclosure_out_html_cstr(&pg.out, name);

@@ -20,6 +20,8 @@
 #include <ngx_http.h>
 
 #include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_handler.h"
+#include "ngx_http_disclosure_status.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_listener.h"
 
