@@ -63,6 +63,9 @@ static void ngx_http_disclosure_cache_rbtree_insert_value(
     ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_disclosure_cache_cmp(uint32_t location1,
     u_char *key1, size_t len1, uint32_t location2, u_char *key2, size_t len2);
+static ngx_int_t ngx_http_disclosure_cache_find_or_lock(
+    ngx_http_request_t *r, ngx_http_disclosure_cache_entry_t *entry,
+    ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy);
 static ngx_http_disclosure_cache_node_t *ngx_http_disclosure_cache_find(
     ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_entry_t *entry);
@@ -201,7 +204,7 @@ ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (ocache) {
         if (ocache->sh->layout != NGX_HTTP_DISCLOSURE_CACHE_LAYOUT) {
             ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "disclosure cache zone \"%V\" was made by another "
+                          "disclosure: cache zone \"%V\" was made by another "
                           "version of the module; change its size or name "
                           "to start afresh", &shm_zone->shm.name);
             return NGX_ERROR;
@@ -398,6 +401,31 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
     ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
     ngx_http_disclosure_cache_copy_t *copy)
 {
+    ngx_int_t  rc;
+
+#if (NGX_DEBUG)
+    /* by ngx_http_disclosure_cache_found_e */
+    static char  *found[] = { "fresh", "stale", "locked", "busy" };
+#endif
+
+    rc = ngx_http_disclosure_cache_find_or_lock(r, entry, flags, copy);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "disclosure cache: \"%*s\" in \"%V\": %s",
+                   entry->len, entry->key, &entry->zone->shm.name,
+                   (rc >= 0) ? found[rc] : "no memory");
+
+    return rc;
+}
+
+
+/* the lookup, under the zone's lock: a copy, or the lock to fill */
+
+static ngx_int_t
+ngx_http_disclosure_cache_find_or_lock(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
+    ngx_http_disclosure_cache_copy_t *copy)
+{
     size_t                             size;
     time_t                             now;
     ngx_int_t                          rc;
@@ -549,7 +577,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     size_t                               len, size, head;
     time_t                               now;
     ngx_buf_t                            gzb;
-    ngx_uint_t                           i, v, npieces;
+    ngx_uint_t                           i, v, npieces, fresh;
     ngx_chain_t                         *cl, gzcl;
     ngx_http_disclosure_cache_t         *cache;
     ngx_http_disclosure_cache_node_t    *node;
@@ -605,7 +633,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         entry->token = 0;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
-                       "disclosure: a newer fill holds \"%*s\", "
+                       "disclosure cache: a newer fill holds \"%*s\", "
                        "this one is not stored", entry->len, entry->key);
 
         return NGX_DECLINED;
@@ -706,8 +734,8 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     node->generation = entry->generation;
 
     /* invalidated while the query ran: keep it only as a stale copy */
-    node->expire = (cache->sh->generation == entry->generation)
-                   ? now + entry->valid : now;
+    fresh = (cache->sh->generation == entry->generation);
+    node->expire = fresh ? now + entry->valid : now;
 
     p = ngx_cpymem(node->data, entry->key, entry->len);
 
@@ -739,6 +767,12 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     ngx_http_disclosure_cache_account(cache, node, 1);
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
+
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "disclosure cache: stored \"%*s\", %uz bytes, "
+                   "gzip %uz, %s", entry->len, entry->key, len,
+                   gzip ? gzip->len : 0,
+                   fresh ? "fresh" : "already stale");
 
     return NGX_OK;
 }
@@ -937,6 +971,10 @@ ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "disclosure cache: %ui entries of \"%V\" marked stale",
+                   n, &zone->shm.name);
+
     return n;
 }
 
@@ -954,6 +992,8 @@ ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     st->size = zone->shm.size;
     st->pages = cache->shpool->last - cache->shpool->pages;
     st->free_pages = cache->shpool->pfree;
+    st->used_bytes = (st->pages - st->free_pages) * ngx_pagesize;
+    st->free_bytes = st->free_pages * ngx_pagesize;
     st->entries = cache->sh->entries;
     st->locks = cache->sh->locks;
     st->bytes = cache->sh->bytes;
@@ -1055,6 +1095,10 @@ ngx_http_disclosure_cache_alloc(ngx_http_disclosure_cache_t *cache,
         q = ngx_queue_last(&cache->sh->lru);
         node = ngx_queue_data(q, ngx_http_disclosure_cache_node_t, queue);
 
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "disclosure cache: evicting \"%*s\" for %uz bytes",
+                       (size_t) node->key_len, node->data, size);
+
         ngx_http_disclosure_cache_delete(cache, node);
         cache->sh->evictions++;
     }
@@ -1090,6 +1134,10 @@ ngx_http_disclosure_cache_expire(ngx_http_disclosure_cache_t *cache,
         {
             return;
         }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "disclosure cache: \"%*s\" expired",
+                       (size_t) node->key_len, node->data);
 
         ngx_http_disclosure_cache_delete(cache, node);
         cache->sh->expired++;

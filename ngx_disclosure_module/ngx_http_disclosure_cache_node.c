@@ -549,6 +549,10 @@ ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
 
     copy->pin = pin;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "disclosure cache: \"%*s\" pinned, %ui pins",
+                   (size_t) node->key_len, node->data, (ngx_uint_t) node->pins);
+
     return NGX_OK;
 }
 
@@ -575,6 +579,10 @@ ngx_http_disclosure_cache_unpin_locked(ngx_http_disclosure_cache_t *cache,
                                                        cache->shpool, node);
 
     if (node->unlinked) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "disclosure cache: \"%*s\" freed by its last unpin",
+                       (size_t) node->key_len, node->data);
+
         cache->sh->unlinked--;
         ngx_http_disclosure_cache_free(cache, node);
     }

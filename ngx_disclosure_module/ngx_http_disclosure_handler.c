@@ -299,6 +299,9 @@ ngx_http_disclosure_query(ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx)
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
 
+    /* "... while querying the disclosure database", as upstreams say */
+    r->connection->log->action = "querying the disclosure database";
+
     ngx_http_disclosure_shared_query(dmcf, 0);
 
     if (ngx_http_disclosure_db_query(r, q) != NGX_OK) {
@@ -450,6 +453,8 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
     dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
 
+    r->connection->log->action = "rendering the disclosure response";
+
     doc = ngx_http_disclosure_doc_parse(r->pool, r->connection->log,
                                         ctx->query.value, ctx->query.len,
                                         &err);
@@ -557,6 +562,8 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
+
+    r->connection->log->action = "sending to client";
 
     rc = ngx_http_send_header(r);
 
@@ -875,6 +882,8 @@ ngx_http_disclosure_handler_cache_wait(ngx_http_request_t *r,
         ctx->wait_until = ngx_current_msec + ctx->cache.lock_timeout;
         ctx->wait_delay = NGX_HTTP_DISCLOSURE_WAIT_FIRST;
 
+        r->connection->log->action = "waiting for the disclosure cache lock";
+
         /* the timer holds the request */
         r->main->count++;
 
@@ -971,6 +980,8 @@ ngx_http_disclosure_handler_cache_send(ngx_http_request_t *r,
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = copy->body.len;
+
+    r->connection->log->action = "sending to client";
 
     rc = ngx_http_send_header(r);
 
