@@ -11,11 +11,11 @@
  * An entry is a node (with its key and ETag) and its body in pieces: whole
  * pages, then chunks of the slab's size classes, then the last bytes in
  * what the node's own allocation has left over (see
- * ngx_http_disclosure_cache_layout() for why).  A small response is
- * copied out under the zone's lock (the slab pool's own mutex, which nginx
- * releases if a worker dies holding it).  A large body is sent from the
- * zone instead: the lookup pins the node (a count, and a record of the
- * worker's slot and pid), and the request pool's cleanup unpins it.  An
+ * ngx_http_disclosure_cache_layout() in _cache_node.c for why).  A small
+ * response is copied out under the zone's lock (the slab pool's own mutex,
+ * which nginx releases if a worker dies holding it).  A large body is sent
+ * from the zone instead: the lookup pins the node (a count, and a record of
+ * the worker's slot and pid), and the request pool's cleanup unpins it.  An
  * entry evicted, replaced or expired while pinned is unlinked from the
  * tree and the LRU at once and freed by the last unpin; a worker that
  * starts in the slot of one that died releases the dead one's pins, so
@@ -602,7 +602,8 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         gzip = NULL;
     }
 
-    /* the gzip variant first, the plain body last: see _pieces() */
+    /* the gzip variant first, the plain body last: see _pieces() in
+     * _cache_node.c */
 
     head = ngx_http_disclosure_cache_head(entry->len, etag->len);
 

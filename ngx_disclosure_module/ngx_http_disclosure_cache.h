@@ -17,9 +17,10 @@
 
 
 /*
- * The shared-memory cache of rendered responses (see _cache.c).  The
- * functions here work on shared memory only; the request flow that uses
- * them (hits, waiting, stale answers) is in _handler.c.
+ * The shared-memory cache of rendered responses (see _cache.c and
+ * _cache_node.c).  The functions here work on shared memory only; the
+ * request flow that uses them (hits, waiting, stale answers) is in
+ * _handler.c.
  */
 
 
