@@ -6,7 +6,7 @@
 
 /*
  * The documents of the read-only web API, as the handler takes them: the
- * text is parsed with ngx_http_disclosure_parse() into the pool, which
+ * text is parsed with ngx_http_disclosure_doc_parse() into the pool, which
  * must agree with yajl_tree_parse() (the same tree, numbers' values and
  * flags included; ours refuses comments and nesting past 64, yajl_tree
  * takes them), then every renderer runs on the tree: the report page (with and without the portal template, with and
@@ -28,7 +28,10 @@
 
 
 #include "fuzz.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_csv.h"
+#include "ngx_http_disclosure_json.h"
 
 
 #define FUZZ_HEAD                                                             \
@@ -106,9 +109,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the handler parses the NUL-terminated text of a PostgreSQL value */
     text = ngx_http_disclosure_fuzz_cstr(pool, data, size);
 
-    doc = ngx_http_disclosure_parse(pool, &ngx_http_disclosure_fuzz_log,
-                                    (u_char *) text, ngx_strlen(text),
-                                    &error);
+    doc = ngx_http_disclosure_doc_parse(pool, &ngx_http_disclosure_fuzz_log,
+                                        (u_char *) text, ngx_strlen(text),
+                                        &error);
     tree = yajl_tree_parse(text, err, sizeof(err));
 
     if (doc == NULL) {

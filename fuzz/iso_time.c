@@ -5,10 +5,9 @@
 
 
 /*
- * The time parser behind Last-Modified: the static
- * ngx_http_disclosure_parse_iso_time() of ngx_http_disclosure_handler.c,
- * reached by compiling that file into this target (its object is then not
- * taken from the module's archive).  The text comes from the database
+ * The time parser behind Last-Modified:
+ * ngx_http_disclosure_time_parse_iso() of ngx_http_disclosure_time.c,
+ * linked from the module's archive.  The text comes from the database
  * ("published_at", "changed_at").  The answer is compared with timegm() on
  * the same fields, read by a plain RFC 3339 reading of the one layout the
  * database writes, "2025-01-20T09:00:00+08:00": every field digits, month
@@ -18,7 +17,7 @@
 
 
 #include "fuzz.h"
-#include "ngx_http_disclosure_handler.c"
+#include "ngx_http_disclosure_time.h"
 
 
 static time_t fuzz_reference(const char *s);
@@ -49,7 +48,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_memcpy(s, data, size);
     s[size] = '\0';
 
-    t = ngx_http_disclosure_parse_iso_time(s);
+    t = ngx_http_disclosure_time_parse_iso(s);
     ref = fuzz_reference(s);
 
     ngx_http_disclosure_fuzz_check(t == ref, "\"%s\": %lld, expected %lld",

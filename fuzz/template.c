@@ -13,7 +13,8 @@
 
 
 #include "fuzz.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_template.h"
 
 
 #define FUZZ_MARKER  "<!--# disclosure -->"

@@ -11,11 +11,11 @@
  * An entry is a node (with its key and ETag) and its body in pieces: whole
  * pages, then chunks of the slab's size classes, then the last bytes in
  * what the node's own allocation has left over (see
- * ngx_http_disclosure_cache_layout() for why).  A small response is
- * copied out under the zone's lock (the slab pool's own mutex, which nginx
- * releases if a worker dies holding it).  A large body is sent from the
- * zone instead: the lookup pins the node (a count, and a record of the
- * worker's slot and pid), and the request pool's cleanup unpins it.  An
+ * ngx_http_disclosure_cache_layout() in _cache_node.c for why).  A small
+ * response is copied out under the zone's lock (the slab pool's own mutex,
+ * which nginx releases if a worker dies holding it).  A large body is sent
+ * from the zone instead: the lookup pins the node (a count, and a record of
+ * the worker's slot and pid), and the request pool's cleanup unpins it.  An
  * entry evicted, replaced or expired while pinned is unlinked from the
  * tree and the LRU at once and freed by the last unpin; a worker that
  * starts in the slot of one that died releases the dead one's pins, so
@@ -45,133 +45,15 @@
 #include <ngx_http.h>
 
 #include "ngx_http_disclosure_cache.h"
+#include "ngx_http_disclosure_cache_node.h"
 
 
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
 #define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  5
 
-/* bodies from this size up are sent from the zone, not copied: a copy
- * and a second trip to the zone's lock cost about the same below it */
-#define NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN  16384
-
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
-
-/* the smallest chunk of a body: fewer bytes go into the node; the slab
- * keeps the bitmap of a page of 128-byte chunks or larger outside it */
-#define NGX_HTTP_DISCLOSURE_CACHE_CHUNK   128
-
-
-/* one variant of the body: its pieces, and its last bytes in the node */
-typedef struct {
-    uint32_t                          len;
-    uint32_t                          pages;        /* pieces of a page */
-    uint16_t                          chunks;       /* smaller pieces: a bit
-                                                       for each size */
-    uint16_t                          rest;         /* the last bytes */
-} ngx_http_disclosure_cache_var_t;
-
-
-typedef struct {
-    ngx_rbtree_node_t                 node;         /* key: the hash */
-    ngx_queue_t                       queue;        /* LRU, recent first */
-
-    uint64_t                          token;        /* the filler's lock */
-    ngx_msec_t                        lock_until;
-
-    ngx_atomic_uint_t                 generation;   /* the body's fill
-                                                       began under it */
-    ngx_atomic_uint_t                 fill;         /* the lock holder's
-                                                       began under it */
-
-    time_t                            expire;       /* fresh until */
-    time_t                            stale_time;   /* usable stale after */
-    time_t                            last_modified;
-
-    uint32_t                          location;
-    ngx_http_disclosure_cache_var_t   var[2];       /* plain, gzip (len 0:
-                                                       none) */
-    uint16_t                          key_len;
-    uint16_t                          etag_len;
-
-    uint32_t                          pins;         /* requests sending
-                                                       from it */
-
-    unsigned                          body:1;       /* else a lock */
-    unsigned                          updating:1;
-    unsigned                          not_found:1;  /* a 404, no body */
-    unsigned                          unlinked:1;   /* out of the tree and
-                                                       the LRU, pinned */
-
-    u_char                            data[1];      /* key, ETag; the gzip
-                                                       variant's pointers to
-                                                       its pieces and rest,
-                                                       then the plain's */
-} ngx_http_disclosure_cache_node_t;
-
-
-/* one request sending from a node, in the zone's list of pins */
-typedef struct {
-    ngx_queue_t                       queue;
-    ngx_http_disclosure_cache_node_t *node;
-    ngx_pid_t                         pid;
-    ngx_int_t                         slot;         /* ngx_process_slot */
-} ngx_http_disclosure_cache_pin_t;
-
-
-/* how a body is laid out in the zone */
-typedef struct {
-    size_t                            size;         /* of the node */
-    ngx_uint_t                        pages;
-    size_t                            chunks;
-    size_t                            rest;
-} ngx_http_disclosure_cache_layout_t;
-
-
-typedef struct {
-    ngx_uint_t                        layout;
-
-    ngx_rbtree_t                      rbtree;
-    ngx_rbtree_node_t                 sentinel;
-    ngx_queue_t                       lru;
-
-    ngx_queue_t                       pins;
-
-    ngx_uint_t                        entries;
-    ngx_uint_t                        locks;
-    size_t                            bytes;
-    size_t                            allocated;
-    ngx_uint_t                        pinned;
-    size_t                            pinned_bytes;
-    ngx_uint_t                        npins;
-    ngx_uint_t                        unlinked;
-    ngx_uint_t                        pins_reclaimed;
-    size_t                            body_bytes;
-    ngx_uint_t                        gzip_entries;
-    size_t                            gzip_bytes;
-    ngx_uint_t                        stored;
-    ngx_uint_t                        evictions;
-    ngx_uint_t                        expired;
-    ngx_uint_t                        too_large;
-    ngx_uint_t                        invalidated;
-
-    /* written under the lock, read without it */
-    ngx_atomic_t                      generation;
-
-    /* counted without the lock */
-    ngx_atomic_t                      hits;
-    ngx_atomic_t                      misses;
-    ngx_atomic_t                      stale;
-    ngx_atomic_t                      updating;
-    ngx_atomic_t                      bypass;
-} ngx_http_disclosure_cache_sh_t;
-
-
-typedef struct {
-    ngx_http_disclosure_cache_sh_t   *sh;
-    ngx_slab_pool_t                  *shpool;
-} ngx_http_disclosure_cache_t;
 
 
 static ngx_int_t ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone,
@@ -181,12 +63,12 @@ static void ngx_http_disclosure_cache_rbtree_insert_value(
     ngx_rbtree_node_t *sentinel);
 static ngx_int_t ngx_http_disclosure_cache_cmp(uint32_t location1,
     u_char *key1, size_t len1, uint32_t location2, u_char *key2, size_t len2);
+static ngx_int_t ngx_http_disclosure_cache_find_or_lock(
+    ngx_http_request_t *r, ngx_http_disclosure_cache_entry_t *entry,
+    ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy);
 static ngx_http_disclosure_cache_node_t *ngx_http_disclosure_cache_find(
     ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_entry_t *entry);
-static void ngx_http_disclosure_cache_layout(ngx_slab_pool_t *shpool,
-    size_t head, size_t len, ngx_http_disclosure_cache_layout_t *lo);
-static ngx_uint_t ngx_http_disclosure_cache_nchunks(size_t chunks);
 static void *ngx_http_disclosure_cache_alloc(
     ngx_http_disclosure_cache_t *cache, size_t size);
 static void ngx_http_disclosure_cache_expire(
@@ -194,36 +76,6 @@ static void ngx_http_disclosure_cache_expire(
 static void ngx_http_disclosure_cache_delete(
     ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node);
-static void ngx_http_disclosure_cache_free(ngx_http_disclosure_cache_t *cache,
-    ngx_http_disclosure_cache_node_t *node);
-static ngx_int_t ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
-    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy);
-static void ngx_http_disclosure_cache_unpin_locked(
-    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_pin_t *pin);
-static size_t ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len);
-static u_char **ngx_http_disclosure_cache_pieces(
-    ngx_http_disclosure_cache_node_t *node, ngx_uint_t v);
-static ngx_uint_t ngx_http_disclosure_cache_npieces(
-    ngx_http_disclosure_cache_var_t *var);
-static size_t ngx_http_disclosure_cache_piece_size(
-    ngx_http_disclosure_cache_var_t *var, ngx_uint_t i);
-static void ngx_http_disclosure_cache_write(
-    ngx_http_disclosure_cache_node_t *node, ngx_uint_t v, ngx_chain_t *body);
-static void ngx_http_disclosure_cache_account(
-    ngx_http_disclosure_cache_t *cache,
-    ngx_http_disclosure_cache_node_t *node, ngx_int_t sign);
-static size_t ngx_http_disclosure_cache_node_size(
-    ngx_http_disclosure_cache_node_t *node);
-static size_t ngx_http_disclosure_cache_bytes(
-    ngx_http_disclosure_cache_node_t *node);
-static size_t ngx_http_disclosure_cache_allocated(ngx_slab_pool_t *shpool,
-    ngx_http_disclosure_cache_node_t *node);
-static size_t ngx_http_disclosure_cache_slab_size(ngx_slab_pool_t *shpool,
-    size_t size);
-static ngx_int_t ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
-    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy);
 static ngx_uint_t ngx_http_disclosure_cache_replaces(
     ngx_http_disclosure_cache_node_t *node,
     ngx_http_disclosure_cache_entry_t *entry);
@@ -352,7 +204,7 @@ ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (ocache) {
         if (ocache->sh->layout != NGX_HTTP_DISCLOSURE_CACHE_LAYOUT) {
             ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "disclosure cache zone \"%V\" was made by another "
+                          "disclosure: cache zone \"%V\" was made by another "
                           "version of the module; change its size or name "
                           "to start afresh", &shm_zone->shm.name);
             return NGX_ERROR;
@@ -549,6 +401,31 @@ ngx_http_disclosure_cache_lookup(ngx_http_request_t *r,
     ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
     ngx_http_disclosure_cache_copy_t *copy)
 {
+    ngx_int_t  rc;
+
+#if (NGX_DEBUG)
+    /* by ngx_http_disclosure_cache_found_e */
+    static char  *found[] = { "fresh", "stale", "locked", "busy" };
+#endif
+
+    rc = ngx_http_disclosure_cache_find_or_lock(r, entry, flags, copy);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "disclosure cache: \"%*s\" in \"%V\": %s",
+                   entry->len, entry->key, &entry->zone->shm.name,
+                   (rc >= 0) ? found[rc] : "no memory");
+
+    return rc;
+}
+
+
+/* the lookup, under the zone's lock: a copy, or the lock to fill */
+
+static ngx_int_t
+ngx_http_disclosure_cache_find_or_lock(ngx_http_request_t *r,
+    ngx_http_disclosure_cache_entry_t *entry, ngx_uint_t flags,
+    ngx_http_disclosure_cache_copy_t *copy)
+{
     size_t                             size;
     time_t                             now;
     ngx_int_t                          rc;
@@ -700,7 +577,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     size_t                               len, size, head;
     time_t                               now;
     ngx_buf_t                            gzb;
-    ngx_uint_t                           i, v, npieces;
+    ngx_uint_t                           i, v, npieces, fresh;
     ngx_chain_t                         *cl, gzcl;
     ngx_http_disclosure_cache_t         *cache;
     ngx_http_disclosure_cache_node_t    *node;
@@ -725,7 +602,8 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         gzip = NULL;
     }
 
-    /* the gzip variant first, the plain body last: see _pieces() */
+    /* the gzip variant first, the plain body last: see _pieces() in
+     * _cache_node.c */
 
     head = ngx_http_disclosure_cache_head(entry->len, etag->len);
 
@@ -756,7 +634,7 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
         entry->token = 0;
 
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, log, 0,
-                       "disclosure: a newer fill holds \"%*s\", "
+                       "disclosure cache: a newer fill holds \"%*s\", "
                        "this one is not stored", entry->len, entry->key);
 
         return NGX_DECLINED;
@@ -857,8 +735,8 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
     node->generation = entry->generation;
 
     /* invalidated while the query ran: keep it only as a stale copy */
-    node->expire = (cache->sh->generation == entry->generation)
-                   ? now + entry->valid : now;
+    fresh = (cache->sh->generation == entry->generation);
+    node->expire = fresh ? now + entry->valid : now;
 
     p = ngx_cpymem(node->data, entry->key, entry->len);
 
@@ -891,58 +769,13 @@ ngx_http_disclosure_cache_store(ngx_http_disclosure_cache_entry_t *entry,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
+    ngx_log_debug5(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "disclosure cache: stored \"%*s\", %uz bytes, "
+                   "gzip %uz, %s", entry->len, entry->key, len,
+                   gzip ? gzip->len : 0,
+                   fresh ? "fresh" : "already stale");
+
     return NGX_OK;
-}
-
-
-/* a variant's bytes, buffer after buffer, into its pieces and the node */
-
-static void
-ngx_http_disclosure_cache_write(ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t v, ngx_chain_t *body)
-{
-    u_char                           *p, *pos, **piece;
-    size_t                            size, left, n;
-    ngx_uint_t                        i, npieces;
-    ngx_chain_t                      *cl;
-    ngx_http_disclosure_cache_var_t  *var;
-
-    var = &node->var[v];
-    piece = ngx_http_disclosure_cache_pieces(node, v);
-    npieces = ngx_http_disclosure_cache_npieces(var);
-
-    cl = body;
-    pos = cl ? cl->buf->pos : NULL;
-    left = var->len - var->rest;
-
-    for (i = 0; i <= npieces; i++) {
-
-        if (i < npieces) {
-            p = piece[i];
-            size = ngx_http_disclosure_cache_piece_size(var, i);
-            size = ngx_min(size, left);
-            left -= size;
-
-        } else {
-            p = (u_char *) &piece[npieces];
-            size = var->rest;
-        }
-
-        while (size) {
-
-            if (!ngx_buf_in_memory(cl->buf) || pos == cl->buf->last) {
-                cl = cl->next;
-                pos = cl->buf->pos;
-                continue;
-            }
-
-            n = ngx_min(size, (size_t) (cl->buf->last - pos));
-
-            p = ngx_cpymem(p, pos, n);
-            pos += n;
-            size -= n;
-        }
-    }
 }
 
 
@@ -1139,6 +972,10 @@ ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,
 
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "disclosure cache: %ui entries of \"%V\" marked stale",
+                   n, &zone->shm.name);
+
     return n;
 }
 
@@ -1156,6 +993,8 @@ ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     st->size = zone->shm.size;
     st->pages = cache->shpool->last - cache->shpool->pages;
     st->free_pages = cache->shpool->pfree;
+    st->used_bytes = (st->pages - st->free_pages) * ngx_pagesize;
+    st->free_bytes = st->free_pages * ngx_pagesize;
     st->entries = cache->sh->entries;
     st->locks = cache->sh->locks;
     st->bytes = cache->sh->bytes;
@@ -1228,84 +1067,6 @@ ngx_http_disclosure_cache_find(ngx_http_disclosure_cache_t *cache,
 
 
 /*
- * A body is kept in pieces, so that an entry needs no pages next to each
- * other and loses little to rounding: the slab allocator gives whole pages
- * for more than half a page, a power of two for less.  The body takes
- * whole pages, then for the rest of its last page a chunk of each size it
- * needs (the binary digits of the rest in 128 bytes: 2048, 1024, ... 128
- * with 4 KB pages).  The node, key, ETag and the pointers to the pieces
- * are one allocation, rounded up to a power of two as well: what that
- * leaves over takes the body's last bytes, less than 128, and then the
- * smallest chunks while they fit.  Only when the last bytes do not fit
- * does a chunk of 128 bytes (or a page) take them.
- */
-
-static void
-ngx_http_disclosure_cache_layout(ngx_slab_pool_t *shpool, size_t head,
-    size_t len, ngx_http_disclosure_cache_layout_t *lo)
-{
-    size_t  rest, chunks, size, slot, s;
-
-    lo->pages = len / ngx_pagesize;
-    rest = len % ngx_pagesize;
-    chunks = rest & ~((size_t) NGX_HTTP_DISCLOSURE_CACHE_CHUNK - 1);
-
-    size = head + (lo->pages + ngx_http_disclosure_cache_nchunks(chunks))
-                  * sizeof(u_char *);
-    slot = ngx_http_disclosure_cache_slab_size(shpool, size);
-
-    if (size + (rest - chunks) > slot) {
-        chunks += NGX_HTTP_DISCLOSURE_CACHE_CHUNK;
-
-        if (chunks == ngx_pagesize) {
-            lo->pages++;
-            rest = 0;
-            chunks = 0;
-        }
-
-        size = head + (lo->pages + ngx_http_disclosure_cache_nchunks(chunks))
-                      * sizeof(u_char *);
-        slot = ngx_http_disclosure_cache_slab_size(shpool, size);
-    }
-
-    /* smallest first, while the node's slot holds their bytes instead */
-
-    for (s = NGX_HTTP_DISCLOSURE_CACHE_CHUNK; s < ngx_pagesize; s <<= 1) {
-
-        if (!(chunks & s)) {
-            continue;
-        }
-
-        /* without this chunk, rest + s - chunks bytes go into the node */
-
-        if (size - sizeof(u_char *) + (rest + s - chunks) > slot) {
-            break;
-        }
-
-        chunks -= s;
-        size -= sizeof(u_char *);
-    }
-
-    lo->chunks = chunks;
-    lo->rest = (rest > chunks) ? rest - chunks : 0;
-    lo->size = size + lo->rest;
-}
-
-
-static ngx_uint_t
-ngx_http_disclosure_cache_nchunks(size_t chunks)
-{
-    ngx_uint_t  n;
-
-    for (n = 0; chunks; n++) {
-        chunks &= chunks - 1;
-    }
-
-    return n;
-}
-
-
-/*
  * Entries are evicted from the LRU tail until an allocation succeeds or
  * nothing is left.  A piece is a page or less (only the node of a body of
  * many megabytes is larger), so any free page will do: a full zone evicts
@@ -1334,6 +1095,10 @@ ngx_http_disclosure_cache_alloc(ngx_http_disclosure_cache_t *cache,
 
         q = ngx_queue_last(&cache->sh->lru);
         node = ngx_queue_data(q, ngx_http_disclosure_cache_node_t, queue);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "disclosure cache: evicting \"%*s\" for %uz bytes",
+                       (size_t) node->key_len, node->data, size);
 
         ngx_http_disclosure_cache_delete(cache, node);
         cache->sh->evictions++;
@@ -1371,6 +1136,10 @@ ngx_http_disclosure_cache_expire(ngx_http_disclosure_cache_t *cache,
             return;
         }
 
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "disclosure cache: \"%*s\" expired",
+                       (size_t) node->key_len, node->data);
+
         ngx_http_disclosure_cache_delete(cache, node);
         cache->sh->expired++;
     }
@@ -1401,416 +1170,6 @@ ngx_http_disclosure_cache_delete(ngx_http_disclosure_cache_t *cache,
     }
 
     ngx_http_disclosure_cache_free(cache, node);
-}
-
-
-static void
-ngx_http_disclosure_cache_free(ngx_http_disclosure_cache_t *cache,
-    ngx_http_disclosure_cache_node_t *node)
-{
-    u_char      **piece;
-    ngx_uint_t    i, n, v;
-
-    for (v = 0; v < 2; v++) {
-        piece = ngx_http_disclosure_cache_pieces(node, v);
-        n = ngx_http_disclosure_cache_npieces(&node->var[v]);
-
-        for (i = 0; i < n; i++) {
-            ngx_slab_free_locked(cache->shpool, piece[i]);
-        }
-    }
-
-    ngx_slab_free_locked(cache->shpool, node);
-}
-
-
-static void
-ngx_http_disclosure_cache_account(ngx_http_disclosure_cache_t *cache,
-    ngx_http_disclosure_cache_node_t *node, ngx_int_t sign)
-{
-    size_t      bytes, allocated, plain, gzip;
-    ngx_uint_t  gzipped;
-
-    bytes = ngx_http_disclosure_cache_bytes(node);
-    allocated = ngx_http_disclosure_cache_allocated(cache->shpool, node);
-    plain = node->var[NGX_HTTP_DISCLOSURE_PLAIN].len;
-    gzip = node->var[NGX_HTTP_DISCLOSURE_GZIP].len;
-    gzipped = gzip ? 1 : 0;
-
-    if (sign > 0) {
-        cache->sh->bytes += bytes;
-        cache->sh->allocated += allocated;
-        cache->sh->body_bytes += plain;
-        cache->sh->gzip_entries += gzipped;
-        cache->sh->gzip_bytes += gzip;
-
-    } else {
-        cache->sh->bytes -= bytes;
-        cache->sh->allocated -= allocated;
-        cache->sh->body_bytes -= plain;
-        cache->sh->gzip_entries -= gzipped;
-        cache->sh->gzip_bytes -= gzip;
-    }
-}
-
-
-/* the node, its key and ETag, aligned for the pointers that follow */
-
-static size_t
-ngx_http_disclosure_cache_head(size_t key_len, size_t etag_len)
-{
-    return ngx_align(offsetof(ngx_http_disclosure_cache_node_t, data)
-                     + key_len + etag_len, sizeof(u_char *));
-}
-
-
-/*
- * The gzip variant's pointers and last bytes come first, then the plain
- * body's: the plain body is laid out last, knowing the node's whole size
- * (see ngx_http_disclosure_cache_store()).
- */
-
-static u_char **
-ngx_http_disclosure_cache_pieces(ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t v)
-{
-    size_t                            off;
-    ngx_http_disclosure_cache_var_t  *gz;
-
-    off = ngx_http_disclosure_cache_head(node->key_len, node->etag_len);
-
-    if (v == NGX_HTTP_DISCLOSURE_PLAIN) {
-        gz = &node->var[NGX_HTTP_DISCLOSURE_GZIP];
-        off += ngx_align(ngx_http_disclosure_cache_npieces(gz)
-                         * sizeof(u_char *) + gz->rest, sizeof(u_char *));
-    }
-
-    return (u_char **) ((u_char *) node + off);
-}
-
-
-static ngx_uint_t
-ngx_http_disclosure_cache_npieces(ngx_http_disclosure_cache_var_t *var)
-{
-    return var->pages + ngx_http_disclosure_cache_nchunks(var->chunks);
-}
-
-
-/* pages first, then the chunks, larger first */
-
-static size_t
-ngx_http_disclosure_cache_piece_size(ngx_http_disclosure_cache_var_t *var,
-    ngx_uint_t i)
-{
-    size_t  s;
-
-    if (i < var->pages) {
-        return ngx_pagesize;
-    }
-
-    i -= var->pages;
-
-    for (s = ngx_pagesize / 2; s; s >>= 1) {
-
-        if (!(var->chunks & s)) {
-            continue;
-        }
-
-        if (i == 0) {
-            return s;
-        }
-
-        i--;
-    }
-
-    return 0;
-}
-
-
-/* the size of the node's own allocation */
-
-static size_t
-ngx_http_disclosure_cache_node_size(ngx_http_disclosure_cache_node_t *node)
-{
-    ngx_http_disclosure_cache_var_t  *plain;
-
-    plain = &node->var[NGX_HTTP_DISCLOSURE_PLAIN];
-
-    return (u_char *) ngx_http_disclosure_cache_pieces(node,
-                                                   NGX_HTTP_DISCLOSURE_PLAIN)
-           - (u_char *) node
-           + ngx_http_disclosure_cache_npieces(plain) * sizeof(u_char *)
-           + plain->rest;
-}
-
-
-/* the entry's own bytes: the node and the bodies outside it */
-
-static size_t
-ngx_http_disclosure_cache_bytes(ngx_http_disclosure_cache_node_t *node)
-{
-    size_t      size;
-    ngx_uint_t  v;
-
-    size = ngx_http_disclosure_cache_node_size(node);
-
-    for (v = 0; v < 2; v++) {
-        size += node->var[v].len - node->var[v].rest;
-    }
-
-    return size;
-}
-
-
-/* what the slab allocator takes for the node and all the pieces */
-
-static size_t
-ngx_http_disclosure_cache_allocated(ngx_slab_pool_t *shpool,
-    ngx_http_disclosure_cache_node_t *node)
-{
-    size_t      size;
-    ngx_uint_t  v;
-
-    size = ngx_http_disclosure_cache_slab_size(shpool,
-                                   ngx_http_disclosure_cache_node_size(node));
-
-    for (v = 0; v < 2; v++) {
-        size += node->var[v].pages * ngx_pagesize + node->var[v].chunks;
-    }
-
-    return size;
-}
-
-
-/* what ngx_slab_alloc_locked() really takes for size bytes */
-
-static size_t
-ngx_http_disclosure_cache_slab_size(ngx_slab_pool_t *shpool, size_t size)
-{
-    size_t  s;
-
-    if (size > ngx_pagesize / 2) {
-        return ngx_align(size, ngx_pagesize);
-    }
-
-    if (size <= shpool->min_size) {
-        return shpool->min_size;
-    }
-
-    for (s = shpool->min_size; s < size; s <<= 1) { /* void */ }
-
-    return s;
-}
-
-
-static ngx_int_t
-ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
-    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t flags, ngx_http_disclosure_cache_copy_t *copy)
-{
-    u_char                           *p, **piece;
-    size_t                            len, left;
-    ngx_int_t                         rc;
-    ngx_uint_t                        i, n, v;
-    ngx_http_disclosure_cache_var_t  *var;
-
-    v = ((flags & NGX_HTTP_DISCLOSURE_CACHE_GZIP)
-         && node->var[NGX_HTTP_DISCLOSURE_GZIP].len)
-        ? NGX_HTTP_DISCLOSURE_GZIP : NGX_HTTP_DISCLOSURE_PLAIN;
-
-    var = &node->var[v];
-
-    copy->gzip = (v == NGX_HTTP_DISCLOSURE_GZIP);
-    copy->vary = node->var[NGX_HTTP_DISCLOSURE_GZIP].len ? 1 : 0;
-    copy->chain = NULL;
-    copy->pin = NULL;
-
-    copy->etag.len = node->etag_len;
-    copy->etag.data = ngx_pnalloc(r->pool, node->etag_len + 1);
-    if (copy->etag.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(copy->etag.data, node->data + node->key_len, node->etag_len);
-
-    copy->status = node->not_found ? NGX_HTTP_NOT_FOUND : NGX_HTTP_OK;
-    copy->last_modified = node->last_modified;
-
-    /* HEAD: the length without the bytes */
-
-    copy->body.len = var->len;
-    copy->body.data = NULL;
-
-    /* the most recently used go first */
-
-    ngx_queue_remove(&node->queue);
-    ngx_queue_insert_head(&cache->sh->lru, &node->queue);
-
-    if (flags & NGX_HTTP_DISCLOSURE_CACHE_NO_BODY) {
-        return NGX_OK;
-    }
-
-    if ((flags & NGX_HTTP_DISCLOSURE_CACHE_PIN)
-        && var->len >= NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN)
-    {
-        rc = ngx_http_disclosure_cache_pin(r, cache, node, v, copy);
-
-        if (rc != NGX_DECLINED) {
-            return rc;
-        }
-
-        /* past the bound of pinned bytes: a copy */
-    }
-
-    p = ngx_pnalloc(r->pool, var->len ? var->len : 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    copy->body.data = p;
-
-    piece = ngx_http_disclosure_cache_pieces(node, v);
-    n = ngx_http_disclosure_cache_npieces(var);
-    left = var->len - var->rest;
-
-    for (i = 0; i < n; i++) {
-        len = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
-        p = ngx_cpymem(p, piece[i], len);
-        left -= len;
-    }
-
-    ngx_memcpy(p, &piece[n], var->rest);
-
-    return NGX_OK;
-}
-
-
-/*
- * Buffers into the variant's pieces and the node's last bytes, and a pin
- * record: NGX_OK, NGX_DECLINED (the bound of pinned bytes, or no room for
- * the record: copy instead), NGX_ERROR (no memory in the request pool,
- * nothing pinned).
- */
-
-static ngx_int_t
-ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
-    ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy)
-{
-    u_char                           **piece, *start;
-    size_t                             bytes, left, size;
-    ngx_buf_t                         *b;
-    ngx_uint_t                         i, n;
-    ngx_chain_t                       *cl, **ll;
-    ngx_http_disclosure_cache_var_t   *var;
-    ngx_http_disclosure_cache_pin_t   *pin;
-
-    var = &node->var[v];
-    bytes = 0;
-
-    if (node->pins == 0) {
-        bytes = ngx_http_disclosure_cache_allocated(cache->shpool, node);
-
-        if (cache->sh->pinned_bytes + bytes
-            > (size_t) (cache->shpool->last - cache->shpool->pages)
-              * ngx_pagesize / 4)
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    piece = ngx_http_disclosure_cache_pieces(node, v);
-    n = ngx_http_disclosure_cache_npieces(var);
-
-    b = ngx_pcalloc(r->pool, (n + 1) * sizeof(ngx_buf_t));
-    cl = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_chain_t));
-
-    if (b == NULL || cl == NULL) {
-        return NGX_ERROR;
-    }
-
-    pin = ngx_slab_alloc_locked(cache->shpool,
-                                sizeof(ngx_http_disclosure_cache_pin_t));
-    if (pin == NULL) {
-        return NGX_DECLINED;
-    }
-
-    left = var->len - var->rest;
-    ll = &copy->chain;
-
-    for (i = 0; i <= n; i++) {
-
-        if (i < n) {
-            start = piece[i];
-            size = ngx_min(left, ngx_http_disclosure_cache_piece_size(var, i));
-            left -= size;
-
-        } else {
-            start = (u_char *) &piece[n];
-            size = var->rest;
-        }
-
-        if (size == 0) {
-            continue;
-        }
-
-        /* memory, not temporary: no filter writes into the zone */
-        b->pos = start;
-        b->last = start + size;
-        b->memory = 1;
-
-        cl->buf = b++;
-        *ll = cl;
-        ll = &cl->next;
-        cl++;
-    }
-
-    *ll = NULL;
-
-    pin->node = node;
-    pin->pid = ngx_pid;
-    pin->slot = ngx_process_slot;
-
-    ngx_queue_insert_tail(&cache->sh->pins, &pin->queue);
-
-    if (node->pins++ == 0) {
-        cache->sh->pinned++;
-        cache->sh->pinned_bytes += bytes;
-    }
-
-    cache->sh->npins++;
-
-    copy->pin = pin;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_disclosure_cache_unpin_locked(ngx_http_disclosure_cache_t *cache,
-    ngx_http_disclosure_cache_pin_t *pin)
-{
-    ngx_http_disclosure_cache_node_t  *node;
-
-    node = pin->node;
-
-    ngx_queue_remove(&pin->queue);
-    ngx_slab_free_locked(cache->shpool, pin);
-
-    cache->sh->npins--;
-
-    if (--node->pins) {
-        return;
-    }
-
-    cache->sh->pinned--;
-    cache->sh->pinned_bytes -= ngx_http_disclosure_cache_allocated(
-                                                       cache->shpool, node);
-
-    if (node->unlinked) {
-        cache->sh->unlinked--;
-        ngx_http_disclosure_cache_free(cache, node);
-    }
 }
 
 

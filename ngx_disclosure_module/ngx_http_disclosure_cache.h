@@ -17,9 +17,10 @@
 
 
 /*
- * The shared-memory cache of rendered responses (see _cache.c).  The
- * functions here work on shared memory only; the request flow that uses
- * them (hits, waiting, stale answers) is in _handler.c.
+ * The shared-memory cache of rendered responses (see _cache.c and
+ * _cache_node.c).  The functions here work on shared memory only; the
+ * request flow that uses them (hits, waiting, stale answers) is in
+ * _handler.c.
  */
 
 
@@ -104,39 +105,43 @@ typedef struct {
 } ngx_http_disclosure_cache_copy_t;
 
 
+/* a zone's figures, all uint64_t: the status page reads them through
+ * one table of offsets (_status.c) */
 typedef struct {
-    size_t                           size;          /* of the zone */
-    ngx_uint_t                       pages;         /* slab pages, in all */
-    ngx_uint_t                       free_pages;
-    ngx_uint_t                       entries;       /* responses held */
-    ngx_uint_t                       locks;         /* fills in progress */
-    size_t                           bytes;         /* entries' own size */
-    size_t                           allocated;     /* the same, as the
+    uint64_t                         size;          /* of the zone */
+    uint64_t                         pages;         /* slab pages, in all */
+    uint64_t                         free_pages;
+    uint64_t                         used_bytes;    /* of the pages in use */
+    uint64_t                         free_bytes;    /* of the free pages */
+    uint64_t                         entries;       /* responses held */
+    uint64_t                         locks;         /* fills in progress */
+    uint64_t                         bytes;         /* entries' own size */
+    uint64_t                         allocated;     /* the same, as the
                                                        slab allocator
                                                        rounds it */
-    size_t                           body_bytes;    /* plain bodies */
-    ngx_uint_t                       gzip_entries;  /* with a gzip variant */
-    size_t                           gzip_bytes;    /* their gzip bodies */
-    ngx_uint_t                       pinned;        /* entries being sent
+    uint64_t                         body_bytes;    /* plain bodies */
+    uint64_t                         gzip_entries;  /* with a gzip variant */
+    uint64_t                         gzip_bytes;    /* their gzip bodies */
+    uint64_t                         pinned;        /* entries being sent
                                                        from the zone */
-    size_t                           pinned_bytes;  /* what they allocated */
-    ngx_uint_t                       pins;          /* requests sending */
-    ngx_uint_t                       unlinked;      /* evicted or replaced
+    uint64_t                         pinned_bytes;  /* what they allocated */
+    uint64_t                         pins;          /* requests sending */
+    uint64_t                         unlinked;      /* evicted or replaced
                                                        while pinned: freed
                                                        by the last unpin */
-    ngx_uint_t                       pins_reclaimed;  /* of workers that
+    uint64_t                         pins_reclaimed;  /* of workers that
                                                          died sending */
-    ngx_atomic_uint_t                hits;
-    ngx_atomic_uint_t                misses;
-    ngx_atomic_uint_t                stale;
-    ngx_atomic_uint_t                updating;
-    ngx_atomic_uint_t                bypass;
-    ngx_uint_t                       stored;
-    ngx_uint_t                       evictions;
-    ngx_uint_t                       expired;
-    ngx_uint_t                       too_large;
-    ngx_uint_t                       invalidated;   /* entries */
-    ngx_atomic_uint_t                generation;    /* invalidation events */
+    uint64_t                         hits;
+    uint64_t                         misses;
+    uint64_t                         stale;
+    uint64_t                         updating;
+    uint64_t                         bypass;
+    uint64_t                         stored;
+    uint64_t                         evictions;
+    uint64_t                         expired;
+    uint64_t                         too_large;
+    uint64_t                         invalidated;   /* entries */
+    uint64_t                         generation;    /* invalidation events */
 } ngx_http_disclosure_cache_stats_t;
 
 
@@ -200,40 +205,9 @@ void ngx_http_disclosure_cache_init_worker(ngx_cycle_t *cycle);
 void ngx_http_disclosure_cache_count(ngx_shm_zone_t *zone,
     ngx_http_disclosure_cache_status_e status);
 
-/*
- * What a publication (or withdrawal) changed: one agency's report of one
- * year, and the agencies above it, whose roll-ups add it up.
- */
-typedef struct {
-    ngx_str_t                        agency;
-    ngx_int_t                        year;          /* 0: the agencies
-                                                       changed (names,
-                                                       parents), no report */
-    ngx_str_t                       *ancestors;     /* NULL: not known, so
-                                                       every roll-up of the
-                                                       year */
-    ngx_uint_t                       nancestors;
-} ngx_http_disclosure_change_t;
-
-
 typedef ngx_uint_t (*ngx_http_disclosure_cache_match_pt)(u_char *key,
     size_t len, void *data);
 
-
-/*
- * Marks entries stale: with ch NULL everything, otherwise what the change
- * of that agency's report of that year makes stale (_stale.c); ancestors
- * NULL: not known, so every roll-up of the year.  Returns the number of
- * entries marked.  Fills under way store their response already stale
- * (the generation moved).
- */
-ngx_uint_t ngx_http_disclosure_cache_invalidate_change(ngx_shm_zone_t *zone,
-    ngx_http_disclosure_change_t *ch);
-
-/* whether a key ("rh/xigong-edz/2024", "uh/demo-district/2024") is stale
- * after the change data (an ngx_http_disclosure_change_t, or NULL) */
-ngx_uint_t ngx_http_disclosure_cache_stale_key(u_char *key, size_t len,
-    void *data);
 
 /* marks stale, under the zone's lock, the entries whose key match() says */
 ngx_uint_t ngx_http_disclosure_cache_invalidate_keys(ngx_shm_zone_t *zone,

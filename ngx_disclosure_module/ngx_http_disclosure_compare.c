@@ -18,7 +18,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_disclosure_route.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_csv.h"
 #include "ngx_http_disclosure_page.h"
+#include "ngx_http_disclosure_compare.h"
 
 
 static ngx_int_t ngx_http_disclosure_compare_table(
@@ -46,14 +51,14 @@ ngx_http_disclosure_compare(ngx_http_request_t *r, yajl_val doc,
         return NGX_ERROR;
     }
 
-    agency = ngx_http_disclosure_get(doc, "agency");
-    name = ngx_http_disclosure_get_string(agency, "name");
-    slug = ngx_http_disclosure_get_string(agency, "slug");
-    tables = ngx_http_disclosure_get(doc, "tables");
-    prev = ngx_http_disclosure_get(doc, "previous");
+    agency = ngx_http_disclosure_doc_get(doc, "agency");
+    name = ngx_http_disclosure_doc_get_string(agency, "name");
+    slug = ngx_http_disclosure_doc_get_string(agency, "slug");
+    tables = ngx_http_disclosure_doc_get(doc, "tables");
+    prev = ngx_http_disclosure_doc_get(doc, "previous");
 
     if (name == NULL || slug == NULL || !YAJL_IS_ARRAY(tables)
-        || ngx_http_disclosure_get_int(doc, "year", &year) != NGX_OK)
+        || ngx_http_disclosure_doc_get_int(doc, "year", &year) != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: compare document lacks agency, year "
@@ -73,7 +78,7 @@ ngx_http_disclosure_compare(ngx_http_request_t *r, yajl_val doc,
 
         for (i = 0; i < tables->u.array.len; i++) {
             t = tables->u.array.values[i];
-            key = ngx_http_disclosure_get_string(t, "key");
+            key = ngx_http_disclosure_doc_get_string(t, "key");
 
             if (key && ngx_strlen(key) == part->len
                 && ngx_strncmp(key, part->data, part->len) == 0)
@@ -102,7 +107,7 @@ ngx_http_disclosure_compare(ngx_http_request_t *r, yajl_val doc,
                                    " %i年度报告与上年对比</h1>\n<p>", year);
 
     if (YAJL_IS_OBJECT(prev)
-        && ngx_http_disclosure_get_int(prev, "year", &pyear) == NGX_OK)
+        && ngx_http_disclosure_doc_get_int(prev, "year", &pyear) == NGX_OK)
     {
         ngx_http_disclosure_out_printf(&pg.out,
             "每一格：%i年度的数字，%i年度的数字，二者之差。"
@@ -163,9 +168,9 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
     yajl_val     cells, c;
     const char  *key, *heading, *row, *next, *label, *group, *col;
 
-    key = ngx_http_disclosure_get_string(t, "key");
-    heading = ngx_http_disclosure_get_string(t, "heading");
-    cells = ngx_http_disclosure_get(t, "cells");
+    key = ngx_http_disclosure_doc_get_string(t, "key");
+    heading = ngx_http_disclosure_doc_get_string(t, "heading");
+    cells = ngx_http_disclosure_doc_get(t, "cells");
 
     if (key == NULL || heading == NULL || !YAJL_IS_ARRAY(cells)) {
         return ngx_http_disclosure_page_missing(pg, "tables[].cells");
@@ -195,7 +200,7 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
         "<th scope=\"col\">变化</th></tr></thead>\n");
 
     for (i = 0; i < cells->u.array.len; i = j) {
-        row = ngx_http_disclosure_get_string(cells->u.array.values[i], "row");
+        row = ngx_http_disclosure_doc_get_string(cells->u.array.values[i], "row");
 
         if (row == NULL) {
             return ngx_http_disclosure_page_missing(pg, "cells[].row");
@@ -203,7 +208,7 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
 
         /* the cells of one row come together, in the format's order */
         for (j = i + 1; j < cells->u.array.len; j++) {
-            next = ngx_http_disclosure_get_string(cells->u.array.values[j],
+            next = ngx_http_disclosure_doc_get_string(cells->u.array.values[j],
                                                   "row");
             if (next == NULL || ngx_strcmp(next, row) != 0) {
                 break;
@@ -212,8 +217,8 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
 
         n = j - i;
         c = cells->u.array.values[i];
-        label = ngx_http_disclosure_get_string(c, "row_label");
-        group = ngx_http_disclosure_get_string(c, "row_group");
+        label = ngx_http_disclosure_doc_get_string(c, "row_label");
+        group = ngx_http_disclosure_doc_get_string(c, "row_group");
 
         ngx_http_disclosure_out_printf(&pg->out,
             "<tbody><tr><th scope=\"rowgroup\" rowspan=\"%uz\">", n);
@@ -231,7 +236,7 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
 
         for (n = i; n < j; n++) {
             c = cells->u.array.values[n];
-            col = ngx_http_disclosure_get_string(c, "col_label");
+            col = ngx_http_disclosure_doc_get_string(c, "col_label");
 
             if (n > i) {
                 ngx_http_disclosure_out_literal(&pg->out, "<tr>");
@@ -246,13 +251,13 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
             ngx_http_disclosure_out_literal(&pg->out,
                                             "</th><td class=\"d-num\">");
             ngx_http_disclosure_page_value(pg,
-                                      ngx_http_disclosure_get(c, "value"));
+                                      ngx_http_disclosure_doc_get(c, "value"));
             ngx_http_disclosure_out_literal(&pg->out, "</td><td class=\"d-num");
 
             if (!previous) {
                 ngx_http_disclosure_out_literal(&pg->out, "\">无报告");
 
-            } else if (YAJL_IS_FALSE(ngx_http_disclosure_get(c, "comparable")))
+            } else if (YAJL_IS_FALSE(ngx_http_disclosure_doc_get(c, "comparable")))
             {
                 ngx_http_disclosure_out_literal(&pg->out,
                                                 " d-nc\">不可比");
@@ -260,13 +265,13 @@ ngx_http_disclosure_compare_table(ngx_http_disclosure_page_t *pg, yajl_val t,
             } else {
                 ngx_http_disclosure_out_literal(&pg->out, "\">");
                 ngx_http_disclosure_page_value(pg,
-                                    ngx_http_disclosure_get(c, "previous"));
+                                    ngx_http_disclosure_doc_get(c, "previous"));
             }
 
             ngx_http_disclosure_out_literal(&pg->out,
                                             "</td><td class=\"d-num\">");
             ngx_http_disclosure_page_change(pg,
-                                      ngx_http_disclosure_get(c, "change"));
+                                      ngx_http_disclosure_doc_get(c, "change"));
             ngx_http_disclosure_out_literal(&pg->out, "</td></tr>\n");
         }
 
@@ -296,8 +301,8 @@ ngx_http_disclosure_compare_csv(ngx_http_request_t *r, yajl_val tables,
                                     "table,row,col,value,previous,change\r\n");
 
     for (i = 0; i < tables->u.array.len; i++) {
-        key = ngx_http_disclosure_get_string(tables->u.array.values[i], "key");
-        cells = ngx_http_disclosure_get(tables->u.array.values[i], "cells");
+        key = ngx_http_disclosure_doc_get_string(tables->u.array.values[i], "key");
+        cells = ngx_http_disclosure_doc_get(tables->u.array.values[i], "cells");
 
         if (key == NULL || !YAJL_IS_ARRAY(cells)) {
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -310,27 +315,27 @@ ngx_http_disclosure_compare_csv(ngx_http_request_t *r, yajl_val tables,
 
             ngx_http_disclosure_csv_text(&o, (u_char *) key);
             ngx_http_disclosure_out_literal(&o, ",");
-            ngx_http_disclosure_csv_value(&o, ngx_http_disclosure_get(c, "row"));
+            ngx_http_disclosure_csv_value(&o, ngx_http_disclosure_doc_get(c, "row"));
             ngx_http_disclosure_out_literal(&o, ",");
-            ngx_http_disclosure_csv_value(&o, ngx_http_disclosure_get(c, "col"));
+            ngx_http_disclosure_csv_value(&o, ngx_http_disclosure_doc_get(c, "col"));
             ngx_http_disclosure_out_literal(&o, ",");
             ngx_http_disclosure_csv_value(&o,
-                                        ngx_http_disclosure_get(c, "value"));
+                                        ngx_http_disclosure_doc_get(c, "value"));
             ngx_http_disclosure_out_literal(&o, ",");
 
-            v = ngx_http_disclosure_get(c, "comparable");
+            v = ngx_http_disclosure_doc_get(c, "comparable");
 
             if (YAJL_IS_FALSE(v)) {
                 ngx_http_disclosure_out_literal(&o, "not_comparable");
 
             } else {
                 ngx_http_disclosure_csv_value(&o,
-                                     ngx_http_disclosure_get(c, "previous"));
+                                     ngx_http_disclosure_doc_get(c, "previous"));
             }
 
             ngx_http_disclosure_out_literal(&o, ",");
             ngx_http_disclosure_csv_value(&o,
-                                        ngx_http_disclosure_get(c, "change"));
+                                        ngx_http_disclosure_doc_get(c, "change"));
             ngx_http_disclosure_out_literal(&o, "\r\n");
         }
     }

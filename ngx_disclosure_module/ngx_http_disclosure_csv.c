@@ -21,7 +21,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_csv.h"
 
 
 static void ngx_http_disclosure_csv_line(ngx_http_disclosure_out_t *o,
@@ -46,7 +47,7 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
         return NGX_ERROR;
     }
 
-    tables = ngx_http_disclosure_get(doc, "tables");
+    tables = ngx_http_disclosure_doc_get(doc, "tables");
     if (!YAJL_IS_OBJECT(tables)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: report document has no \"tables\"");
@@ -56,10 +57,10 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
     derived = NULL;
     merged = NULL;
 
-    if (YAJL_IS_TRUE(ngx_http_disclosure_get(doc, "legacy"))) {
-        derived = ngx_http_disclosure_get(doc, "derived_totals");
-        merged = ngx_http_disclosure_get(ngx_http_disclosure_get(
-                     ngx_http_disclosure_get(doc, "published_totals"),
+    if (YAJL_IS_TRUE(ngx_http_disclosure_doc_get(doc, "legacy"))) {
+        derived = ngx_http_disclosure_doc_get(doc, "derived_totals");
+        merged = ngx_http_disclosure_doc_get(ngx_http_disclosure_doc_get(
+                     ngx_http_disclosure_doc_get(doc, "published_totals"),
                      "applications"), "other");
     }
 
@@ -101,7 +102,7 @@ ngx_http_disclosure_csv(ngx_http_request_t *r, yajl_val doc,
         {
             for (j = 0; j < t->ncols; j++) {
                 ngx_http_disclosure_csv_line(&o, t, &other, &t->cols[j].key,
-                    ngx_http_disclosure_get_str(merged, &t->cols[j].key),
+                    ngx_http_disclosure_doc_get_str(merged, &t->cols[j].key),
                     NULL);
             }
         }

@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_handler.h"
 #include "ngx_http_disclosure_gzip.h"
 
 

@@ -10,9 +10,17 @@
 #include <yajl/yajl_tree.h>
 
 #include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_handler.h"
 #include "ngx_http_disclosure_db.h"
 #include "ngx_http_disclosure_route.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_csv.h"
+#include "ngx_http_disclosure_json.h"
+#include "ngx_http_disclosure_trend.h"
+#include "ngx_http_disclosure_compare.h"
+#include "ngx_http_disclosure_rollup.h"
+#include "ngx_http_disclosure_time.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_gzip.h"
 #include "ngx_http_disclosure_listener.h"
@@ -79,23 +87,22 @@ static ngx_int_t ngx_http_disclosure_validators(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, yajl_val doc);
 static ngx_int_t ngx_http_disclosure_content_type(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
-static ngx_int_t ngx_http_disclosure_cache_start(ngx_http_request_t *r,
+static ngx_int_t ngx_http_disclosure_handler_cache_start(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_loc_conf_t *dlcf);
-static ngx_int_t ngx_http_disclosure_cache_lookup_request(
+static ngx_int_t ngx_http_disclosure_handler_cache_lookup_request(
     ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx, ngx_uint_t flags);
-static ngx_int_t ngx_http_disclosure_cache_wait(ngx_http_request_t *r,
+static ngx_int_t ngx_http_disclosure_handler_cache_wait(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
-static void ngx_http_disclosure_cache_wait_handler(ngx_event_t *ev);
-static ngx_int_t ngx_http_disclosure_cache_send(ngx_http_request_t *r,
+static void ngx_http_disclosure_handler_cache_wait_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_disclosure_handler_cache_send(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_cache_copy_t *copy);
-static ngx_int_t ngx_http_disclosure_cache_header(ngx_http_request_t *r,
+static ngx_int_t ngx_http_disclosure_handler_cache_header(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
-static ngx_uint_t ngx_http_disclosure_cache_flags(ngx_http_request_t *r,
+static ngx_uint_t ngx_http_disclosure_handler_cache_flags(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
-static void ngx_http_disclosure_cache_cleanup(void *data);
+static void ngx_http_disclosure_handler_cache_cleanup(void *data);
 static ngx_int_t ngx_http_disclosure_redirect(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
-static time_t ngx_http_disclosure_parse_iso_time(const char *s);
 static ngx_int_t ngx_http_disclosure_path(ngx_http_request_t *r,
     ngx_str_t *path);
 
@@ -115,7 +122,7 @@ static char  *ngx_http_disclosure_csv_suffix[] = {
 
 
 /* by ngx_http_disclosure_cache_status_e */
-static ngx_str_t  ngx_http_disclosure_cache_statuses[] = {
+static ngx_str_t  ngx_http_disclosure_handler_cache_statuses[] = {
     ngx_null_string,
     ngx_string("MISS"),
     ngx_string("HIT"),
@@ -197,7 +204,7 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
     }
 
     if (dlcf->cache) {
-        rc = ngx_http_disclosure_cache_start(r, ctx, dlcf);
+        rc = ngx_http_disclosure_handler_cache_start(r, ctx, dlcf);
 
         if (rc != NGX_DECLINED) {
             return rc;
@@ -292,6 +299,9 @@ ngx_http_disclosure_query(ngx_http_request_t *r, ngx_http_disclosure_ctx_t *ctx)
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
 
+    /* "... while querying the disclosure database", as upstreams say */
+    r->connection->log->action = "querying the disclosure database";
+
     ngx_http_disclosure_shared_query(dmcf, 0);
 
     if (ngx_http_disclosure_db_query(r, q) != NGX_OK) {
@@ -357,6 +367,7 @@ ngx_http_disclosure_failed(ngx_http_request_t *r,
 {
     ngx_int_t                         rc;
     ngx_str_t                         retry;
+    ngx_uint_t                        flags;
     ngx_http_disclosure_loc_conf_t   *dlcf;
     ngx_http_disclosure_cache_copy_t  copy;
 
@@ -367,9 +378,10 @@ ngx_http_disclosure_failed(ngx_http_request_t *r,
 
         if (dlcf->cache_use_stale & NGX_HTTP_DISCLOSURE_STALE_ERROR) {
 
-            rc = ngx_http_disclosure_cache_stale(r, &ctx->cache,
-                                   ngx_http_disclosure_cache_flags(r, ctx),
-                                   &copy);
+            flags = ngx_http_disclosure_handler_cache_flags(r, ctx);
+
+            rc = ngx_http_disclosure_cache_stale(r, &ctx->cache, flags,
+                                                 &copy);
 
             if (rc == NGX_OK) {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -377,7 +389,7 @@ ngx_http_disclosure_failed(ngx_http_request_t *r,
                               "\"%V\" is served stale", &r->uri);
 
                 ctx->status = NGX_HTTP_DISCLOSURE_CACHE_STALE;
-                return ngx_http_disclosure_cache_send(r, ctx, &copy);
+                return ngx_http_disclosure_handler_cache_send(r, ctx, &copy);
             }
 
             if (rc == NGX_ERROR) {
@@ -386,7 +398,7 @@ ngx_http_disclosure_failed(ngx_http_request_t *r,
         }
     }
 
-    if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
+    if (ngx_http_disclosure_handler_cache_header(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -418,7 +430,7 @@ ngx_http_disclosure_not_found(ngx_http_request_t *r,
                                                r->connection->log);
     }
 
-    if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
+    if (ngx_http_disclosure_handler_cache_header(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -441,8 +453,11 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
     dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
 
-    doc = ngx_http_disclosure_parse(r->pool, r->connection->log,
-                                    ctx->query.value, ctx->query.len, &err);
+    r->connection->log->action = "rendering the disclosure response";
+
+    doc = ngx_http_disclosure_doc_parse(r->pool, r->connection->log,
+                                        ctx->query.value, ctx->query.len,
+                                        &err);
 
     if (doc == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -479,7 +494,7 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
     if (rc != NGX_OK) {
         ngx_http_disclosure_cache_release(&ctx->cache);
-        (void) ngx_http_disclosure_cache_header(r, ctx);
+        (void) ngx_http_disclosure_handler_cache_header(r, ctx);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -509,7 +524,7 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
                                      r->connection->log);
     }
 
-    if (ngx_http_disclosure_cache_header(r, ctx) != NGX_OK) {
+    if (ngx_http_disclosure_handler_cache_header(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -547,6 +562,8 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = len;
+
+    r->connection->log->action = "sending to client";
 
     rc = ngx_http_send_header(r);
 
@@ -640,17 +657,17 @@ ngx_http_disclosure_validators(ngx_http_request_t *r,
         || ctx->route.route == NGX_HTTP_DISCLOSURE_TABLE)
     {
         kind = "r";
-        time = ngx_http_disclosure_get_string(doc, "published_at");
+        time = ngx_http_disclosure_doc_get_string(doc, "published_at");
 
-        if (ngx_http_disclosure_get_int(doc, "revision", &version) != NGX_OK) {
+        if (ngx_http_disclosure_doc_get_int(doc, "revision", &version) != NGX_OK) {
             version = -1;
         }
 
     } else {
         kind = "v";
-        time = ngx_http_disclosure_get_string(doc, "changed_at");
+        time = ngx_http_disclosure_doc_get_string(doc, "changed_at");
 
-        if (ngx_http_disclosure_get_int(doc, "data_version", &version)
+        if (ngx_http_disclosure_doc_get_int(doc, "data_version", &version)
             != NGX_OK)
         {
             version = -1;
@@ -659,7 +676,7 @@ ngx_http_disclosure_validators(ngx_http_request_t *r,
 
     if (time) {
         r->headers_out.last_modified_time =
-                                      ngx_http_disclosure_parse_iso_time(time);
+                                      ngx_http_disclosure_time_parse_iso(time);
     }
 
     if (dlcf->template_time > r->headers_out.last_modified_time) {
@@ -759,7 +776,7 @@ ngx_http_disclosure_content_type(ngx_http_request_t *r,
  */
 
 static ngx_int_t
-ngx_http_disclosure_cache_start(ngx_http_request_t *r,
+ngx_http_disclosure_handler_cache_start(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_loc_conf_t *dlcf)
 {
     ngx_pool_cleanup_t  *cln;
@@ -775,7 +792,7 @@ ngx_http_disclosure_cache_start(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_http_disclosure_cache_cleanup;
+    cln->handler = ngx_http_disclosure_handler_cache_cleanup;
     cln->data = ctx;
 
     ctx->gzip = ngx_http_disclosure_gzip_accepted(r);
@@ -798,12 +815,12 @@ ngx_http_disclosure_cache_start(ngx_http_request_t *r,
         }
     }
 
-    return ngx_http_disclosure_cache_lookup_request(r, ctx, 0);
+    return ngx_http_disclosure_handler_cache_lookup_request(r, ctx, 0);
 }
 
 
 static ngx_int_t
-ngx_http_disclosure_cache_lookup_request(ngx_http_request_t *r,
+ngx_http_disclosure_handler_cache_lookup_request(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_uint_t flags)
 {
     ngx_int_t                         rc;
@@ -816,7 +833,7 @@ ngx_http_disclosure_cache_lookup_request(ngx_http_request_t *r,
         flags |= NGX_HTTP_DISCLOSURE_CACHE_USE_OLD;
     }
 
-    flags |= ngx_http_disclosure_cache_flags(r, ctx);
+    flags |= ngx_http_disclosure_handler_cache_flags(r, ctx);
 
     rc = ngx_http_disclosure_cache_lookup(r, &ctx->cache, flags, &copy);
 
@@ -824,18 +841,18 @@ ngx_http_disclosure_cache_lookup_request(ngx_http_request_t *r,
 
     case NGX_HTTP_DISCLOSURE_CACHE_FRESH:
         ctx->status = NGX_HTTP_DISCLOSURE_CACHE_HIT;
-        return ngx_http_disclosure_cache_send(r, ctx, &copy);
+        return ngx_http_disclosure_handler_cache_send(r, ctx, &copy);
 
     case NGX_HTTP_DISCLOSURE_CACHE_OLD:
         ctx->status = NGX_HTTP_DISCLOSURE_CACHE_UPDATING;
-        return ngx_http_disclosure_cache_send(r, ctx, &copy);
+        return ngx_http_disclosure_handler_cache_send(r, ctx, &copy);
 
     case NGX_HTTP_DISCLOSURE_CACHE_LOCKED:
         ctx->status = NGX_HTTP_DISCLOSURE_CACHE_MISS;
         return NGX_DECLINED;
 
     case NGX_HTTP_DISCLOSURE_CACHE_BUSY:
-        return ngx_http_disclosure_cache_wait(r, ctx);
+        return ngx_http_disclosure_handler_cache_wait(r, ctx);
 
     default: /* NGX_ERROR */
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -846,7 +863,7 @@ ngx_http_disclosure_cache_lookup_request(ngx_http_request_t *r,
 /* like proxy_cache_lock: look again a little later, up to the timeout */
 
 static ngx_int_t
-ngx_http_disclosure_cache_wait(ngx_http_request_t *r,
+ngx_http_disclosure_handler_cache_wait(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx)
 {
     ngx_msec_t       delay;
@@ -858,12 +875,14 @@ ngx_http_disclosure_cache_wait(ngx_http_request_t *r,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ctx->wait.handler = ngx_http_disclosure_cache_wait_handler;
+        ctx->wait.handler = ngx_http_disclosure_handler_cache_wait_handler;
         ctx->wait.data = r;
         ctx->wait.log = r->connection->log;
 
         ctx->wait_until = ngx_current_msec + ctx->cache.lock_timeout;
         ctx->wait_delay = NGX_HTTP_DISCLOSURE_WAIT_FIRST;
+
+        r->connection->log->action = "waiting for the disclosure cache lock";
 
         /* the timer holds the request */
         r->main->count++;
@@ -883,7 +902,7 @@ ngx_http_disclosure_cache_wait(ngx_http_request_t *r,
 
 
 static void
-ngx_http_disclosure_cache_wait_handler(ngx_event_t *ev)
+ngx_http_disclosure_handler_cache_wait_handler(ngx_event_t *ev)
 {
     ngx_int_t                   rc;
     ngx_uint_t                  flags;
@@ -901,7 +920,7 @@ ngx_http_disclosure_cache_wait_handler(ngx_event_t *ev)
     flags = ((ngx_msec_int_t) (ngx_current_msec - ctx->wait_until) >= 0)
             ? NGX_HTTP_DISCLOSURE_CACHE_TAKEOVER : 0;
 
-    rc = ngx_http_disclosure_cache_lookup_request(r, ctx, flags);
+    rc = ngx_http_disclosure_handler_cache_lookup_request(r, ctx, flags);
 
     if (rc == NGX_DECLINED) {
         /* the timer's reference on the request goes to the query */
@@ -917,7 +936,7 @@ ngx_http_disclosure_cache_wait_handler(ngx_event_t *ev)
 
 
 static ngx_int_t
-ngx_http_disclosure_cache_send(ngx_http_request_t *r,
+ngx_http_disclosure_handler_cache_send(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_cache_copy_t *copy)
 {
     ngx_int_t         rc;
@@ -932,7 +951,7 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 
     if (copy->status == NGX_HTTP_NOT_FOUND) {
         /* nginx's 404, as on a miss */
-        return (ngx_http_disclosure_cache_header(r, ctx) == NGX_OK)
+        return (ngx_http_disclosure_handler_cache_header(r, ctx) == NGX_OK)
                ? NGX_HTTP_NOT_FOUND : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -952,7 +971,7 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
     r->headers_out.last_modified_time = copy->last_modified;
 
     if (ngx_http_disclosure_content_type(r, ctx) != NGX_OK
-        || ngx_http_disclosure_cache_header(r, ctx) != NGX_OK
+        || ngx_http_disclosure_handler_cache_header(r, ctx) != NGX_OK
         || (copy->vary
             && ngx_http_disclosure_gzip_headers(r, copy->gzip) != NGX_OK))
     {
@@ -961,6 +980,8 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_length_n = copy->body.len;
+
+    r->connection->log->action = "sending to client";
 
     rc = ngx_http_send_header(r);
 
@@ -999,9 +1020,11 @@ ngx_http_disclosure_cache_send(ngx_http_request_t *r,
 /* X-Disclosure-Cache, once per response, and the zone's counters */
 
 static ngx_int_t
-ngx_http_disclosure_cache_header(ngx_http_request_t *r,
+ngx_http_disclosure_handler_cache_header(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx)
 {
+    ngx_str_t  *status;
+
     if (ctx->cache.zone == NULL || ctx->status_sent
         || ctx->status == NGX_HTTP_DISCLOSURE_CACHE_NONE)
     {
@@ -1012,15 +1035,16 @@ ngx_http_disclosure_cache_header(ngx_http_request_t *r,
 
     ngx_http_disclosure_cache_count(ctx->cache.zone, ctx->status);
 
-    return ngx_http_disclosure_add_header(r, "X-Disclosure-Cache",
-                            &ngx_http_disclosure_cache_statuses[ctx->status]);
+    status = &ngx_http_disclosure_handler_cache_statuses[ctx->status];
+
+    return ngx_http_disclosure_add_header(r, "X-Disclosure-Cache", status);
 }
 
 
 /* which body a copy out of the zone takes */
 
 static ngx_uint_t
-ngx_http_disclosure_cache_flags(ngx_http_request_t *r,
+ngx_http_disclosure_handler_cache_flags(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx)
 {
     ngx_uint_t  flags;
@@ -1043,7 +1067,7 @@ ngx_http_disclosure_cache_flags(ngx_http_request_t *r,
  * no pin stay held */
 
 static void
-ngx_http_disclosure_cache_cleanup(void *data)
+ngx_http_disclosure_handler_cache_cleanup(void *data)
 {
     ngx_http_disclosure_ctx_t  *ctx = data;
 
@@ -1061,7 +1085,7 @@ ngx_http_disclosure_cache_cleanup(void *data)
 
 
 ngx_int_t
-ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
+ngx_http_disclosure_handler_cache_status_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_http_disclosure_ctx_t  *ctx;
@@ -1073,8 +1097,8 @@ ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    v->len = ngx_http_disclosure_cache_statuses[ctx->status].len;
-    v->data = ngx_http_disclosure_cache_statuses[ctx->status].data;
+    v->len = ngx_http_disclosure_handler_cache_statuses[ctx->status].len;
+    v->data = ngx_http_disclosure_handler_cache_statuses[ctx->status].data;
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
@@ -1167,65 +1191,4 @@ ngx_http_disclosure_path(ngx_http_request_t *r, ngx_str_t *path)
     }
 
     return NGX_OK;
-}
-
-
-/* "2025-01-20T09:00:00+08:00", as the database writes times, to time_t */
-
-static time_t
-ngx_http_disclosure_parse_iso_time(const char *s)
-{
-    u_char      *p;
-    ngx_int_t    year, month, day, hour, min, sec, oh, om, off, days;
-
-    p = (u_char *) s;
-
-    if (ngx_strlen(s) != sizeof("2025-01-20T09:00:00+08:00") - 1
-        || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':'
-        || p[16] != ':' || (p[19] != '+' && p[19] != '-') || p[22] != ':')
-    {
-        return -1;
-    }
-
-    /* anything but digits is NGX_ERROR, below every range */
-
-    year = ngx_atoi(p, 4);
-    month = ngx_atoi(p + 5, 2);
-    day = ngx_atoi(p + 8, 2);
-    hour = ngx_atoi(p + 11, 2);
-    min = ngx_atoi(p + 14, 2);
-    sec = ngx_atoi(p + 17, 2);
-    oh = ngx_atoi(p + 20, 2);
-    om = ngx_atoi(p + 23, 2);
-
-    if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31
-        || hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0
-        || sec > 60 || oh < 0 || oh > 23 || om < 0 || om > 59)
-    {
-        return -1;
-    }
-
-    /*
-     * Gauss' formula for days since 1 March 1 BC, as ngx_http_parse_time():
-     * months count from March, January and February are the year before
-     */
-
-    month -= 2;
-
-    if (month <= 0) {
-        month += 12;
-        year -= 1;
-    }
-
-    days = 365 * year + year / 4 - year / 100 + year / 400
-           + 367 * month / 12 - 30 + day - 1
-           - 719527 + 31 + 28;
-
-    off = oh * 60 + om;
-
-    if (p[19] == '+') {
-        off = -off;
-    }
-
-    return (time_t) days * 86400 + hour * 3600 + min * 60 + sec + off * 60;
 }

@@ -17,7 +17,8 @@
 #include <ngx_http.h>
 #include <yajl/yajl_gen.h>
 
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_out.h"
+#include "ngx_http_disclosure_json.h"
 
 
 static yajl_gen_status ngx_http_disclosure_json_value(yajl_gen g, yajl_val v);

@@ -60,7 +60,8 @@
 #include "ngx_http_disclosure_conninfo.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_listener.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_stale.h"
 
 
 #define NGX_HTTP_DISCLOSURE_SHARED_LAYOUT   3
@@ -1102,7 +1103,7 @@ ngx_http_disclosure_listener_notification(ngx_http_disclosure_listener_t *l,
 
     doc = yajl_tree_parse(payload, err, sizeof(err));
 
-    v = YAJL_IS_OBJECT(doc) ? ngx_http_disclosure_get(doc, "data_version")
+    v = YAJL_IS_OBJECT(doc) ? ngx_http_disclosure_doc_get(doc, "data_version")
                             : NULL;
 
     if (!YAJL_IS_INTEGER(v)) {
@@ -1405,7 +1406,7 @@ ngx_http_disclosure_listener_invalidate(ngx_http_disclosure_listener_t *l,
     n = 0;
 
     for (i = 0; i < l->conf->cache_zones.nelts; i++) {
-        n += ngx_http_disclosure_cache_invalidate_change(zone[i], ch);
+        n += ngx_http_disclosure_stale_invalidate(zone[i], ch);
     }
 
     return n;

@@ -12,7 +12,9 @@
 
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_handler.h"
+#include "ngx_http_disclosure_status.h"
+#include "ngx_http_disclosure_template.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_listener.h"
 #include "ngx_http_disclosure_preview.h"
@@ -50,7 +52,7 @@ static ngx_conf_bitmask_t  ngx_http_disclosure_use_stale_masks[] = {
 static ngx_http_variable_t  ngx_http_disclosure_vars[] = {
 
     { ngx_string("disclosure_cache_status"), NULL,
-      ngx_http_disclosure_cache_status_variable, 0,
+      ngx_http_disclosure_handler_cache_status_variable, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable

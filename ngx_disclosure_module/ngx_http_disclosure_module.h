@@ -80,18 +80,4 @@ typedef struct {
 extern ngx_module_t  ngx_http_disclosure_module;
 
 
-ngx_int_t ngx_http_disclosure_handler(ngx_http_request_t *r);
-
-/* a response header whose key and value outlive the request */
-ngx_int_t ngx_http_disclosure_add_header(ngx_http_request_t *r, char *key,
-    ngx_str_t *value);
-ngx_int_t ngx_http_disclosure_cache_status_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-
-char *ngx_http_disclosure_status(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_disclosure_conf_database(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-
-
 #endif /* _NGX_HTTP_DISCLOSURE_MODULE_H_INCLUDED_ */

@@ -25,6 +25,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
 #include "ngx_http_disclosure_page.h"
 
 
@@ -102,7 +104,7 @@ ngx_http_disclosure_page_begin(ngx_http_disclosure_page_t *pg,
     ngx_str_t   title;
 
     if (pg->fragment) {
-        ngx_http_disclosure_page_style(&pg->out);
+        ngx_http_disclosure_html_page_style(&pg->out);
         ngx_http_disclosure_out_raw(&pg->out, ngx_http_disclosure_page_css,
                                     sizeof(ngx_http_disclosure_page_css) - 1);
         ngx_http_disclosure_out_literal(&pg->out,
@@ -125,7 +127,7 @@ ngx_http_disclosure_page_begin(ngx_http_disclosure_page_t *pg,
     p = ngx_cpymem(p, title_suffix, m);
     title.len = p - title.data;
 
-    ngx_http_disclosure_page_open(&pg->out, pg->dlcf, &title);
+    ngx_http_disclosure_html_page_open(&pg->out, pg->dlcf, &title);
     ngx_http_disclosure_out_raw(&pg->out, ngx_http_disclosure_page_css,
                                 sizeof(ngx_http_disclosure_page_css) - 1);
 }
@@ -139,7 +141,7 @@ ngx_http_disclosure_page_end(ngx_http_disclosure_page_t *pg,
         ngx_http_disclosure_out_literal(&pg->out, "</div>\n");
 
     } else {
-        ngx_http_disclosure_page_close(&pg->out, pg->dlcf);
+        ngx_http_disclosure_html_page_close(&pg->out, pg->dlcf);
     }
 
     return ngx_http_disclosure_out_finish(&pg->out, pg->r, out);
@@ -212,13 +214,13 @@ ngx_http_disclosure_page_nav(ngx_http_disclosure_page_t *pg, yajl_val doc)
     ngx_http_disclosure_page_link(pg, NULL, "");
     ngx_http_disclosure_out_literal(&pg->out, "全部机关</a>");
 
-    up = ngx_http_disclosure_get(doc, "ancestors");
+    up = ngx_http_disclosure_doc_get(doc, "ancestors");
 
     for (i = 0; YAJL_IS_ARRAY(up) && i < up->u.array.len; i++) {
         ngx_http_disclosure_page_crumb(pg, up->u.array.values[i]);
     }
 
-    ngx_http_disclosure_page_crumb(pg, ngx_http_disclosure_get(doc, "agency"));
+    ngx_http_disclosure_page_crumb(pg, ngx_http_disclosure_doc_get(doc, "agency"));
 
     ngx_http_disclosure_out_literal(&pg->out, "</nav>\n");
 }
@@ -229,8 +231,8 @@ ngx_http_disclosure_page_crumb(ngx_http_disclosure_page_t *pg, yajl_val a)
 {
     const char  *slug, *name;
 
-    slug = ngx_http_disclosure_get_string(a, "slug");
-    name = ngx_http_disclosure_get_string(a, "name");
+    slug = ngx_http_disclosure_doc_get_string(a, "slug");
+    name = ngx_http_disclosure_doc_get_string(a, "name");
 
     if (slug && name) {
         ngx_http_disclosure_out_literal(&pg->out, " › ");
@@ -305,13 +307,13 @@ ngx_http_disclosure_page_counts(ngx_http_disclosure_page_t *pg,
 {
     ngx_int_t  n, published, on_time, late, draft, none;
 
-    if (ngx_http_disclosure_get_int(counts, "agencies", &n) != NGX_OK
-        || ngx_http_disclosure_get_int(counts, "published", &published)
+    if (ngx_http_disclosure_doc_get_int(counts, "agencies", &n) != NGX_OK
+        || ngx_http_disclosure_doc_get_int(counts, "published", &published)
            != NGX_OK
-        || ngx_http_disclosure_get_int(counts, "on_time", &on_time) != NGX_OK
-        || ngx_http_disclosure_get_int(counts, "late", &late) != NGX_OK
-        || ngx_http_disclosure_get_int(counts, "draft", &draft) != NGX_OK
-        || ngx_http_disclosure_get_int(counts, "none", &none) != NGX_OK)
+        || ngx_http_disclosure_doc_get_int(counts, "on_time", &on_time) != NGX_OK
+        || ngx_http_disclosure_doc_get_int(counts, "late", &late) != NGX_OK
+        || ngx_http_disclosure_doc_get_int(counts, "draft", &draft) != NGX_OK
+        || ngx_http_disclosure_doc_get_int(counts, "none", &none) != NGX_OK)
     {
         return;
     }
@@ -352,20 +354,20 @@ ngx_http_disclosure_page_states(ngx_http_disclosure_page_t *pg,
     for (i = 0; i < agencies->u.array.len; i++) {
         a = agencies->u.array.values[i];
 
-        slug = ngx_http_disclosure_get_string(a, "slug");
-        name = ngx_http_disclosure_get_string(a, "name");
-        state = ngx_http_disclosure_get_string(a, "state");
+        slug = ngx_http_disclosure_doc_get_string(a, "slug");
+        name = ngx_http_disclosure_doc_get_string(a, "name");
+        state = ngx_http_disclosure_doc_get_string(a, "state");
 
         if (slug == NULL || name == NULL || state == NULL) {
             return ngx_http_disclosure_page_missing(pg, "agencies[].state");
         }
 
-        at = ngx_http_disclosure_get_string(a, "published_at");
-        deadline = ngx_http_disclosure_get_string(a, "deadline");
-        scope = ngx_http_disclosure_get_string(a, "scope");
-        below = ngx_http_disclosure_get(a, "below");
+        at = ngx_http_disclosure_doc_get_string(a, "published_at");
+        deadline = ngx_http_disclosure_doc_get_string(a, "deadline");
+        scope = ngx_http_disclosure_doc_get_string(a, "scope");
+        below = ngx_http_disclosure_doc_get(a, "below");
 
-        if (ngx_http_disclosure_get_int(a, "depth", &depth) != NGX_OK) {
+        if (ngx_http_disclosure_doc_get_int(a, "depth", &depth) != NGX_OK) {
             depth = 1;
         }
 
@@ -391,7 +393,7 @@ ngx_http_disclosure_page_states(ngx_http_disclosure_page_t *pg,
         ngx_http_disclosure_out_html_cstr(&pg->out,
                                       ngx_http_disclosure_page_state(state));
 
-        if (YAJL_IS_TRUE(ngx_http_disclosure_get(a, "withdrawn"))) {
+        if (YAJL_IS_TRUE(ngx_http_disclosure_doc_get(a, "withdrawn"))) {
             ngx_http_disclosure_out_literal(&pg->out, "（已撤回）");
         }
 
@@ -405,7 +407,7 @@ ngx_http_disclosure_page_states(ngx_http_disclosure_page_t *pg,
         ngx_http_disclosure_out_literal(&pg->out, "</td><td>");
 
         if (at) {
-            ngx_http_disclosure_out_time(&pg->out, at);
+            ngx_http_disclosure_html_out_time(&pg->out, at);
         }
 
         ngx_http_disclosure_out_literal(&pg->out, "</td><td>");

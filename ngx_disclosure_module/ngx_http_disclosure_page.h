@@ -13,8 +13,8 @@
 #include <ngx_http.h>
 #include <yajl/yajl_tree.h>
 
-#include "ngx_http_disclosure_render.h"
-#include "ngx_http_disclosure_route.h"
+#include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_out.h"
 
 
 /*

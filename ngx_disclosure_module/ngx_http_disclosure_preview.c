@@ -11,8 +11,10 @@
 
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
+#include "ngx_http_disclosure_conninfo.h"
 #include "ngx_http_disclosure_route.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_handler.h"
+#include "ngx_http_disclosure_doc.h"
 #include "ngx_http_disclosure_preview.h"
 
 
@@ -304,7 +306,7 @@ ngx_http_disclosure_preview_banner(ngx_http_disclosure_out_t *o,
         "发布后才公开。</p>\n");
 
     ngx_http_disclosure_preview_findings(o,
-        ngx_http_disclosure_get(ngx_http_disclosure_get(doc, "preview"),
+        ngx_http_disclosure_doc_get(ngx_http_disclosure_doc_get(doc, "preview"),
                                 "findings"));
 
     ngx_http_disclosure_out_literal(o, "</div>\n");
@@ -334,7 +336,7 @@ ngx_http_disclosure_preview_findings(ngx_http_disclosure_out_t *o,
     ngx_memzero(n, sizeof(n));
 
     for (i = 0; i < findings->u.array.len; i++) {
-        severity = ngx_http_disclosure_get_string(findings->u.array.values[i],
+        severity = ngx_http_disclosure_doc_get_string(findings->u.array.values[i],
                                                   "severity");
         for (k = 0; severity && k < 3; k++) {
             if (ngx_strcmp(severity, severities[k]) == 0) {
@@ -361,7 +363,7 @@ ngx_http_disclosure_preview_findings(ngx_http_disclosure_out_t *o,
         for (i = 0; i < findings->u.array.len; i++) {
             f = findings->u.array.values[i];
 
-            severity = ngx_http_disclosure_get_string(f, "severity");
+            severity = ngx_http_disclosure_doc_get_string(f, "severity");
             if (severity == NULL
                 || ngx_strcmp(severity, severities[pass]) != 0)
             {
@@ -373,13 +375,13 @@ ngx_http_disclosure_preview_findings(ngx_http_disclosure_out_t *o,
                                            "<strong>%s</strong> ",
                                            severities[pass], names[pass]);
 
-            s = ngx_http_disclosure_get_string(f, "rule");
+            s = ngx_http_disclosure_doc_get_string(f, "rule");
             if (s) {
                 ngx_http_disclosure_out_html_cstr(o, s);
             }
 
             for (k = 0; k < 3; k++) {
-                s = ngx_http_disclosure_get_string(f, where[k]);
+                s = ngx_http_disclosure_doc_get_string(f, where[k]);
                 if (s && *s) {
                     if (k == 0) {
                         ngx_http_disclosure_out_literal(o, " ");
@@ -394,7 +396,7 @@ ngx_http_disclosure_preview_findings(ngx_http_disclosure_out_t *o,
 
             ngx_http_disclosure_out_literal(o, "：");
 
-            s = ngx_http_disclosure_get_string(f, "message");
+            s = ngx_http_disclosure_doc_get_string(f, "message");
             if (s) {
                 ngx_http_disclosure_out_html_cstr(o, s);
             }

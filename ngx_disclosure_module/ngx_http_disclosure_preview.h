@@ -16,7 +16,7 @@
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
 #include "ngx_http_disclosure_route.h"
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_out.h"
 
 
 /*

@@ -19,7 +19,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_disclosure_route.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_csv.h"
 #include "ngx_http_disclosure_page.h"
+#include "ngx_http_disclosure_rollup.h"
 
 
 static ngx_int_t ngx_http_disclosure_rollup_tables(
@@ -57,17 +62,17 @@ ngx_http_disclosure_rollup(ngx_http_request_t *r, yajl_val doc,
         return NGX_ERROR;
     }
 
-    agency = ngx_http_disclosure_get(doc, "agency");
-    name = ngx_http_disclosure_get_string(agency, "name");
-    slug = ngx_http_disclosure_get_string(agency, "slug");
-    report = ngx_http_disclosure_get(doc, "report");
-    agencies = ngx_http_disclosure_get(doc, "agencies");
-    counts = ngx_http_disclosure_get(doc, "counts");
+    agency = ngx_http_disclosure_doc_get(doc, "agency");
+    name = ngx_http_disclosure_doc_get_string(agency, "name");
+    slug = ngx_http_disclosure_doc_get_string(agency, "slug");
+    report = ngx_http_disclosure_doc_get(doc, "report");
+    agencies = ngx_http_disclosure_doc_get(doc, "agencies");
+    counts = ngx_http_disclosure_doc_get(doc, "counts");
 
     if (name == NULL || slug == NULL || !YAJL_IS_OBJECT(report)
         || !YAJL_IS_ARRAY(agencies)
-        || ngx_http_disclosure_get_int(doc, "year", &year) != NGX_OK
-        || ngx_http_disclosure_get_int(doc, "summed", &summed) != NGX_OK)
+        || ngx_http_disclosure_doc_get_int(doc, "year", &year) != NGX_OK
+        || ngx_http_disclosure_doc_get_int(doc, "summed", &summed) != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: rollup document lacks agency, year, "
@@ -163,15 +168,15 @@ ngx_http_disclosure_rollup_notes(ngx_http_disclosure_page_t *pg, yajl_val doc)
     ngx_int_t    n;
     const char  *rule, *message, *name, *reason;
 
-    checks = ngx_http_disclosure_get(doc, "checks");
+    checks = ngx_http_disclosure_doc_get(doc, "checks");
 
     if (YAJL_IS_ARRAY(checks) && checks->u.array.len) {
         ngx_http_disclosure_out_literal(&pg->out, "<ul class=\"d-checks\">\n");
 
         for (i = 0; i < checks->u.array.len; i++) {
             c = checks->u.array.values[i];
-            rule = ngx_http_disclosure_get_string(c, "rule");
-            message = ngx_http_disclosure_get_string(c, "message");
+            rule = ngx_http_disclosure_doc_get_string(c, "rule");
+            message = ngx_http_disclosure_doc_get_string(c, "message");
 
             if (rule == NULL || message == NULL) {
                 continue;
@@ -180,7 +185,7 @@ ngx_http_disclosure_rollup_notes(ngx_http_disclosure_page_t *pg, yajl_val doc)
             ngx_http_disclosure_out_literal(&pg->out, "<li>");
             ngx_http_disclosure_out_html_cstr(&pg->out, rule);
             ngx_http_disclosure_out_printf(&pg->out, "%s",
-                YAJL_IS_FALSE(ngx_http_disclosure_get(c, "ok"))
+                YAJL_IS_FALSE(ngx_http_disclosure_doc_get(c, "ok"))
                 ? " 不成立：" : " 成立：");
             ngx_http_disclosure_out_html_cstr(&pg->out, message);
             ngx_http_disclosure_out_literal(&pg->out, "</li>\n");
@@ -189,7 +194,7 @@ ngx_http_disclosure_rollup_notes(ngx_http_disclosure_page_t *pg, yajl_val doc)
         ngx_http_disclosure_out_literal(&pg->out, "</ul>\n");
     }
 
-    merged = ngx_http_disclosure_get(doc, "merged_other");
+    merged = ngx_http_disclosure_doc_get(doc, "merged_other");
 
     if (YAJL_IS_OBJECT(merged)) {
         ngx_http_disclosure_out_literal(&pg->out,
@@ -197,13 +202,13 @@ ngx_http_disclosure_rollup_notes(ngx_http_disclosure_page_t *pg, yajl_val doc)
             "计入（七）总计，不计入（六）的三个分项。</p>\n");
     }
 
-    apart = ngx_http_disclosure_get(doc, "not_added");
+    apart = ngx_http_disclosure_doc_get(doc, "not_added");
 
     if (!YAJL_IS_ARRAY(apart) || apart->u.array.len == 0) {
         return;
     }
 
-    if (ngx_http_disclosure_get_int(doc, "not_added_count", &n) != NGX_OK) {
+    if (ngx_http_disclosure_doc_get_int(doc, "not_added_count", &n) != NGX_OK) {
         n = apart->u.array.len;
     }
 
@@ -213,8 +218,8 @@ ngx_http_disclosure_rollup_notes(ngx_http_disclosure_page_t *pg, yajl_val doc)
 
     for (i = 0; i < apart->u.array.len; i++) {
         c = apart->u.array.values[i];
-        name = ngx_http_disclosure_get_string(c, "name");
-        reason = ngx_http_disclosure_get_string(c, "reason");
+        name = ngx_http_disclosure_doc_get_string(c, "name");
+        reason = ngx_http_disclosure_doc_get_string(c, "reason");
 
         if (name == NULL || reason == NULL) {
             continue;
@@ -298,7 +303,7 @@ ngx_http_disclosure_rollup_csv(ngx_http_request_t *r, yajl_val report,
     yajl_val                    tables, rows, cols;
     ngx_http_disclosure_out_t   o;
 
-    tables = ngx_http_disclosure_get(report, "tables");
+    tables = ngx_http_disclosure_doc_get(report, "tables");
 
     if (!YAJL_IS_OBJECT(tables)) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -356,11 +361,11 @@ ngx_http_disclosure_year(ngx_http_request_t *r, yajl_val doc,
         return NGX_ERROR;
     }
 
-    agencies = ngx_http_disclosure_get(doc, "agencies");
-    latest = ngx_http_disclosure_get(doc, "latest");
+    agencies = ngx_http_disclosure_doc_get(doc, "agencies");
+    latest = ngx_http_disclosure_doc_get(doc, "latest");
 
     if (!YAJL_IS_ARRAY(agencies)
-        || ngx_http_disclosure_get_int(doc, "year", &year) != NGX_OK)
+        || ngx_http_disclosure_doc_get_int(doc, "year", &year) != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: year document lacks year or agencies");
@@ -390,7 +395,7 @@ ngx_http_disclosure_year(ngx_http_request_t *r, yajl_val doc,
                                    "<p class=\"d-counts\">全部 ",
                                    pg.fragment ? "<h2>" : "<h1>", year,
                                    pg.fragment ? "</h2>" : "</h1>");
-    ngx_http_disclosure_page_counts(&pg, ngx_http_disclosure_get(doc,
+    ngx_http_disclosure_page_counts(&pg, ngx_http_disclosure_doc_get(doc,
                                                                  "counts"));
     ngx_http_disclosure_out_literal(&pg.out,
         "。</p>\n<p>法定期限：政府部门为次年 1 月 31 日，"
@@ -409,17 +414,17 @@ ngx_http_disclosure_year(ngx_http_request_t *r, yajl_val doc,
 
         for (i = 0; i < latest->u.array.len; i++) {
             a = latest->u.array.values[i];
-            name = ngx_http_disclosure_get_string(a, "name");
-            slug = ngx_http_disclosure_get_string(a, "slug");
-            at = ngx_http_disclosure_get_string(a, "published_at");
-            state = ngx_http_disclosure_get_string(a, "state");
+            name = ngx_http_disclosure_doc_get_string(a, "name");
+            slug = ngx_http_disclosure_doc_get_string(a, "slug");
+            at = ngx_http_disclosure_doc_get_string(a, "published_at");
+            state = ngx_http_disclosure_doc_get_string(a, "state");
 
             if (name == NULL || slug == NULL || at == NULL) {
                 continue;
             }
 
             ngx_http_disclosure_out_literal(&pg.out, "<li>");
-            ngx_http_disclosure_out_time(&pg.out, at);
+            ngx_http_disclosure_html_out_time(&pg.out, at);
             ngx_http_disclosure_out_literal(&pg.out, " ");
             ngx_http_disclosure_page_link(&pg, slug, "/%i.html", year);
             ngx_http_disclosure_out_html_cstr(&pg.out, name);
@@ -469,7 +474,7 @@ ngx_http_disclosure_year_csv(ngx_http_request_t *r, yajl_val agencies,
 
     for (i = 0; i < agencies->u.array.len; i++) {
         a = agencies->u.array.values[i];
-        below = ngx_http_disclosure_get(a, "below");
+        below = ngx_http_disclosure_doc_get(a, "below");
 
         for (k = 0; fields[k]; k++) {
             if (k) {
@@ -477,13 +482,13 @@ ngx_http_disclosure_year_csv(ngx_http_request_t *r, yajl_val agencies,
             }
 
             ngx_http_disclosure_csv_value(&o,
-                                    ngx_http_disclosure_get(a, fields[k]));
+                                    ngx_http_disclosure_doc_get(a, fields[k]));
         }
 
         for (k = 0; counts[k]; k++) {
             ngx_http_disclosure_out_literal(&o, ",");
             ngx_http_disclosure_csv_value(&o,
-                                 ngx_http_disclosure_get(below, counts[k]));
+                                 ngx_http_disclosure_doc_get(below, counts[k]));
         }
 
         ngx_http_disclosure_out_literal(&o, "\r\n");

@@ -29,14 +29,17 @@
 #include <ngx_http.h>
 
 #include "ngx_http_disclosure_cache.h"
+#include "ngx_http_disclosure_stale.h"
 
 
+static ngx_uint_t ngx_http_disclosure_cache_stale_key(u_char *key,
+    size_t len, void *data);
 static ngx_uint_t ngx_http_disclosure_stale_prefix(u_char *rest, size_t len,
     ngx_str_t *slug, ngx_int_t year);
 
 
 ngx_uint_t
-ngx_http_disclosure_cache_invalidate_change(ngx_shm_zone_t *zone,
+ngx_http_disclosure_stale_invalidate(ngx_shm_zone_t *zone,
     ngx_http_disclosure_change_t *ch)
 {
     return ngx_http_disclosure_cache_invalidate_keys(zone,
@@ -44,7 +47,10 @@ ngx_http_disclosure_cache_invalidate_change(ngx_shm_zone_t *zone,
 }
 
 
-ngx_uint_t
+/* whether a key ("rh/xigong-edz/2024", "uh/demo-district/2024") is stale
+ * after the change data (an ngx_http_disclosure_change_t, or NULL) */
+
+static ngx_uint_t
 ngx_http_disclosure_cache_stale_key(u_char *key, size_t len, void *data)
 {
     ngx_http_disclosure_change_t *ch = data;

@@ -20,19 +20,27 @@
 #include <ngx_http.h>
 
 #include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_handler.h"
+#include "ngx_http_disclosure_status.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_listener.h"
 
 
-#define NGX_HTTP_DISCLOSURE_ZONE_METRICS  28
-
-
+/* a metric of a cache zone: its field of ngx_http_disclosure_cache_stats_t */
 typedef struct {
     const char                    *json;
     const char                    *prometheus;
     const char                    *type;
     const char                    *help;
+    size_t                         offset;
 } ngx_http_disclosure_metric_t;
+
+
+#define ngx_http_disclosure_zone_metric(field)                                \
+    offsetof(ngx_http_disclosure_cache_stats_t, field)
+
+#define ngx_http_disclosure_metric_value(st, m)                               \
+    (*(uint64_t *) ((u_char *) (st) + (m)->offset))
 
 
 typedef struct {
@@ -47,8 +55,6 @@ static void ngx_http_disclosure_status_json(ngx_http_request_t *r,
     ngx_http_disclosure_text_t *t, ngx_http_disclosure_shared_t *sh);
 static void ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
     ngx_http_disclosure_text_t *t, ngx_http_disclosure_shared_t *sh);
-static void ngx_http_disclosure_zone_values(ngx_shm_zone_t *zone,
-    uint64_t *v);
 static ngx_str_t ngx_http_disclosure_escaped(ngx_pool_t *pool,
     ngx_str_t *name);
 static void ngx_http_disclosure_print(ngx_http_disclosure_text_t *t,
@@ -60,62 +66,122 @@ static void ngx_http_disclosure_pool_totals(ngx_http_disclosure_shared_t *sh,
 static ngx_http_disclosure_metric_t  ngx_http_disclosure_zone_metrics[] = {
 
     { "size", "disclosure_cache_size_bytes", "gauge",
-      "Size of the shared memory zone." },
+      "Size of the shared memory zone.",
+      ngx_http_disclosure_zone_metric(size) },
+
     { "pages", "disclosure_cache_pages", "gauge",
-      "Slab pages in the zone." },
+      "Slab pages in the zone.",
+      ngx_http_disclosure_zone_metric(pages) },
+
     { "free_pages", "disclosure_cache_free_pages", "gauge",
-      "Slab pages not in use." },
+      "Slab pages not in use.",
+      ngx_http_disclosure_zone_metric(free_pages) },
+
     { "bytes_used", "disclosure_cache_used_bytes", "gauge",
-      "Bytes of the zone's pages in use." },
+      "Bytes of the zone's pages in use.",
+      ngx_http_disclosure_zone_metric(used_bytes) },
+
     { "bytes_free", "disclosure_cache_free_bytes", "gauge",
-      "Bytes of the zone's free pages." },
+      "Bytes of the zone's free pages.",
+      ngx_http_disclosure_zone_metric(free_bytes) },
+
     { "entries", "disclosure_cache_entries", "gauge",
-      "Responses held." },
+      "Responses held.",
+      ngx_http_disclosure_zone_metric(entries) },
+
     { "fills", "disclosure_cache_fills", "gauge",
-      "Entries being filled by a database query." },
+      "Entries being filled by a database query.",
+      ngx_http_disclosure_zone_metric(locks) },
+
     { "entry_bytes", "disclosure_cache_entry_bytes", "gauge",
-      "Bytes of the entries: headers, keys, validators and bodies." },
+      "Bytes of the entries: headers, keys, validators and bodies.",
+      ngx_http_disclosure_zone_metric(bytes) },
+
     { "entry_allocated", "disclosure_cache_entry_allocated_bytes", "gauge",
-      "Bytes the slab allocator gave the entries, as it rounds them." },
+      "Bytes the slab allocator gave the entries, as it rounds them.",
+      ngx_http_disclosure_zone_metric(allocated) },
+
     { "body_bytes", "disclosure_cache_body_bytes", "gauge",
-      "Bytes of the entries' plain bodies." },
+      "Bytes of the entries' plain bodies.",
+      ngx_http_disclosure_zone_metric(body_bytes) },
+
     { "gzip_entries", "disclosure_cache_gzip_entries", "gauge",
-      "Entries that hold a gzip variant besides the plain body." },
+      "Entries that hold a gzip variant besides the plain body.",
+      ngx_http_disclosure_zone_metric(gzip_entries) },
+
     { "gzip_bytes", "disclosure_cache_gzip_bytes", "gauge",
-      "Bytes of the entries' gzip variants." },
+      "Bytes of the entries' gzip variants.",
+      ngx_http_disclosure_zone_metric(gzip_bytes) },
+
     { "pinned", "disclosure_cache_pinned_entries", "gauge",
-      "Entries being sent from the zone, pinned." },
+      "Entries being sent from the zone, pinned.",
+      ngx_http_disclosure_zone_metric(pinned) },
+
     { "pinned_bytes", "disclosure_cache_pinned_bytes", "gauge",
-      "Bytes of the pinned entries." },
+      "Bytes of the pinned entries.",
+      ngx_http_disclosure_zone_metric(pinned_bytes) },
+
     { "pins", "disclosure_cache_pins", "gauge",
-      "Requests sending from the zone." },
+      "Requests sending from the zone.",
+      ngx_http_disclosure_zone_metric(pins) },
+
     { "unlinked", "disclosure_cache_unlinked_entries", "gauge",
-      "Entries evicted or replaced while pinned, freed by the last unpin." },
+      "Entries evicted or replaced while pinned, freed by the last unpin.",
+      ngx_http_disclosure_zone_metric(unlinked) },
+
     { "pins_reclaimed", "disclosure_cache_pins_reclaimed_total", "counter",
-      "Pins of workers that died while sending, released." },
+      "Pins of workers that died while sending, released.",
+      ngx_http_disclosure_zone_metric(pins_reclaimed) },
+
     { "hits", "disclosure_cache_hits_total", "counter",
-      "Responses served fresh from the cache." },
+      "Responses served fresh from the cache.",
+      ngx_http_disclosure_zone_metric(hits) },
+
     { "misses", "disclosure_cache_misses_total", "counter",
-      "Responses that queried the database to fill the cache." },
+      "Responses that queried the database to fill the cache.",
+      ngx_http_disclosure_zone_metric(misses) },
+
     { "stale", "disclosure_cache_stale_total", "counter",
-      "Stale responses served because the database failed." },
+      "Stale responses served because the database failed.",
+      ngx_http_disclosure_zone_metric(stale) },
+
     { "updating", "disclosure_cache_updating_total", "counter",
-      "Stale responses served while another request refreshed them." },
+      "Stale responses served while another request refreshed them.",
+      ngx_http_disclosure_zone_metric(updating) },
+
     { "bypass", "disclosure_cache_bypass_total", "counter",
-      "Responses that bypassed the cache (disclosure_cache_bypass)." },
+      "Responses that bypassed the cache (disclosure_cache_bypass).",
+      ngx_http_disclosure_zone_metric(bypass) },
+
     { "stored", "disclosure_cache_stored_total", "counter",
-      "Responses stored." },
+      "Responses stored.",
+      ngx_http_disclosure_zone_metric(stored) },
+
     { "evictions", "disclosure_cache_evictions_total", "counter",
-      "Entries evicted, least recently used first, to make room." },
+      "Entries evicted, least recently used first, to make room.",
+      ngx_http_disclosure_zone_metric(evictions) },
+
     { "expired", "disclosure_cache_expired_total", "counter",
-      "Entries dropped after their stale time." },
+      "Entries dropped after their stale time.",
+      ngx_http_disclosure_zone_metric(expired) },
+
     { "too_large", "disclosure_cache_too_large_total", "counter",
-      "Responses not stored: more than half the zone." },
+      "Responses not stored: more than half the zone.",
+      ngx_http_disclosure_zone_metric(too_large) },
+
     { "invalidated", "disclosure_cache_invalidated_entries_total", "counter",
-      "Entries marked stale by publications." },
+      "Entries marked stale by publications.",
+      ngx_http_disclosure_zone_metric(invalidated) },
+
     { "invalidations", "disclosure_cache_invalidations_total", "counter",
-      "Invalidations applied to the zone." }
+      "Invalidations applied to the zone.",
+      ngx_http_disclosure_zone_metric(generation) }
 };
+
+
+#define NGX_HTTP_DISCLOSURE_ZONE_METRICS                                      \
+    (sizeof(ngx_http_disclosure_zone_metrics)                                 \
+     / sizeof(ngx_http_disclosure_metric_t))
 
 
 static const char  *ngx_http_disclosure_listener_states[] = {
@@ -286,9 +352,11 @@ ngx_http_disclosure_status_json(ngx_http_request_t *r,
     ngx_str_t                         name, agency;
     ngx_uint_t                        i, k, first;
     ngx_shm_zone_t                  **zone;
+    ngx_http_disclosure_metric_t     *m;
     ngx_http_disclosure_worker_t     *w, total;
     ngx_http_disclosure_main_conf_t  *dmcf;
-    uint64_t                          v[NGX_HTTP_DISCLOSURE_ZONE_METRICS];
+
+    ngx_http_disclosure_cache_stats_t  st;
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
 
@@ -297,15 +365,17 @@ ngx_http_disclosure_status_json(ngx_http_request_t *r,
     zone = dmcf->cache_zones.elts;
 
     for (i = 0; i < dmcf->cache_zones.nelts; i++) {
-        ngx_http_disclosure_zone_values(zone[i], v);
+        ngx_http_disclosure_cache_stats(zone[i], &st);
         name = ngx_http_disclosure_escaped(r->pool, &zone[i]->shm.name);
 
         ngx_http_disclosure_print(t, "%s\"%V\":{", i ? "," : "", &name);
 
         for (k = 0; k < NGX_HTTP_DISCLOSURE_ZONE_METRICS; k++) {
+            m = &ngx_http_disclosure_zone_metrics[k];
+
             ngx_http_disclosure_print(t, "%s\"%s\":%uL", k ? "," : "",
-                                      ngx_http_disclosure_zone_metrics[k].json,
-                                      v[k]);
+                                      m->json,
+                                      ngx_http_disclosure_metric_value(&st, m));
         }
 
         ngx_http_disclosure_print(t, "}");
@@ -401,24 +471,24 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
     ngx_http_disclosure_metric_t     *m;
     ngx_http_disclosure_worker_t      total;
     ngx_http_disclosure_main_conf_t  *dmcf;
-    uint64_t                         *v;
+
+    ngx_http_disclosure_cache_stats_t  *st;
 
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
 
     zone = dmcf->cache_zones.elts;
     n = dmcf->cache_zones.nelts;
 
-    v = ngx_palloc(r->pool, (n + 1) * NGX_HTTP_DISCLOSURE_ZONE_METRICS
-                            * sizeof(uint64_t));
+    st = ngx_palloc(r->pool,
+                    (n + 1) * sizeof(ngx_http_disclosure_cache_stats_t));
     names = ngx_palloc(r->pool, (n + 1) * sizeof(ngx_str_t));
 
-    if (v == NULL || names == NULL) {
+    if (st == NULL || names == NULL) {
         return;
     }
 
     for (i = 0; i < n; i++) {
-        ngx_http_disclosure_zone_values(zone[i],
-                                  &v[i * NGX_HTTP_DISCLOSURE_ZONE_METRICS]);
+        ngx_http_disclosure_cache_stats(zone[i], &st[i]);
         names[i] = ngx_http_disclosure_escaped(r->pool, &zone[i]->shm.name);
     }
 
@@ -431,8 +501,8 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
 
         for (i = 0; i < n; i++) {
             ngx_http_disclosure_print(t, "%s{zone=\"%V\"} %uL\n",
-                         m->prometheus, &names[i],
-                         v[i * NGX_HTTP_DISCLOSURE_ZONE_METRICS + k]);
+                                  m->prometheus, &names[i],
+                                  ngx_http_disclosure_metric_value(&st[i], m));
         }
     }
 
@@ -517,46 +587,6 @@ ngx_http_disclosure_status_prometheus(ngx_http_request_t *r,
         sh->connects, sh->failures, sh->notifications, sh->ignored,
         sh->checks, sh->polls, sh->invalidations, sh->version,
         sh->last_time);
-}
-
-
-static void
-ngx_http_disclosure_zone_values(ngx_shm_zone_t *zone, uint64_t *v)
-{
-    ngx_http_disclosure_cache_stats_t  st;
-
-    ngx_http_disclosure_cache_stats(zone, &st);
-
-    /* in the order of ngx_http_disclosure_zone_metrics */
-
-    v[0] = st.size;
-    v[1] = st.pages;
-    v[2] = st.free_pages;
-    v[3] = (uint64_t) (st.pages - st.free_pages) * ngx_pagesize;
-    v[4] = (uint64_t) st.free_pages * ngx_pagesize;
-    v[5] = st.entries;
-    v[6] = st.locks;
-    v[7] = st.bytes;
-    v[8] = st.allocated;
-    v[9] = st.body_bytes;
-    v[10] = st.gzip_entries;
-    v[11] = st.gzip_bytes;
-    v[12] = st.pinned;
-    v[13] = st.pinned_bytes;
-    v[14] = st.pins;
-    v[15] = st.unlinked;
-    v[16] = st.pins_reclaimed;
-    v[17] = st.hits;
-    v[18] = st.misses;
-    v[19] = st.stale;
-    v[20] = st.updating;
-    v[21] = st.bypass;
-    v[22] = st.stored;
-    v[23] = st.evictions;
-    v[24] = st.expired;
-    v[25] = st.too_large;
-    v[26] = st.invalidated;
-    v[27] = st.generation;
 }
 
 

@@ -18,7 +18,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_template.h"
 
 
 #define NGX_HTTP_DISCLOSURE_TEMPLATE_MAX  (1024 * 1024)

@@ -19,7 +19,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_disclosure_route.h"
+#include "ngx_http_disclosure_doc.h"
+#include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_csv.h"
 #include "ngx_http_disclosure_page.h"
+#include "ngx_http_disclosure_trend.h"
 
 
 #define NGX_HTTP_DISCLOSURE_CHART_W      640
@@ -69,11 +74,11 @@ ngx_http_disclosure_trend(ngx_http_request_t *r, yajl_val doc,
         return NGX_ERROR;
     }
 
-    agency = ngx_http_disclosure_get(doc, "agency");
-    name = ngx_http_disclosure_get_string(agency, "name");
-    slug = ngx_http_disclosure_get_string(agency, "slug");
-    years = ngx_http_disclosure_get(doc, "years");
-    figures = ngx_http_disclosure_get(doc, "figures");
+    agency = ngx_http_disclosure_doc_get(doc, "agency");
+    name = ngx_http_disclosure_doc_get_string(agency, "name");
+    slug = ngx_http_disclosure_doc_get_string(agency, "slug");
+    years = ngx_http_disclosure_doc_get(doc, "years");
+    figures = ngx_http_disclosure_doc_get(doc, "figures");
 
     if (name == NULL || slug == NULL || !YAJL_IS_ARRAY(years)
         || !YAJL_IS_ARRAY(figures))
@@ -147,7 +152,7 @@ ngx_http_disclosure_trend_table(ngx_http_disclosure_page_t *pg,
         "<thead><tr><th scope=\"col\">项目</th>");
 
     for (j = 0; j < years->u.array.len; j++) {
-        if (ngx_http_disclosure_get_int(years->u.array.values[j], "year",
+        if (ngx_http_disclosure_doc_get_int(years->u.array.values[j], "year",
                                         &year)
             != NGX_OK)
         {
@@ -162,9 +167,9 @@ ngx_http_disclosure_trend_table(ngx_http_disclosure_page_t *pg,
 
     for (i = 0; i < figures->u.array.len; i++) {
         f = figures->u.array.values[i];
-        label = ngx_http_disclosure_get_string(f, "label");
-        unit = ngx_http_disclosure_get_string(f, "unit");
-        values = ngx_http_disclosure_get(f, "values");
+        label = ngx_http_disclosure_doc_get_string(f, "label");
+        unit = ngx_http_disclosure_doc_get_string(f, "unit");
+        values = ngx_http_disclosure_doc_get(f, "values");
 
         if (label == NULL || unit == NULL || !YAJL_IS_ARRAY(values)) {
             return ngx_http_disclosure_page_missing(pg, "figures[].values");
@@ -179,9 +184,9 @@ ngx_http_disclosure_trend_table(ngx_http_disclosure_page_t *pg,
         /* why a year is not comparable, once, under the figure's name */
         for (j = 0; j < values->u.array.len; j++) {
             v = values->u.array.values[j];
-            note = ngx_http_disclosure_get(v, "note");
+            note = ngx_http_disclosure_doc_get(v, "note");
 
-            if (YAJL_IS_FALSE(ngx_http_disclosure_get(v, "comparable"))
+            if (YAJL_IS_FALSE(ngx_http_disclosure_doc_get(v, "comparable"))
                 && YAJL_IS_STRING(note))
             {
                 ngx_http_disclosure_out_literal(&pg->out,
@@ -195,15 +200,15 @@ ngx_http_disclosure_trend_table(ngx_http_disclosure_page_t *pg,
         ngx_http_disclosure_out_literal(&pg->out, "</th>");
 
         for (j = 0; j < years->u.array.len; j++) {
-            (void) ngx_http_disclosure_get_int(years->u.array.values[j],
+            (void) ngx_http_disclosure_doc_get_int(years->u.array.values[j],
                                                "year", &year);
 
             v = ngx_http_disclosure_trend_value(values, year);
-            value = ngx_http_disclosure_get(v, "value");
-            change = ngx_http_disclosure_get(v, "change");
-            note = ngx_http_disclosure_get(v, "note");
+            value = ngx_http_disclosure_doc_get(v, "value");
+            change = ngx_http_disclosure_doc_get(v, "change");
+            note = ngx_http_disclosure_doc_get(v, "note");
 
-            if (YAJL_IS_FALSE(ngx_http_disclosure_get(v, "comparable"))) {
+            if (YAJL_IS_FALSE(ngx_http_disclosure_doc_get(v, "comparable"))) {
                 ngx_http_disclosure_out_literal(&pg->out,
                                            "<td class=\"d-num d-nc\">");
                 if (YAJL_IS_NUMBER(value)) {
@@ -271,9 +276,9 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
     {
         f = figures->u.array.values[i];
 
-        if (YAJL_IS_TRUE(ngx_http_disclosure_get(f, "chart"))
-            && ngx_http_disclosure_get_string(f, "label")
-            && YAJL_IS_ARRAY(ngx_http_disclosure_get(f, "values")))
+        if (YAJL_IS_TRUE(ngx_http_disclosure_doc_get(f, "chart"))
+            && ngx_http_disclosure_doc_get_string(f, "label")
+            && YAJL_IS_ARRAY(ngx_http_disclosure_doc_get(f, "values")))
         {
             series[ns++] = f;
         }
@@ -282,9 +287,9 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
     n = years->u.array.len;
 
     if (ns == 0 || n == 0
-        || ngx_http_disclosure_get_int(years->u.array.values[0], "year",
+        || ngx_http_disclosure_doc_get_int(years->u.array.values[0], "year",
                                        &first) != NGX_OK
-        || ngx_http_disclosure_get_int(years->u.array.values[n - 1], "year",
+        || ngx_http_disclosure_doc_get_int(years->u.array.values[n - 1], "year",
                                        &last) != NGX_OK)
     {
         return;
@@ -293,10 +298,10 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
     max = 0;
 
     for (s = 0; s < ns; s++) {
-        v = ngx_http_disclosure_get(series[s], "values");
+        v = ngx_http_disclosure_doc_get(series[s], "values");
 
         for (j = 0; j < v->u.array.len; j++) {
-            f = ngx_http_disclosure_get(v->u.array.values[j], "value");
+            f = ngx_http_disclosure_doc_get(v->u.array.values[j], "value");
 
             if (YAJL_IS_DOUBLE(f) && f->u.number.d > max) {
                 max = f->u.number.d;
@@ -332,8 +337,8 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
 
     /* the description says every number of the chart */
     for (s = 0; s < ns; s++) {
-        label = ngx_http_disclosure_get_string(series[s], "label");
-        v = ngx_http_disclosure_get(series[s], "values");
+        label = ngx_http_disclosure_doc_get_string(series[s], "label");
+        v = ngx_http_disclosure_doc_get(series[s], "values");
 
         ngx_http_disclosure_out_html_cstr(&pg->out, label);
         ngx_http_disclosure_out_literal(&pg->out, "：");
@@ -341,10 +346,10 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
         for (j = 0; j < v->u.array.len; j++) {
             f = v->u.array.values[j];
 
-            if (ngx_http_disclosure_get_int(f, "year", &year) == NGX_OK) {
+            if (ngx_http_disclosure_doc_get_int(f, "year", &year) == NGX_OK) {
                 ngx_http_disclosure_out_printf(&pg->out, "%s%i年 ",
                                                j ? "，" : "", year);
-                f = ngx_http_disclosure_get(f, "value");
+                f = ngx_http_disclosure_doc_get(f, "value");
 
                 if (YAJL_IS_NUMBER(f)) {
                     ngx_http_disclosure_page_value(pg, f);
@@ -390,8 +395,8 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
     /* the series: a line in pieces, a marker and the value at each point,
      * the label after the last point */
     for (s = 0; s < ns; s++) {
-        label = ngx_http_disclosure_get_string(series[s], "label");
-        v = ngx_http_disclosure_get(series[s], "values");
+        label = ngx_http_disclosure_doc_get_string(series[s], "label");
+        v = ngx_http_disclosure_doc_get(series[s], "values");
         have = 0;
         px = 0;
         py = 0;
@@ -402,7 +407,7 @@ ngx_http_disclosure_trend_chart(ngx_http_disclosure_page_t *pg,
             ngx_http_disclosure_series_stroke[s]);
 
         for (year = first; year <= last; year++) {
-            f = ngx_http_disclosure_get(
+            f = ngx_http_disclosure_doc_get(
                     ngx_http_disclosure_trend_value(v, year), "value");
 
             if (!YAJL_IS_NUMBER(f)) {
@@ -509,10 +514,10 @@ ngx_http_disclosure_trend_csv(ngx_http_request_t *r, yajl_val figures,
 
     for (i = 0; i < figures->u.array.len; i++) {
         f = figures->u.array.values[i];
-        key = ngx_http_disclosure_get_string(f, "key");
-        label = ngx_http_disclosure_get_string(f, "label");
-        unit = ngx_http_disclosure_get_string(f, "unit");
-        values = ngx_http_disclosure_get(f, "values");
+        key = ngx_http_disclosure_doc_get_string(f, "key");
+        label = ngx_http_disclosure_doc_get_string(f, "label");
+        unit = ngx_http_disclosure_doc_get_string(f, "unit");
+        values = ngx_http_disclosure_doc_get(f, "values");
 
         if (key == NULL || label == NULL || unit == NULL
             || !YAJL_IS_ARRAY(values))
@@ -532,14 +537,14 @@ ngx_http_disclosure_trend_csv(ngx_http_request_t *r, yajl_val figures,
             ngx_http_disclosure_csv_text(&o, (u_char *) unit);
             ngx_http_disclosure_out_literal(&o, ",");
             ngx_http_disclosure_csv_value(&o,
-                                       ngx_http_disclosure_get(v, "year"));
+                                       ngx_http_disclosure_doc_get(v, "year"));
             ngx_http_disclosure_out_literal(&o, ",");
             ngx_http_disclosure_csv_value(&o,
-                                       ngx_http_disclosure_get(v, "value"));
+                                       ngx_http_disclosure_doc_get(v, "value"));
             ngx_http_disclosure_out_literal(&o, ",");
             ngx_http_disclosure_csv_value(&o,
-                                       ngx_http_disclosure_get(v, "change"));
-            x = ngx_http_disclosure_get(v, "comparable");
+                                       ngx_http_disclosure_doc_get(v, "change"));
+            x = ngx_http_disclosure_doc_get(v, "comparable");
             ngx_http_disclosure_out_literal(&o, ",");
 
             if (YAJL_IS_FALSE(x)) {
@@ -562,7 +567,7 @@ ngx_http_disclosure_trend_value(yajl_val values, ngx_int_t year)
     ngx_int_t  y;
 
     for (i = 0; i < values->u.array.len; i++) {
-        if (ngx_http_disclosure_get_int(values->u.array.values[i], "year", &y)
+        if (ngx_http_disclosure_doc_get_int(values->u.array.values[i], "year", &y)
             == NGX_OK && y == year)
         {
             return values->u.array.values[i];

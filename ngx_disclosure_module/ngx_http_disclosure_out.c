@@ -5,8 +5,8 @@
 
 
 /*
- * What the renderers share: a writer that builds a chain of pool buffers,
- * the one HTML escape, and lookups into a parsed document.
+ * What the renderers write into: a chain of pool buffers, and the one
+ * HTML escape.
  */
 
 
@@ -14,7 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_disclosure_render.h"
+#include "ngx_http_disclosure_out.h"
 
 
 #define NGX_HTTP_DISCLOSURE_OUT_SIZE    8192
@@ -43,11 +43,6 @@ static uint32_t  ngx_http_disclosure_html_plain[] = {
 
 static ngx_int_t ngx_http_disclosure_out_reserve(
     ngx_http_disclosure_out_t *o, size_t len);
-static yajl_val ngx_http_disclosure_get_from(yajl_val obj, ngx_str_t *key,
-    size_t *next);
-static yajl_val ngx_http_disclosure_cell_check(ngx_log_t *log,
-    ngx_http_disclosure_table_t *t, ngx_http_disclosure_cell_t *c,
-    yajl_val v);
 
 
 void
@@ -346,256 +341,4 @@ ngx_http_disclosure_escape_html(u_char *dst, u_char *src, size_t size)
     }
 
     return d - dst;
-}
-
-
-yajl_val
-ngx_http_disclosure_get(yajl_val obj, const char *key)
-{
-    size_t  i;
-
-    if (!YAJL_IS_OBJECT(obj)) {
-        return NULL;
-    }
-
-    for (i = 0; i < obj->u.object.len; i++) {
-        if (ngx_strcmp(obj->u.object.keys[i], key) == 0) {
-            return obj->u.object.values[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-yajl_val
-ngx_http_disclosure_get_str(yajl_val obj, ngx_str_t *key)
-{
-    size_t       i;
-    const char  *k;
-
-    if (!YAJL_IS_OBJECT(obj)) {
-        return NULL;
-    }
-
-    for (i = 0; i < obj->u.object.len; i++) {
-        k = obj->u.object.keys[i];
-
-        if (ngx_strncmp(k, key->data, key->len) == 0 && k[key->len] == '\0') {
-            return obj->u.object.values[i];
-        }
-    }
-
-    return NULL;
-}
-
-
-const char *
-ngx_http_disclosure_get_string(yajl_val obj, const char *key)
-{
-    return YAJL_GET_STRING(ngx_http_disclosure_get(obj, key));
-}
-
-
-ngx_int_t
-ngx_http_disclosure_get_int(yajl_val obj, const char *key, ngx_int_t *n)
-{
-    yajl_val  v;
-
-    v = ngx_http_disclosure_get(obj, key);
-
-    if (!YAJL_IS_INTEGER(v)
-        || v->u.number.i < NGX_MAX_INT_T_VALUE * -1
-        || v->u.number.i > NGX_MAX_INT_T_VALUE)
-    {
-        return NGX_ERROR;
-    }
-
-    *n = (ngx_int_t) v->u.number.i;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_disclosure_check_document(ngx_log_t *log, yajl_val doc,
-    const char *type)
-{
-    const char  *s;
-
-    s = ngx_http_disclosure_get_string(doc, "document");
-
-    if (s == NULL || ngx_strcmp(s, type) != 0) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "disclosure: not a \"%s\" document", type);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_http_disclosure_format_t *
-ngx_http_disclosure_report_format(ngx_log_t *log, yajl_val doc)
-{
-    ngx_int_t   version;
-    ngx_uint_t  i;
-
-    if (ngx_http_disclosure_check_document(log, doc, "disclosure-report/1")
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    if (ngx_http_disclosure_get_int(doc, "format", &version) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "disclosure: report document has no \"format\"");
-        return NULL;
-    }
-
-    for (i = 0; i < ngx_http_disclosure_nformats; i++) {
-        if (ngx_http_disclosure_formats[i].version == (ngx_uint_t) version) {
-            return &ngx_http_disclosure_formats[i];
-        }
-    }
-
-    ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "disclosure: report document has unknown format %i",
-                  version);
-
-    return NULL;
-}
-
-
-yajl_val
-ngx_http_disclosure_cell_value(ngx_log_t *log, yajl_val tables,
-    ngx_http_disclosure_table_t *t, ngx_http_disclosure_cell_t *c)
-{
-    yajl_val  v;
-
-    v = ngx_http_disclosure_get_str(tables, &t->key);
-    v = ngx_http_disclosure_get_str(v, &t->rows[c->row].key);
-    v = ngx_http_disclosure_get_str(v, &t->cols[c->col].key);
-
-    return ngx_http_disclosure_cell_check(log, t, c, v);
-}
-
-
-/*
- * Every cell of t at once, in format order.  The web API writes rows and
- * columns in format order too, so each search starts after the member
- * found last and matches at the first key, where a lookup per cell would
- * compare a dozen keys.
- */
-
-ngx_int_t
-ngx_http_disclosure_cell_values(ngx_log_t *log, ngx_pool_t *pool,
-    yajl_val tables, ngx_http_disclosure_table_t *t, ngx_uint_t required,
-    yajl_val **values)
-{
-    size_t                       rnext, cnext;
-    yajl_val                     table, row, v, *vals;
-    ngx_uint_t                   i, r;
-    ngx_http_disclosure_cell_t  *c;
-
-    vals = ngx_palloc(pool, (t->ncells ? t->ncells : 1) * sizeof(yajl_val));
-    if (vals == NULL) {
-        return NGX_ERROR;
-    }
-
-    table = ngx_http_disclosure_get_str(tables, &t->key);
-    row = NULL;
-    r = 0;
-    rnext = 0;
-    cnext = 0;
-
-    for (i = 0; i < t->ncells; i++) {
-        c = &t->cells[i];
-
-        if (i == 0 || c->row != r) {
-            r = c->row;
-            row = ngx_http_disclosure_get_from(table, &t->rows[r].key, &rnext);
-            cnext = 0;
-        }
-
-        v = ngx_http_disclosure_get_from(row, &t->cols[c->col].key, &cnext);
-
-        if (required) {
-            v = ngx_http_disclosure_cell_check(log, t, c, v);
-            if (v == NULL) {
-                return NGX_ERROR;
-            }
-
-        } else if (v && !YAJL_IS_NUMBER(v) && !YAJL_IS_NULL(v)
-                   && !YAJL_IS_STRING(v))
-        {
-            v = NULL;
-        }
-
-        vals[i] = v;
-    }
-
-    *values = vals;
-
-    return NGX_OK;
-}
-
-
-/* a member by key, searched from *next on and round */
-
-static yajl_val
-ngx_http_disclosure_get_from(yajl_val obj, ngx_str_t *key, size_t *next)
-{
-    size_t       i, j, n;
-    const char  *k;
-
-    if (!YAJL_IS_OBJECT(obj)) {
-        return NULL;
-    }
-
-    n = obj->u.object.len;
-    j = (*next < n) ? *next : 0;
-
-    for (i = 0; i < n; i++) {
-        k = obj->u.object.keys[j];
-
-        if (ngx_strncmp(k, key->data, key->len) == 0 && k[key->len] == '\0') {
-            *next = j + 1;
-            return obj->u.object.values[j];
-        }
-
-        if (++j == n) {
-            j = 0;
-        }
-    }
-
-    return NULL;
-}
-
-
-static yajl_val
-ngx_http_disclosure_cell_check(ngx_log_t *log, ngx_http_disclosure_table_t *t,
-    ngx_http_disclosure_cell_t *c, yajl_val v)
-{
-    ngx_str_t  *row, *col;
-
-    row = &t->rows[c->row].key;
-    col = &t->cols[c->col].key;
-
-    if (v == NULL) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "disclosure: report document has no tables.%V.%V.%V",
-                      &t->key, row, col);
-        return NULL;
-    }
-
-    if (!YAJL_IS_NUMBER(v) && !YAJL_IS_NULL(v) && !YAJL_IS_STRING(v)) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "disclosure: report document: tables.%V.%V.%V is "
-                      "neither a number, null nor a string",
-                      &t->key, row, col);
-        return NULL;
-    }
-
-    return v;
 }
