@@ -1757,8 +1757,8 @@ ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
         if (ll != &copy->chain && cl[-1].buf->last == start) {
             /*
              * the slab allocator hands out a run of free pages in order:
-             * one buffer for adjacent pieces, so that every filter and
-             * writev() see a few buffers, not one a page
+             * one buffer for adjacent pieces, so that nginx's filters pass
+             * a few buffers, not one a page (writev() joined them anyway)
              */
             cl[-1].buf->last += size;
             continue;
