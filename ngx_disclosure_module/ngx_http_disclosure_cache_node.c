@@ -521,6 +521,16 @@ ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
             continue;
         }
 
+        if (ll != &copy->chain && cl[-1].buf->last == start) {
+            /*
+             * the slab allocator hands out a run of free pages in order:
+             * one buffer for adjacent pieces, so that nginx's filters pass
+             * a few buffers, not one a page (writev() joined them anyway)
+             */
+            cl[-1].buf->last += size;
+            continue;
+        }
+
         /* memory, not temporary: no filter writes into the zone */
         b->pos = start;
         b->last = start + size;

@@ -241,6 +241,11 @@ ngx_http_disclosure_parse_word(u_char *p, u_char *end, const char *word,
     size_t      n, len;
     ngx_str_t  *t;
 
+    /* a table or a year mostly: tried on every fragment of an SSI page */
+    if (p == end || *p != (u_char) *word) {
+        return NGX_DECLINED;
+    }
+
     n = ngx_strlen(word);
     len = end - p;
 
