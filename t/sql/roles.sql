@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(66);
+SELECT plan(67);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -62,6 +62,11 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure.year_state_refresh(integer[])', 'disclosure.year_state_revisions()',
           'disclosure.agency_tree_changed()'],
     'the SECURITY DEFINER functions, each tested below');
+-- PUBLIC executes nothing in the project's schemas (sql/functions/99_no_public.sql)
+SELECT is_empty($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                    WHERE n.nspname IN ('disclosure', 'disclosure_web', 'disclosure_preview')
+                      AND has_function_privilege('public', p.oid, 'EXECUTE') $$,
+    'no function of the three schemas is executable by PUBLIC');
 CREATE TEMP TABLE doc AS
 SELECT jsonb_set(disclosure.export_report('demo-district-housing', 2023)::jsonb, '{agency}',
                  '{"slug": "t-roles", "name": "测试权限局", "kind": "department", "parent": null}') AS d;
