@@ -211,7 +211,7 @@ BEGIN
             'source', m.source,
             'data_version', v.version,
             'modified', disclosure.json_time(v.changed_at),
-            'conformsTo', json_build_array('format/2021.json', 'format/2019.json'),
+            'conformsTo', json_build_array('../format/2021.json', '../format/2019.json'),
             'dataset', coalesce((
                 SELECT json_agg(json_build_object(
                            '@type', 'dcat:Dataset',
@@ -229,7 +229,7 @@ BEGIN
                                'downloadURL', x.name,
                                'mediaType', x.media,
                                'describedBy', CASE WHEN x.format IS NOT NULL
-                                                   THEN 'format/' || x.format || '.json' END)))
+                                                   THEN '../format/' || x.format || '.json' END)))
                            ORDER BY x.year DESC NULLS FIRST, x.name)
                   FROM (SELECT * FROM dist
                         UNION ALL
