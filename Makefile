@@ -39,7 +39,7 @@ DEB_PACKAGES := \
 	make gcc libc6-dev perl \
 	nginx nginx-dev libpq-dev libyajl-dev libxml2-dev zlib1g-dev \
 	postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \
-	libtest-base-perl libipc-run-perl libjson-pp-perl libhttp-tiny-perl
+	libipc-run-perl libjson-pp-perl libhttp-tiny-perl
 
 # t/browser: Debian's headless Chromium and CJK fonts; Debian's node and npm
 # only where none is installed (t/browser/axe.t runs npm ci for its modules)

@@ -139,6 +139,7 @@ ok -x '/usr/bin/disclosure-migrate', 'disclosure-migrate';
 ok $ok && $out =~ /"document"\s*:\s*"disclosure-report\/1"/, 'the packaged disclosure-import reads a saved page'
     or diag $err;
 ok -f '/usr/share/ngx-disclosure/sql/migrations/0001_format.sql', 'the migrations in /usr/share/ngx-disclosure/sql';
+ok -f '/usr/share/ngx-disclosure/sql/functions/00_format.sql', 'and the functions and views';
 ok -f "$EXAMPLES/$_", "the example $_" for qw(minimal.conf cache.conf portal-ssi.conf preview.conf);
 
 
