@@ -7,7 +7,7 @@
 /*
  * The bulk files, streamed from PostgreSQL (issue 14).
  *
- * Each response has a connection of its own, opened with the pool's
+ * Each response has a connection of its own (_pg.c), opened with the pool's
  * parameters (ngx_http_disclosure_db_params()) and closed at the end: a
  * download holds it for minutes, which the pool's short queries must not
  * wait behind.  "disclosure_data_connections" bounds how many run at once
@@ -20,8 +20,10 @@
  * file's lines, computed by the backend as it sends them.  Rows are copied
  * into a few reused buffers and passed to the output filters (chunked,
  * gzip where configured).  While the client has not taken what was sent,
- * the PostgreSQL socket is not read: the backend blocks on its send and
- * the worker's memory stays a few buffers per download.
+ * the connection is suspended (its socket not read): the backend blocks on
+ * its send and the worker's memory stays a few buffers per download.  A
+ * silence of PostgreSQL longer than disclosure_query_timeout, the client's
+ * reading aside, fails the download.
  *
  * A client that goes away terminates the request; the cleanup closes the
  * connection (libpq's Terminate, then the socket), and the backend, whose
@@ -39,6 +41,7 @@
 
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
+#include "ngx_http_disclosure_pg.h"
 #include "ngx_http_disclosure_data.h"
 
 
@@ -79,8 +82,7 @@ typedef enum {
 
 
 typedef enum {
-    NGX_HTTP_DISCLOSURE_DATA_CONNECTING = 0,
-    NGX_HTTP_DISCLOSURE_DATA_BEGIN,
+    NGX_HTTP_DISCLOSURE_DATA_BEGIN = 0,
     NGX_HTTP_DISCLOSURE_DATA_HEAD,
     NGX_HTTP_DISCLOSURE_DATA_STREAM
 } ngx_http_disclosure_data_step_e;
@@ -92,11 +94,9 @@ typedef struct {
 
 
 typedef struct {
+    ngx_http_disclosure_pg_t          pg;           /* its own session */
     ngx_http_request_t               *request;
-    PGconn                           *pgconn;
-    ngx_connection_t                 *connection;   /* around PQsocket() */
-    ngx_event_t                       timer;
-    ngx_msec_t                        timeout;
+    ngx_msec_t                        timeout;      /* of a silence */
 
     ngx_http_disclosure_data_kind_e   kind;
     ngx_http_disclosure_data_step_e   step;
@@ -112,8 +112,6 @@ typedef struct {
     off_t                             sent;         /* bytes of rows */
     ngx_uint_t                        rows;
 
-    unsigned                          flushing:1;
-    unsigned                          paused:1;
     unsigned                          header_sent:1;
     unsigned                          counted:1;
 } ngx_http_disclosure_data_t;
@@ -123,17 +121,14 @@ static ngx_int_t ngx_http_disclosure_data_route(ngx_str_t *path,
     ngx_http_disclosure_data_t *d);
 static ngx_int_t ngx_http_disclosure_data_start(ngx_http_request_t *r,
     ngx_http_disclosure_data_t *d);
-static ngx_int_t ngx_http_disclosure_data_socket(
-    ngx_http_disclosure_data_t *d);
-static void ngx_http_disclosure_data_pg_handler(ngx_event_t *ev);
-static void ngx_http_disclosure_data_timeout(ngx_event_t *ev);
-static void ngx_http_disclosure_data_connect_poll(
-    ngx_http_disclosure_data_t *d);
-static void ngx_http_disclosure_data_send_query(ngx_http_disclosure_data_t *d,
+static void ngx_http_disclosure_data_ready(ngx_http_disclosure_pg_t *pg);
+static ngx_int_t ngx_http_disclosure_data_result(ngx_http_disclosure_pg_t *pg,
+    PGresult *res);
+static void ngx_http_disclosure_data_done(ngx_http_disclosure_pg_t *pg);
+static void ngx_http_disclosure_data_error(ngx_http_disclosure_pg_t *pg,
+    ngx_uint_t reason, const char *what);
+static void ngx_http_disclosure_data_send(ngx_http_disclosure_data_t *d,
     ngx_http_disclosure_data_step_e step);
-static void ngx_http_disclosure_data_process(ngx_http_disclosure_data_t *d);
-static ngx_int_t ngx_http_disclosure_data_result(
-    ngx_http_disclosure_data_t *d, PGresult *res);
 static ngx_int_t ngx_http_disclosure_data_headers(
     ngx_http_disclosure_data_t *d);
 static ngx_int_t ngx_http_disclosure_data_append(
@@ -145,13 +140,22 @@ static ngx_int_t ngx_http_disclosure_data_watch(
     ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_finish(ngx_http_disclosure_data_t *d,
     ngx_int_t rc);
-static void ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d,
-    const char *what);
+static void ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_close(ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_cleanup(void *data);
 static ngx_int_t ngx_http_disclosure_data_busy(ngx_http_request_t *r);
 static void *ngx_http_disclosure_data_create_conf(ngx_conf_t *cf);
 static char *ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf);
+
+
+static const ngx_http_disclosure_pg_handlers_t  ngx_http_disclosure_data_pg = {
+    ngx_http_disclosure_data_ready,
+    ngx_http_disclosure_data_result,
+    NULL,
+    ngx_http_disclosure_data_done,
+    NULL,
+    ngx_http_disclosure_data_error
+};
 
 
 static ngx_command_t  ngx_http_disclosure_data_commands[] = {
@@ -343,8 +347,6 @@ static ngx_int_t
 ngx_http_disclosure_data_start(ngx_http_request_t *r,
     ngx_http_disclosure_data_t *d)
 {
-    u_char                            buf[NGX_MAX_ERROR_STR];
-    ngx_str_t                         text;
     const char                      **keywords, **values;
     ngx_http_disclosure_main_conf_t  *dmcf;
 
@@ -360,193 +362,29 @@ ngx_http_disclosure_data_start(ngx_http_request_t *r,
     dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
 
     d->timeout = dmcf->query_timeout;
-    d->timer.handler = ngx_http_disclosure_data_timeout;
-    d->timer.data = d;
-    d->timer.log = r->connection->log;
 
-    d->pgconn = PQconnectStartParams(keywords, values, 0);
+    ngx_http_disclosure_pg_init(&d->pg, &ngx_http_disclosure_data_pg, d,
+                                r->connection->log, &dmcf->conninfo_safe,
+                                "download");
 
-    if (d->pgconn == NULL || PQstatus(d->pgconn) == CONNECTION_BAD) {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf), d->pgconn
-                                           ? PQerrorMessage(d->pgconn)
-                                           : "out of memory");
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "disclosure: could not connect to \"%V\" for \"%V\": %V",
-                      &dmcf->conninfo_safe, &r->uri, &text);
-        return NGX_ERROR;
-    }
-
-    d->step = NGX_HTTP_DISCLOSURE_DATA_CONNECTING;
-
-    /* libpq: before the first PQconnectPoll(), wait for write-ready */
-
-    if (ngx_http_disclosure_data_socket(d) != NGX_OK
-        || ngx_add_event(d->connection->write, NGX_WRITE_EVENT,
-                         NGX_LEVEL_EVENT)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_add_timer(&d->timer, dmcf->connect_timeout);
-
-    return NGX_OK;
+    return ngx_http_disclosure_pg_connect(&d->pg, keywords, values,
+                                          dmcf->connect_timeout);
 }
 
 
-static ngx_int_t
-ngx_http_disclosure_data_socket(ngx_http_disclosure_data_t *d)
-{
-    ngx_socket_t       s;
-    ngx_connection_t  *c;
-
-    s = PQsocket(d->pgconn);
-
-    if (s == (ngx_socket_t) -1) {
-        return NGX_ERROR;
-    }
-
-    c = ngx_get_connection(s, d->request->connection->log);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
-
-    c->data = d;
-    c->read->handler = ngx_http_disclosure_data_pg_handler;
-    c->write->handler = ngx_http_disclosure_data_pg_handler;
-    c->read->log = c->log;
-    c->write->log = c->log;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
-
-    d->connection = c;
-
-    return NGX_OK;
-}
-
+/* connected: the transaction first */
 
 static void
-ngx_http_disclosure_data_pg_handler(ngx_event_t *ev)
+ngx_http_disclosure_data_ready(ngx_http_disclosure_pg_t *pg)
 {
-    ngx_connection_t            *c, *rc;
-    ngx_http_disclosure_data_t  *d;
-
-    c = ev->data;
-    d = c->data;
-    rc = d->request->connection;
-
-    if (d->step == NGX_HTTP_DISCLOSURE_DATA_CONNECTING) {
-        ngx_http_disclosure_data_connect_poll(d);
-
-    } else if (ev->write) {
-        d->flushing = 1;
-        ngx_http_disclosure_data_process(d);
-
-    } else if (!PQconsumeInput(d->pgconn)) {
-        ngx_http_disclosure_data_fail(d, "reading from PostgreSQL");
-
-    } else {
-        ngx_http_disclosure_data_process(d);
-    }
-
-    ngx_http_run_posted_requests(rc);
-}
-
-
-static void
-ngx_http_disclosure_data_timeout(ngx_event_t *ev)
-{
-    ngx_connection_t            *c;
-    ngx_http_disclosure_data_t  *d;
-
-    d = ev->data;
-    c = d->request->connection;
-
-    ngx_http_disclosure_data_fail(d, "PostgreSQL timed out");
-
-    ngx_http_run_posted_requests(c);
-}
-
-
-static void
-ngx_http_disclosure_data_connect_poll(ngx_http_disclosure_data_t *d)
-{
-    ngx_connection_t           *c;
-    PostgresPollingStatusType   polling;
-
-    c = d->connection;
-
-    /* libpq may move to another socket (next host, SSL fallback) */
-
-    if ((c->read->active && ngx_del_event(c->read, NGX_READ_EVENT, 0)
-                            != NGX_OK)
-        || (c->write->active && ngx_del_event(c->write, NGX_WRITE_EVENT, 0)
-                                != NGX_OK))
-    {
-        ngx_http_disclosure_data_fail(d, "watching the connection");
-        return;
-    }
-
-    do {
-        polling = PQconnectPoll(d->pgconn);
-
-    } while (polling == PGRES_POLLING_READING
-             && ngx_http_disclosure_db_ssl_pending(d->pgconn));
-
-    if (polling != PGRES_POLLING_FAILED && PQsocket(d->pgconn) != c->fd) {
-        ngx_http_disclosure_db_free_socket(c);
-        d->connection = NULL;
-
-        if (ngx_http_disclosure_data_socket(d) != NGX_OK) {
-            ngx_http_disclosure_data_fail(d, "watching the connection");
-            return;
-        }
-
-        c = d->connection;
-    }
-
-    switch (polling) {
-
-    case PGRES_POLLING_OK:
-        if (PQsetnonblocking(d->pgconn, 1) != 0
-            || ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-               != NGX_OK)
-        {
-            ngx_http_disclosure_data_fail(d, "watching the connection");
-            return;
-        }
-
-        ngx_http_disclosure_data_send_query(d, NGX_HTTP_DISCLOSURE_DATA_BEGIN);
-        return;
-
-    case PGRES_POLLING_READING:
-        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_http_disclosure_data_fail(d, "watching the connection");
-        }
-
-        return;
-
-    case PGRES_POLLING_WRITING:
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            ngx_http_disclosure_data_fail(d, "watching the connection");
-        }
-
-        return;
-
-    default: /* PGRES_POLLING_FAILED */
-        ngx_http_disclosure_data_fail(d, "connecting");
-        return;
-    }
+    ngx_http_disclosure_data_send(pg->data, NGX_HTTP_DISCLOSURE_DATA_BEGIN);
 }
 
 
 /* every value from the request goes as a bound parameter */
 
 static void
-ngx_http_disclosure_data_send_query(ngx_http_disclosure_data_t *d,
+ngx_http_disclosure_data_send(ngx_http_disclosure_data_t *d,
     ngx_http_disclosure_data_step_e step)
 {
     int          ok, n;
@@ -554,14 +392,10 @@ ngx_http_disclosure_data_send_query(ngx_http_disclosure_data_t *d,
 
     static const char  *kinds[] = { "csv", "jsonl", "all" };
 
-    if (d->timer.timer_set) {
-        ngx_del_timer(&d->timer);
-    }
-
     switch (step) {
 
     case NGX_HTTP_DISCLOSURE_DATA_BEGIN:
-        ok = PQsendQuery(d->pgconn, NGX_HTTP_DISCLOSURE_DATA_BEGIN_SQL);
+        ok = PQsendQuery(d->pg.pgconn, NGX_HTTP_DISCLOSURE_DATA_BEGIN_SQL);
         break;
 
     case NGX_HTTP_DISCLOSURE_DATA_HEAD:
@@ -569,8 +403,8 @@ ngx_http_disclosure_data_send_query(ngx_http_disclosure_data_t *d,
         values[1] = d->year[0] ? (const char *) d->year : NULL;
         values[2] = d->format[0] ? (const char *) d->format : NULL;
 
-        ok = PQsendQueryParams(d->pgconn, NGX_HTTP_DISCLOSURE_DATA_FILE_SQL, 3,
-                               NULL, values, NULL, NULL, 0);
+        ok = PQsendQueryParams(d->pg.pgconn, NGX_HTTP_DISCLOSURE_DATA_FILE_SQL,
+                               3, NULL, values, NULL, NULL, 0);
         break;
 
     default: /* NGX_HTTP_DISCLOSURE_DATA_STREAM */
@@ -585,151 +419,47 @@ ngx_http_disclosure_data_send_query(ngx_http_disclosure_data_t *d,
             values[n++] = PQgetvalue(d->head, 0, 0);
         }
 
-        ok = PQsendQueryParams(d->pgconn, ngx_http_disclosure_data_sql[d->kind],
+        ok = PQsendQueryParams(d->pg.pgconn,
+                               ngx_http_disclosure_data_sql[d->kind],
                                n, NULL, values, NULL, NULL, 0)
-             && PQsetSingleRowMode(d->pgconn);
+             && PQsetSingleRowMode(d->pg.pgconn);
         break;
     }
 
     if (!ok) {
-        ngx_http_disclosure_data_fail(d, "sending the query");
+        ngx_http_disclosure_data_error(&d->pg, NGX_HTTP_DISCLOSURE_PG_LOST,
+                                       "PQsendQuery()");
         return;
     }
 
     d->step = step;
-    d->flushing = 1;
 
-    ngx_http_disclosure_data_process(d);
+    /* each statement, and then each row, within the query timeout */
+    if (d->pg.timer.timer_set) {
+        ngx_del_timer(&d->pg.timer);
+    }
+
+    ngx_http_disclosure_pg_sent(&d->pg, d->timeout);
 }
 
 
 /*
- * Flushes what libpq has to send, then takes the results it has whole,
- * until it needs more from the socket or the client has not taken what
- * was sent (paused: the socket is not read until the writer resumes).
+ * One result: the BEGIN's and SETs', data_file()'s row, or a row of the
+ * file.  NGX_AGAIN: the client holds buffers of ours, read no more until
+ * the writer resumes; NGX_ERROR: the request is finished, pg closed.
  */
 
-static void
-ngx_http_disclosure_data_process(ngx_http_disclosure_data_t *d)
-{
-    int                rc;
-    PGresult          *res;
-    ngx_connection_t  *c;
-
-    c = d->connection;
-
-    if (d->flushing) {
-        rc = PQflush(d->pgconn);
-
-        if (rc == -1) {
-            ngx_http_disclosure_data_fail(d, "sending the query");
-            return;
-        }
-
-        if (rc == 1) {
-            if (!c->write->active
-                && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-                   != NGX_OK)
-            {
-                ngx_http_disclosure_data_fail(d, "watching the connection");
-            }
-
-            return;
-        }
-
-        d->flushing = 0;
-
-        if (c->write->active
-            && ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-               != NGX_OK)
-        {
-            ngx_http_disclosure_data_fail(d, "watching the connection");
-            return;
-        }
-    }
-
-    for ( ;; ) {
-
-        if (d->paused) {
-            return;
-        }
-
-        if (PQisBusy(d->pgconn)) {
-
-            if (ngx_http_disclosure_db_ssl_pending(d->pgconn)) {
-                if (!PQconsumeInput(d->pgconn)) {
-                    ngx_http_disclosure_data_fail(d, "reading from PostgreSQL");
-                    return;
-                }
-
-                continue;
-            }
-
-            /* the level-triggered read event reports what is unread */
-
-            if (d->timer.timer_set) {
-                ngx_del_timer(&d->timer);
-            }
-
-            ngx_add_timer(&d->timer, d->timeout);
-
-            return;
-        }
-
-        res = PQgetResult(d->pgconn);
-
-        if (ngx_http_disclosure_data_result(d, res) != NGX_OK) {
-            /* finished, failed, or the next step has taken over */
-            return;
-        }
-    }
-}
-
-
-/* NGX_OK: go on reading results; otherwise d may be gone */
-
 static ngx_int_t
-ngx_http_disclosure_data_result(ngx_http_disclosure_data_t *d, PGresult *res)
+ngx_http_disclosure_data_result(ngx_http_disclosure_pg_t *pg, PGresult *res)
 {
-    u_char     buf[NGX_MAX_ERROR_STR];
-    ngx_int_t  rc;
-    ngx_str_t  text;
+    u_char                       buf[NGX_MAX_ERROR_STR];
+    ngx_int_t                    rc;
+    ngx_str_t                    text;
+    ngx_connection_t            *c;
+    ngx_http_disclosure_data_t  *d;
 
-    if (res == NULL) {
-        /* the statement is done */
-
-        switch (d->step) {
-
-        case NGX_HTTP_DISCLOSURE_DATA_BEGIN:
-            ngx_http_disclosure_data_send_query(d,
-                                                NGX_HTTP_DISCLOSURE_DATA_HEAD);
-            return NGX_DONE;
-
-        case NGX_HTTP_DISCLOSURE_DATA_HEAD:
-            rc = ngx_http_disclosure_data_headers(d);
-
-            if (rc == NGX_OK) {
-                ngx_http_disclosure_data_send_query(d,
-                                              NGX_HTTP_DISCLOSURE_DATA_STREAM);
-
-            } else {
-                /* NGX_DONE: the headers were all (HEAD, 304) */
-                ngx_http_disclosure_data_finish(d,
-                                                rc == NGX_DONE ? NGX_OK : rc);
-            }
-
-            return NGX_DONE;
-
-        default: /* NGX_HTTP_DISCLOSURE_DATA_STREAM */
-            ngx_log_error(NGX_LOG_INFO, d->request->connection->log, 0,
-                          "disclosure: \"%V\": %ui rows, %O bytes",
-                          &d->request->uri, d->rows, d->sent);
-
-            ngx_http_disclosure_data_finish(d,
-                                      ngx_http_disclosure_data_output(d, 1));
-            return NGX_DONE;
-        }
-    }
+    d = pg->data;
+    c = d->request->connection;
 
     switch (PQresultStatus(res)) {
 
@@ -748,13 +478,25 @@ ngx_http_disclosure_data_result(ngx_http_disclosure_data_t *d, PGresult *res)
         if (rc != NGX_OK) {
             /* the client is gone */
             ngx_http_disclosure_data_finish(d, NGX_ERROR);
-            return NGX_DONE;
+            ngx_http_run_posted_requests(c);
+            return NGX_ERROR;
         }
+
+        if (d->busy) {
+            /* a silence while the client reads is not PostgreSQL's */
+            if (pg->timer.timer_set) {
+                ngx_del_timer(&pg->timer);
+            }
+
+            return NGX_AGAIN;
+        }
+
+        ngx_add_timer(&pg->timer, d->timeout);
 
         return NGX_OK;
 
     case PGRES_TUPLES_OK:
-        if (d->step == NGX_HTTP_DISCLOSURE_DATA_HEAD) {
+        if (d->step == NGX_HTTP_DISCLOSURE_DATA_HEAD && d->head == NULL) {
             d->head = res;
             return NGX_OK;
         }
@@ -766,16 +508,105 @@ ngx_http_disclosure_data_result(ngx_http_disclosure_data_t *d, PGresult *res)
         return NGX_OK;
 
     default:
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
                                            PQresultErrorMessage(res));
-        ngx_log_error(NGX_LOG_ERR, d->request->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "disclosure: \"%V\" failed after %ui rows: %V",
                       &d->request->uri, d->rows, &text);
         PQclear(res);
 
-        ngx_http_disclosure_data_fail(d, NULL);
-        return NGX_DONE;
+        ngx_http_disclosure_data_fail(d);
+        ngx_http_run_posted_requests(c);
+        return NGX_ERROR;
     }
+}
+
+
+/* a statement is over: the next one, or the end */
+
+static void
+ngx_http_disclosure_data_done(ngx_http_disclosure_pg_t *pg)
+{
+    ngx_int_t                    rc;
+    ngx_connection_t            *c;
+    ngx_http_disclosure_data_t  *d;
+
+    d = pg->data;
+    c = d->request->connection;
+
+    switch (d->step) {
+
+    case NGX_HTTP_DISCLOSURE_DATA_BEGIN:
+        ngx_http_disclosure_data_send(d, NGX_HTTP_DISCLOSURE_DATA_HEAD);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_DATA_HEAD:
+        rc = ngx_http_disclosure_data_headers(d);
+
+        if (rc == NGX_OK) {
+            ngx_http_disclosure_data_send(d, NGX_HTTP_DISCLOSURE_DATA_STREAM);
+            return;
+        }
+
+        /* NGX_DONE: the headers were all (HEAD, 304) */
+        ngx_http_disclosure_data_finish(d, rc == NGX_DONE ? NGX_OK : rc);
+        break;
+
+    default: /* NGX_HTTP_DISCLOSURE_DATA_STREAM */
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "disclosure: \"%V\": %ui rows, %O bytes",
+                      &d->request->uri, d->rows, d->sent);
+
+        ngx_http_disclosure_data_finish(d,
+                                        ngx_http_disclosure_data_output(d, 1));
+        break;
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_disclosure_data_error(ngx_http_disclosure_pg_t *pg,
+    ngx_uint_t reason, const char *what)
+{
+    u_char                       buf[NGX_MAX_ERROR_STR];
+    ngx_str_t                    text;
+    ngx_connection_t            *c;
+    ngx_http_disclosure_data_t  *d;
+
+    d = pg->data;
+    c = d->request->connection;
+
+    switch (reason) {
+
+    case NGX_HTTP_DISCLOSURE_PG_FAILED:
+        /* pg has logged why */
+        break;
+
+    case NGX_HTTP_DISCLOSURE_PG_TIMEDOUT:
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "disclosure: \"%V\": PostgreSQL timed out after %ui "
+                      "rows", &d->request->uri, d->rows);
+        break;
+
+    case NGX_HTTP_DISCLOSURE_PG_EXITING:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "disclosure: \"%V\" cut after %ui rows: the worker "
+                      "exits", &d->request->uri, d->rows);
+        break;
+
+    default:
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
+                                           PQerrorMessage(pg->pgconn));
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "disclosure: \"%V\": %s failed after %ui rows: %V",
+                      &d->request->uri, what, d->rows, &text);
+        break;
+    }
+
+    ngx_http_disclosure_data_fail(d);
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -991,7 +822,7 @@ ngx_http_disclosure_data_writer(ngx_http_request_t *r)
 
     d = ngx_http_get_module_ctx(r, ngx_http_disclosure_data_module);
 
-    if (d == NULL || d->pgconn == NULL) {
+    if (d == NULL || d->pg.pgconn == NULL) {
         return;
     }
 
@@ -1013,45 +844,31 @@ ngx_http_disclosure_data_writer(ngx_http_request_t *r)
         return;
     }
 
-    if (!d->paused) {
-        ngx_http_disclosure_data_process(d);
+    if (d->busy == NULL && d->pg.suspended) {
+        /* all out: read PostgreSQL again (from a posted event) */
+        if (ngx_http_disclosure_pg_resume(&d->pg) != NGX_OK) {
+            ngx_http_disclosure_data_finish(d, NGX_ERROR);
+            return;
+        }
+
+        ngx_add_timer(&d->pg.timer, d->timeout);
     }
 }
 
 
-/*
- * While the client holds buffers of ours: the PostgreSQL socket unwatched,
- * the client's write event and send_timeout armed.  When it has taken
- * them: the socket watched again.
- */
+/* while the client holds buffers of ours: its write event and send_timeout */
 
 static ngx_int_t
 ngx_http_disclosure_data_watch(ngx_http_disclosure_data_t *d)
 {
     ngx_event_t               *wev;
-    ngx_connection_t          *c;
     ngx_http_request_t        *r;
     ngx_http_core_loc_conf_t  *clcf;
 
     r = d->request;
-    c = d->connection;
     wev = r->connection->write;
 
     if (d->busy) {
-        if (!d->paused) {
-            d->paused = 1;
-
-            if (c->read->active
-                && ngx_del_event(c->read, NGX_READ_EVENT, 0) != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
-
-            if (d->timer.timer_set) {
-                ngx_del_timer(&d->timer);
-            }
-        }
-
         r->write_event_handler = ngx_http_disclosure_data_writer;
 
         clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
@@ -1065,17 +882,6 @@ ngx_http_disclosure_data_watch(ngx_http_disclosure_data_t *d)
 
     if (wev->timer_set && !wev->delayed) {
         ngx_del_timer(wev);
-    }
-
-    if (d->paused) {
-        d->paused = 0;
-
-        if (!c->read->active
-            && ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
     }
 
     return NGX_OK;
@@ -1103,26 +909,17 @@ ngx_http_disclosure_data_finish(ngx_http_disclosure_data_t *d, ngx_int_t rc)
 }
 
 
+/* what went wrong was logged; a cut response, or a 503 before the headers */
+
 static void
-ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d,
-    const char *what)
+ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d)
 {
-    u_char               buf[NGX_MAX_ERROR_STR];
-    ngx_str_t            text;
     ngx_http_request_t  *r;
 
     r = d->request;
 
-    if (what) {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(d->pgconn));
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "disclosure: \"%V\": %s failed after %ui rows: %V",
-                      &r->uri, what, d->rows, &text);
-    }
-
     if (d->header_sent) {
-        /* the response is cut: the client sees no final chunk */
+        /* the client sees no final chunk */
         ngx_http_disclosure_data_finish(d, NGX_ERROR);
         return;
     }
@@ -1137,23 +934,13 @@ ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d,
 static void
 ngx_http_disclosure_data_close(ngx_http_disclosure_data_t *d)
 {
-    if (d->timer.timer_set) {
-        ngx_del_timer(&d->timer);
-    }
-
-    if (d->connection) {
-        ngx_http_disclosure_db_free_socket(d->connection);
-        d->connection = NULL;
-    }
-
     if (d->head) {
         PQclear(d->head);
         d->head = NULL;
     }
 
-    if (d->pgconn) {
-        PQfinish(d->pgconn);
-        d->pgconn = NULL;
+    if (d->pg.state != NGX_HTTP_DISCLOSURE_PG_NONE) {
+        ngx_http_disclosure_pg_close(&d->pg);
     }
 
     if (d->counted) {
@@ -1170,7 +957,7 @@ ngx_http_disclosure_data_cleanup(void *data)
 {
     ngx_http_disclosure_data_t  *d = data;
 
-    if (d->pgconn) {
+    if (d->pg.state != NGX_HTTP_DISCLOSURE_PG_NONE) {
         ngx_log_error(NGX_LOG_INFO, d->request->connection->log, 0,
                       "disclosure: \"%V\" ended after %ui rows, "
                       "its query with it", &d->request->uri, d->rows);
