@@ -18,6 +18,7 @@ use Test::More;
 use IO::Socket::INET;
 use IO::Select;
 use JSON::PP;
+use IO::Uncompress::Gunzip ();
 use Encode qw(decode_utf8 encode_utf8);
 use Disclosure::Test;
 use Disclosure::Slow;
@@ -52,7 +53,7 @@ GRANT EXECUTE ON FUNCTION disclosure_web.data_file(text, int, int), disclosure_w
     TO disclosure_reader;
 SQL
 
-my $ngx = Disclosure::Test->nginx(pg => $pg, http => 'disclosure_data_connections 1;',
+my $ngx = Disclosure::Test->nginx(pg => $pg, http => 'disclosure_data_connections 1; gzip on; gzip_types text/csv;',
                                   server => 'location /r/ { disclosure; }');
 
 # a raw HTTP/1.1 request, read later: the body de-chunked, and whether the
@@ -238,6 +239,17 @@ subtest 'the catalog and the dictionary' => sub {
     is $ngx->get('/r/data/2030.csv')->{status}, 404, 'no such year: 404';
     is $ngx->get('/r/data/2024-2021.csv')->{status}, 404, 'the year\'s own format has only the plain name';
     is $ngx->get('/r/data/nothing')->{status}, 404, 'anything else: 404';
+};
+
+subtest 'gzip by nginx where the client asks' => sub {
+    my $plain = get('/r/data/2020.csv');
+    my $gz = get('/r/data/2020.csv', { 'Accept-Encoding' => 'gzip' });
+    is $gz->{status}, 200, 'with Accept-Encoding: gzip';
+    is $gz->{headers}{'content-encoding'}, 'gzip', 'compressed';
+    ok $gz->{complete}, 'whole';
+    IO::Uncompress::Gunzip::gunzip(\$gz->{body} => \my $body) or die 'gunzip failed';
+    is $body, $plain->{body}, 'the same bytes';
+    ok length($gz->{body}) < length($plain->{body}) / 2, 'in fewer of them';
 };
 
 subtest 'HEAD and 304 without the query' => sub {
