@@ -93,17 +93,21 @@ ngx_http_disclosure_catalog_handler(ngx_http_request_t *r, ngx_str_t *path)
     cat->query.done = ngx_http_disclosure_catalog_done;
     cat->query.data = cat;
 
+    /* a client that goes away ends the request; the query drains alone */
+
+    if (r == r->main) {
+        r->read_event_handler = ngx_http_test_reading;
+
+        if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     r->main->count++;
 
     if (ngx_http_disclosure_db_query(r, &cat->query) != NGX_OK) {
         r->main->count--;
-        return NGX_HTTP_SERVICE_UNAVAILABLE;
-    }
-
-    r->read_event_handler = ngx_http_test_reading;
-
-    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-        return NGX_ERROR;
+        return ngx_http_disclosure_data_unavailable(r);
     }
 
     return NGX_DONE;
@@ -114,8 +118,6 @@ static void
 ngx_http_disclosure_catalog_done(ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q, ngx_int_t rc)
 {
-    ngx_str_t  retry;
-
     switch (rc) {
 
     case NGX_OK:
@@ -127,9 +129,7 @@ ngx_http_disclosure_catalog_done(ngx_http_request_t *r,
         break;
 
     default:
-        ngx_str_set(&retry, "10");
-        (void) ngx_http_disclosure_add_header(r, "Retry-After", &retry);
-        rc = NGX_HTTP_SERVICE_UNAVAILABLE;
+        rc = ngx_http_disclosure_data_unavailable(r);
         break;
     }
 
@@ -348,3 +348,4 @@ ngx_http_disclosure_catalog_text(ngx_http_disclosure_out_t *o, yajl_val obj,
         ngx_http_disclosure_out_html_cstr(o, v->u.number.r);
     }
 }
+

@@ -143,7 +143,6 @@ static void ngx_http_disclosure_data_finish(ngx_http_disclosure_data_t *d,
 static void ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_close(ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_cleanup(void *data);
-static ngx_int_t ngx_http_disclosure_data_busy(ngx_http_request_t *r);
 static void *ngx_http_disclosure_data_create_conf(ngx_conf_t *cf);
 static char *ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf);
 
@@ -239,7 +238,7 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
                       "disclosure: %ui downloads already run in this worker "
                       "(disclosure_data_connections), \"%V\" refused",
                       ngx_http_disclosure_data_active, &r->uri);
-        return ngx_http_disclosure_data_busy(r);
+        return ngx_http_disclosure_data_unavailable(r);
     }
 
     cln = ngx_http_cleanup_add(r, 0);
@@ -260,15 +259,17 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
 
     if (rc != NGX_OK) {
         ngx_http_disclosure_data_close(d);
-        return ngx_http_disclosure_data_busy(r);
+        return ngx_http_disclosure_data_unavailable(r);
     }
 
     /* a client that goes away terminates the request: the cleanup runs */
 
-    r->read_event_handler = ngx_http_test_reading;
+    if (r == r->main) {
+        r->read_event_handler = ngx_http_test_reading;
 
-    if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     r->main->count++;
@@ -925,7 +926,7 @@ ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d)
     }
 
     ngx_http_disclosure_data_close(d);
-    ngx_http_finalize_request(r, ngx_http_disclosure_data_busy(r));
+    ngx_http_finalize_request(r, ngx_http_disclosure_data_unavailable(r));
 }
 
 
@@ -967,8 +968,8 @@ ngx_http_disclosure_data_cleanup(void *data)
 }
 
 
-static ngx_int_t
-ngx_http_disclosure_data_busy(ngx_http_request_t *r)
+ngx_int_t
+ngx_http_disclosure_data_unavailable(ngx_http_request_t *r)
 {
     ngx_str_t  retry;
 

@@ -29,5 +29,8 @@ ngx_int_t ngx_http_disclosure_data_handler(ngx_http_request_t *r,
 ngx_int_t ngx_http_disclosure_catalog_handler(ngx_http_request_t *r,
     ngx_str_t *path);
 
+/* 503 with Retry-After: busy, or the database failed (logged already) */
+ngx_int_t ngx_http_disclosure_data_unavailable(ngx_http_request_t *r);
+
 
 #endif /* _NGX_HTTP_DISCLOSURE_DATA_H_INCLUDED_ */

@@ -325,5 +325,16 @@ subtest 'PostgreSQL failing mid-file cuts the response' => sub {
     ok $again->{complete}, 'whole';
 };
 
+subtest 'PostgreSQL down: 503 with Retry-After' => sub {
+    $pg->stop;
+    for my $path ('/r/data/2024.csv', '/r/data/index.json', '/r/format/2021.json') {
+        my $r = get($path);
+        is $r->{status}, 503, "$path: 503";
+        like $r->{headers}{'retry-after'}, qr/^\d+$/, 'with Retry-After';
+    }
+    $pg->start;
+    ok Disclosure::Test::poll(sub { get('/r/data/2024.csv')->{status} == 200 }), 'back when it is';
+};
+
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert';
 done_testing;
