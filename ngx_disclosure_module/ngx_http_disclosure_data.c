@@ -57,20 +57,16 @@
     "SELECT format, version, changed_at, header"                              \
     " FROM disclosure_web.data_file($1, $2::int, $3::int)"
 
-/* the ordered list first (OFFSET 0 keeps it a subquery): each line is
- * computed as it is sent, not all of them before a sort */
+/* the ordered ids first, then each line computed as it is sent */
 static const char  *ngx_http_disclosure_data_sql[] = {
-    "SELECT disclosure_web.data_wide_line(d.revision_id) FROM"
-    " (SELECT revision_id FROM disclosure_web.data_report"
-    " WHERE year = $1::int AND format = $2::int ORDER BY slug OFFSET 0) d",
+    "SELECT disclosure_web.data_wide_line(r)"
+    " FROM disclosure_web.data_revisions($1::int, $2::int) r",
 
-    "SELECT disclosure_web.data_json_line(d.revision_id) FROM"
-    " (SELECT revision_id FROM disclosure_web.data_report"
-    " WHERE year = $1::int ORDER BY slug OFFSET 0) d",
+    "SELECT disclosure_web.data_json_line(r)"
+    " FROM disclosure_web.data_revisions($1::int, NULL) r",
 
-    "SELECT disclosure_web.data_long_lines(d.revision_id) FROM"
-    " (SELECT revision_id FROM disclosure_web.data_report"
-    " ORDER BY year, slug OFFSET 0) d"
+    "SELECT disclosure_web.data_long_lines(r)"
+    " FROM disclosure_web.data_revisions(NULL, NULL) r"
 };
 
 

@@ -3,9 +3,10 @@
 --
 -- nginx reads a file in one REPEATABLE READ transaction: disclosure_web.data_file()
 -- says whether the file exists and gives the data version, the row count and the
--- CSV header; then one SELECT over the view disclosure_web.data_report, ordered by
--- slug, yields one line (or one report's lines) per row, computed as the row is
--- sent, so that a slow client stops the backend instead of filling memory.
+-- CSV header; then one SELECT over disclosure_web.data_revisions() (the file's
+-- reports in slug order) yields one line (or one report's lines) per row, computed
+-- as the row is sent, so that a slow client stops the backend instead of filling
+-- memory.  nginx's role reads no table or view: only these functions.
 -- The lines are made from the stored report documents (published_document), the
 -- very documents the per-report JSON and CSV are rendered from.
 --
@@ -34,13 +35,27 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- every report the public sees, with the year and format of its publication
-CREATE OR REPLACE VIEW disclosure_web.data_report AS
+CREATE OR REPLACE VIEW disclosure.data_report AS
 SELECT s.year, s.format, a.slug, s.revision_id
   FROM disclosure.year_state s
   JOIN disclosure.agency a ON a.id = s.agency_id
  WHERE s.status = 'published' AND s.revision_id IS NOT NULL;
-COMMENT ON VIEW disclosure_web.data_report IS
+COMMENT ON VIEW disclosure.data_report IS
     'the current publication of every report: what /data/ files list, one row each';
+
+-- the reports of a file in its order: a year's (NULL: every year, by year),
+-- of a format (NULL: any); only ids, the lines are made one by one
+CREATE OR REPLACE FUNCTION disclosure_web.data_revisions(p_year int, p_format int)
+RETURNS SETOF int LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+        SELECT d.revision_id FROM disclosure.data_report d
+         WHERE (p_year IS NULL OR d.year = p_year) AND (p_format IS NULL OR d.format = p_format)
+         ORDER BY d.year, d.slug;
+END
+$$;
+COMMENT ON FUNCTION disclosure_web.data_revisions(int, int) IS
+    'the revisions a /data/ file lists, in its order';
 
 -- the document of a revision only while it is a current publication
 CREATE OR REPLACE FUNCTION disclosure.data_document(p_revision_id int)
@@ -143,18 +158,18 @@ BEGIN
       FROM disclosure.data_version v;
 
     IF p_kind = 'all' THEN
-        rows := (SELECT count(*) FROM disclosure_web.data_report);
+        rows := (SELECT count(*) FROM disclosure.data_report);
         header := E'\uFEFF' || E'agency,year,table,row,col,value\r\n';
         RETURN NEXT;
         RETURN;
     END IF;
 
     IF p_kind = 'jsonl' THEN
-        rows := (SELECT count(*) FROM disclosure_web.data_report d WHERE d.year = p_year);
+        rows := (SELECT count(*) FROM disclosure.data_report d WHERE d.year = p_year);
         header := '';
     ELSIF p_kind = 'csv' AND (p_format IS NULL OR p_format IS DISTINCT FROM own) THEN
         format := fmt;
-        rows := (SELECT count(*) FROM disclosure_web.data_report d
+        rows := (SELECT count(*) FROM disclosure.data_report d
                   WHERE d.year = p_year AND d.format = fmt);
         header := disclosure.data_wide_header(fmt);
     END IF;
@@ -175,7 +190,7 @@ BEGIN
         WITH f AS (
             SELECT d.year, d.format, count(*) AS rows,
                    d.format = disclosure.year_format(d.year) AS own
-              FROM disclosure_web.data_report d GROUP BY d.year, d.format
+              FROM disclosure.data_report d GROUP BY d.year, d.format
         ), dist AS (
             SELECT f.year, f.format, f.rows,
                    CASE WHEN f.own THEN f.year || '.csv' ELSE f.year || '-' || f.format || '.csv' END AS name,
@@ -217,7 +232,7 @@ BEGIN
                            ORDER BY x.year DESC NULLS FIRST, x.name)
                   FROM (SELECT * FROM dist
                         UNION ALL
-                        SELECT NULL, NULL, (SELECT count(*) FROM disclosure_web.data_report),
+                        SELECT NULL, NULL, (SELECT count(*) FROM disclosure.data_report),
                                'all.csv', 'text/csv') x), '[]'))
           FROM disclosure.data_catalog_meta m, disclosure.data_version v
     );
@@ -266,12 +281,14 @@ REVOKE EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb)
     disclosure.data_document(int), disclosure.year_format(int), disclosure.data_wide_header(smallint),
     disclosure_web.data_wide_line(int), disclosure_web.data_long_lines(int),
     disclosure_web.data_json_line(int), disclosure_web.data_file(text, int, int),
-    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int) FROM PUBLIC;
+    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int),
+    disclosure_web.data_revisions(int, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb),
     disclosure.year_format(int), disclosure.data_wide_header(smallint)
     TO disclosure_editor;
 GRANT EXECUTE ON FUNCTION disclosure_web.data_wide_line(int), disclosure_web.data_long_lines(int),
     disclosure_web.data_json_line(int), disclosure_web.data_file(text, int, int),
-    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int)
+    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int),
+    disclosure_web.data_revisions(int, int)
     TO disclosure_reader, disclosure_editor;
-GRANT SELECT ON disclosure_web.data_report TO disclosure_reader, disclosure_editor;
+GRANT SELECT ON disclosure.data_report TO disclosure_editor;

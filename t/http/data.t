@@ -40,9 +40,9 @@ END
 $$;
 ALTER FUNCTION disclosure_web.data_wide_line(int) RENAME TO data_wide_line_ungated;
 CREATE FUNCTION disclosure_web.data_wide_line(p_revision_id int)
-RETURNS text LANGUAGE plpgsql AS $$
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF (SELECT slug FROM disclosure_web.data_report WHERE revision_id = p_revision_id) = 'demo-district-health' THEN
+    IF (SELECT slug FROM disclosure.data_report WHERE revision_id = p_revision_id) = 'demo-district-health' THEN
         PERFORM pg_advisory_lock_shared(4711);
         PERFORM pg_advisory_unlock_shared(4711);
     END IF;

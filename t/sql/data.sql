@@ -3,7 +3,7 @@
 -- documents, drafts and withdrawn reports never listed, the reader's rights,
 -- the catalog and the data dictionary.
 BEGIN;
-SELECT plan(24);
+SELECT plan(26);
 
 -- escaping as _csv.c does it
 SELECT is(disclosure.csv_text('=1+1'), '''=1+1', 'a formula gets an apostrophe');
@@ -35,17 +35,17 @@ SELECT is((SELECT array_length(regexp_split_to_array(rtrim(header, E'\r\n'), ','
           12 + (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021),
           'the wide header: 12 fields and one per cell');
 SELECT is((SELECT array_length(regexp_split_to_array(disclosure_web.data_wide_line(revision_id), ','), 1)
-             FROM disclosure_web.data_report WHERE year = 2024 AND slug = 'demo-district'),
+             FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district'),
           12 + (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021),
           'a line of demo-district (no commas in its texts) has as many');
 SELECT is((SELECT array_length(string_to_array(rtrim(disclosure_web.data_long_lines(revision_id), E'\r\n'), E'\r\n'), 1)
-             FROM disclosure_web.data_report WHERE year = 2024 AND slug = 'demo-district'),
+             FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district'),
           (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021),
           'all.csv: a line per cell of a report');
 
 -- a withdrawn report leaves the files; its revision's line is NULL
 SELECT disclosure.withdraw('demo-district-market', 2024, '测试撤回');
-SELECT is((SELECT count(*)::int FROM disclosure_web.data_report WHERE year = 2024 AND slug = 'demo-district-market'),
+SELECT is((SELECT count(*)::int FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district-market'),
           0, 'a withdrawn report is not listed');
 SELECT is(disclosure_web.data_wide_line((SELECT v.id FROM disclosure.revision v
                                            JOIN disclosure.report r ON r.id = v.report_id
@@ -58,9 +58,14 @@ SELECT is(disclosure_web.data_json_line((SELECT v.id FROM disclosure.revision v 
 
 -- the reader
 SET LOCAL ROLE disclosure_reader;
-SELECT ok((SELECT count(*) FROM disclosure_web.data_report) > 0, 'reader: reads the list');
+SELECT ok((SELECT count(*) FROM disclosure_web.data_revisions(2024, NULL)) > 0, 'reader: reads the list');
+SELECT throws_ok($$ SELECT * FROM disclosure.data_report $$, '42501', NULL, 'reader: through the function only');
 SELECT throws_ok($$ SELECT disclosure.data_document(1) $$, '42501', NULL, 'reader: not the documents by id');
 RESET ROLE;
+
+SELECT is(ARRAY(SELECT disclosure_web.data_revisions(NULL, NULL)),
+          ARRAY(SELECT revision_id FROM disclosure.data_report ORDER BY year, slug),
+          'all.csv''s reports by year and slug');
 
 -- the dictionary: every cell once, totals with their parts
 SELECT is((SELECT json_array_length(disclosure_web.data_dictionary(2019) -> 'cells')),

@@ -64,7 +64,7 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure.data_document(integer)', 'disclosure_web.data_wide_line(integer)',
           'disclosure_web.data_long_lines(integer)', 'disclosure_web.data_json_line(integer)',
           'disclosure_web.data_file(text,integer,integer)', 'disclosure_web.data_catalog()',
-          'disclosure_web.data_dictionary(integer)'],
+          'disclosure_web.data_dictionary(integer)', 'disclosure_web.data_revisions(integer,integer)'],
     'the SECURITY DEFINER functions, each tested below');
 CREATE TEMP TABLE doc AS
 SELECT jsonb_set(disclosure.export_report('demo-district-housing', 2023)::jsonb, '{agency}',
@@ -169,7 +169,8 @@ SELECT throws_ok($$ SELECT disclosure_preview.agency('demo-district') $$, '42501
 SELECT lives_ok($$ SELECT disclosure_web.data_wide_line(revision_id), disclosure_web.data_long_lines(revision_id),
                           disclosure_web.data_json_line(revision_id), disclosure_web.data_catalog(),
                           disclosure_web.data_dictionary(2021)
-                     FROM disclosure_web.data_report LIMIT 1 $$, 'nginx: reads the bulk files (issue 14)');
+                     FROM disclosure_web.data_revisions(2024, NULL) r(revision_id) LIMIT 1 $$,
+    'nginx: reads the bulk files (issue 14)');
 SELECT lives_ok($$ SELECT * FROM disclosure_web.data_file('csv', 2024, NULL) $$, 'nginx: and what each holds');
 SELECT throws_ok($$ SELECT disclosure.data_document(1) $$, '42501', NULL,
     'nginx: not a document by its revision id (data_document answers drafts'' ids with NULL only)');
