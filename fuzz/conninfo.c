@@ -6,9 +6,9 @@
 
 /*
  * The connection string of "disclosure_database", from nginx.conf, and
- * what the module logs of it.  The static functions of
- * ngx_http_disclosure_module.c are reached by compiling that file into this
- * target.  The host lookup of the directive is left out (it asks DNS).
+ * what the module logs of it: the two functions of
+ * ngx_http_disclosure_conninfo.c that say it, linked from the module's
+ * archive.  The host lookup of the directive is left out (it asks DNS).
  *
  *   a string libpq refuses: the error the module logs must not show any
  *   piece of a secret.  Inputs that hold "Zq7Xk" (the dictionary and the
@@ -23,7 +23,7 @@
 
 
 #include "fuzz.h"
-#include "ngx_http_disclosure_module.c"
+#include "ngx_http_disclosure_conninfo.h"
 
 
 #define FUZZ_SECRET  "Zq7Xk"
@@ -136,19 +136,11 @@ fuzz_refused(ngx_conf_t *cf, ngx_str_t *conninfo, char *err)
 static void
 fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts)
 {
-    char                              *again, *err;
-    ngx_str_t                          safe;
-    ngx_uint_t                         i;
-    ngx_array_t                        params;
-    PQconninfoOption                  *o, *r;
-    ngx_http_disclosure_conn_param_t  *param;
+    char              *again, *err;
+    ngx_str_t          safe;
+    PQconninfoOption  *o, *r, *p;
 
-    if (ngx_array_init(&params, cf->pool, 16,
-                       sizeof(ngx_http_disclosure_conn_param_t))
-        != NGX_OK
-        || ngx_http_disclosure_conn_params(cf, opts, &params) != NGX_OK
-        || ngx_http_disclosure_conninfo_safe(cf, &params, &safe) != NGX_OK)
-    {
+    if (ngx_http_disclosure_conninfo_mask(cf, opts, &safe) != NGX_OK) {
         abort();
     }
 
@@ -160,17 +152,21 @@ fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts)
     ngx_http_disclosure_fuzz_check(r != NULL, "the logged string \"%s\" does "
                                    "not parse: %s", again, err ? err : "");
 
-    param = params.elts;
-    i = 0;
+    /* the options set, in libpq's order both times */
+    p = opts;
 
     for (o = r; o->keyword; o++) {
         if (o->val == NULL) {
             continue;
         }
 
-        ngx_http_disclosure_fuzz_check(i < params.nelts
+        while (p->keyword && p->val == NULL) {
+            p++;
+        }
+
+        ngx_http_disclosure_fuzz_check(p->keyword != NULL
                                        && ngx_strcmp(o->keyword,
-                                                     param[i].keyword) == 0,
+                                                     p->keyword) == 0,
                                        "\"%s\": option %s is new in \"%s\"",
                                        again, o->keyword, again);
 
@@ -180,17 +176,20 @@ fuzz_taken(ngx_conf_t *cf, PQconninfoOption *opts)
                                            o->keyword, again);
 
         } else {
-            ngx_http_disclosure_fuzz_check(ngx_strcmp(o->val, param[i].value)
-                                           == 0,
+            ngx_http_disclosure_fuzz_check(ngx_strcmp(o->val, p->val) == 0,
                                            "%s=\"%s\" is logged as \"%s\"",
-                                           o->keyword, param[i].value, o->val);
+                                           o->keyword, p->val, o->val);
         }
 
-        i++;
+        p++;
     }
 
-    ngx_http_disclosure_fuzz_check(i == params.nelts, "options lost in \"%s\"",
-                                   again);
+    while (p->keyword && p->val == NULL) {
+        p++;
+    }
+
+    ngx_http_disclosure_fuzz_check(p->keyword == NULL,
+                                   "options lost in \"%s\"", again);
 
     PQconninfoFree(r);
 }

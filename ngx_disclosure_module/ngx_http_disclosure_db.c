@@ -5,12 +5,10 @@
 
 
 /*
- * Non-blocking PostgreSQL access with a per-worker keepalive pool.
- *
- * libpq runs in non-blocking mode, driven by nginx events on its socket
- * and by nginx timers.  The socket is registered level-triggered: libpq
- * reads a bounded amount per call, so with edge-triggered epoll a read
- * event could be lost while data is still waiting in the socket.
+ * Non-blocking PostgreSQL access with a per-worker keepalive pool: the
+ * pool, the queue of queries waiting for a connection, prepared
+ * statements and a query's life.  Each connection is a _pg.c connection
+ * (events, timer, flushing, the result loop), which calls back here.
  *
  * A connection is in one of five states:
  *
@@ -49,18 +47,14 @@
 #include <libpq-fe.h>
 
 #include "ngx_http_disclosure_db.h"
+#include "ngx_http_disclosure_pg.h"
+#include "ngx_http_disclosure_conninfo.h"
 
 
-#define NGX_HTTP_DISCLOSURE_DB_APPLICATION  "ngx_disclosure"
 #define NGX_HTTP_DISCLOSURE_DB_STATEMENTS   32    /* bits of "prepared" */
 #define NGX_HTTP_DISCLOSURE_DB_STATEMENT    "ngx_disclosure_"    /* + crc */
 #define NGX_HTTP_DISCLOSURE_DB_NAME_LEN                                       \
     (sizeof(NGX_HTTP_DISCLOSURE_DB_STATEMENT) + 8)
-#define NGX_HTTP_DISCLOSURE_DB_SETTINGS                                       \
-    "-c statement_timeout=%M -c default_transaction_read_only=on"
-/* the preview's check_report writes a temporary table (its role cannot) */
-#define NGX_HTTP_DISCLOSURE_DB_SETTINGS_TEMP                                  \
-    "-c statement_timeout=%M"
 
 
 typedef enum {
@@ -84,10 +78,6 @@ typedef struct {
     ngx_log_t                         *log;
     ngx_pool_t                        *pool;       /* the cycle pool */
 
-    /* the configured parameters plus our session settings */
-    const char                       **keywords;
-    const char                       **values;
-
     ngx_queue_t                        idle;       /* most recent first */
     ngx_queue_t                        busy;
     ngx_queue_t                        free;       /* spare structures */
@@ -105,9 +95,7 @@ typedef struct {
 typedef struct {
     ngx_queue_t                        queue;
     ngx_http_disclosure_db_pool_t     *pool;
-    PGconn                            *pgconn;
-    ngx_connection_t                  *connection;
-    ngx_event_t                        timer;
+    ngx_http_disclosure_pg_t           pg;
     ngx_http_disclosure_db_state_e     state;
 
     /* the query served, NULL when there is none or it was detached */
@@ -124,7 +112,6 @@ typedef struct {
     unsigned                           reused:1;
     unsigned                           retried:1;
     unsigned                           reprepared:1;
-    unsigned                           flushing:1;
     unsigned                           result:1;   /* a non-error result */
 } ngx_http_disclosure_db_conn_t;
 
@@ -150,8 +137,6 @@ static ngx_int_t ngx_http_disclosure_db_init_pool(ngx_cycle_t *cycle,
     ngx_http_disclosure_main_conf_t *dmcf);
 static void ngx_http_disclosure_db_exit_pool(
     ngx_http_disclosure_main_conf_t *dmcf);
-static ngx_int_t ngx_http_disclosure_db_keywords(ngx_cycle_t *cycle,
-    ngx_http_disclosure_db_pool_t *pool);
 static ngx_int_t ngx_http_disclosure_db_wait(
     ngx_http_disclosure_db_pool_t *pool, ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q, const char **params);
@@ -162,26 +147,18 @@ static void ngx_http_disclosure_db_hand_over(
     ngx_http_disclosure_db_conn_t *dc);
 static ngx_http_disclosure_db_conn_t *ngx_http_disclosure_db_connect(
     ngx_http_disclosure_db_pool_t *pool, ngx_log_t *log, ngx_msec_t timeout);
-static ngx_int_t ngx_http_disclosure_db_socket(
-    ngx_http_disclosure_db_conn_t *dc);
-static void ngx_http_disclosure_db_forget_socket(
-    ngx_http_disclosure_db_conn_t *dc);
-static void ngx_http_disclosure_db_handler(ngx_event_t *ev);
-static void ngx_http_disclosure_db_connect_poll(
-    ngx_http_disclosure_db_conn_t *dc);
-static void ngx_http_disclosure_db_connected(
-    ngx_http_disclosure_db_conn_t *dc);
+static void ngx_http_disclosure_db_ready(ngx_http_disclosure_pg_t *pg);
 static void ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc);
 static ngx_int_t ngx_http_disclosure_db_statement(
     ngx_http_disclosure_db_pool_t *pool, const char *sql);
 static void ngx_http_disclosure_db_execute(ngx_http_disclosure_db_conn_t *dc);
 static ngx_uint_t ngx_http_disclosure_db_sqlstate(PGresult *res,
     const char *code);
-static void ngx_http_disclosure_db_process(ngx_http_disclosure_db_conn_t *dc,
-    ngx_uint_t consume);
-static ngx_int_t ngx_http_disclosure_db_result(
-    ngx_http_disclosure_db_conn_t *dc, PGresult *res);
-static void ngx_http_disclosure_db_finish(ngx_http_disclosure_db_conn_t *dc);
+static ngx_int_t ngx_http_disclosure_db_result(ngx_http_disclosure_pg_t *pg,
+    PGresult *res);
+static void ngx_http_disclosure_db_finish(ngx_http_disclosure_pg_t *pg);
+static void ngx_http_disclosure_db_error(ngx_http_disclosure_pg_t *pg,
+    ngx_uint_t reason, const char *what);
 static void ngx_http_disclosure_db_lost(ngx_http_disclosure_db_conn_t *dc,
     const char *what);
 static ngx_uint_t ngx_http_disclosure_db_can_retry(
@@ -190,9 +167,7 @@ static void ngx_http_disclosure_db_retry(ngx_http_disclosure_db_conn_t *dc,
     const char *reason);
 static void ngx_http_disclosure_db_end(ngx_http_disclosure_db_conn_t *dc,
     ngx_int_t rc, ngx_uint_t close);
-static void ngx_http_disclosure_db_idle_read(
-    ngx_http_disclosure_db_conn_t *dc);
-static void ngx_http_disclosure_db_timeout(ngx_event_t *ev);
+static void ngx_http_disclosure_db_timeout(ngx_http_disclosure_db_conn_t *dc);
 static void ngx_http_disclosure_db_attach(ngx_http_disclosure_db_conn_t *dc,
     ngx_http_request_t *r, ngx_http_disclosure_query_t *q,
     const char **params);
@@ -200,10 +175,18 @@ static void ngx_http_disclosure_db_detach(ngx_http_disclosure_db_conn_t *dc);
 static void ngx_http_disclosure_db_release(ngx_http_disclosure_db_conn_t *dc);
 static void ngx_http_disclosure_db_close(ngx_http_disclosure_db_conn_t *dc);
 static void ngx_http_disclosure_db_cleanup(void *data);
-static void ngx_http_disclosure_db_notice(void *arg, const char *message);
-static void ngx_http_disclosure_db_drain_notifies(PGconn *pgconn);
 static ngx_log_t *ngx_http_disclosure_db_log(
     ngx_http_disclosure_db_conn_t *dc);
+
+
+static const ngx_http_disclosure_pg_handlers_t  ngx_http_disclosure_db_pg = {
+    ngx_http_disclosure_db_ready,
+    ngx_http_disclosure_db_result,
+    NULL,                                 /* no COPY */
+    ngx_http_disclosure_db_finish,
+    NULL,                                 /* notifications dropped */
+    ngx_http_disclosure_db_error
+};
 
 
 ngx_int_t
@@ -248,112 +231,7 @@ ngx_http_disclosure_db_init_pool(ngx_cycle_t *cycle,
     ngx_queue_init(&pool->free);
     ngx_queue_init(&pool->waiting);
 
-    if (ngx_http_disclosure_db_keywords(cycle, pool) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
     dmcf->pool = pool;
-
-    return NGX_OK;
-}
-
-
-/*
- * The session is configured in the startup packet, so that a connection
- * is ready for queries as soon as PQconnectPoll() reports OK: the server
- * cancels statements that outlive query_timeout, and the module only reads.
- * GSSAPI encryption is off unless asked for: acquiring Kerberos tickets
- * may block the worker.
- */
-
-static ngx_int_t
-ngx_http_disclosure_db_keywords(ngx_cycle_t *cycle,
-    ngx_http_disclosure_db_pool_t *pool)
-{
-    size_t                            len;
-    u_char                           *p, *settings;
-    ngx_uint_t                        i, n, options, application, gssenc;
-    const char                      **keywords, **values;
-    ngx_http_disclosure_main_conf_t  *dmcf;
-
-    dmcf = pool->conf;
-
-    for (n = 0; dmcf->conn_keywords[n]; n++) { /* void */ }
-
-    keywords = ngx_palloc(cycle->pool, (n + 4) * sizeof(const char *));
-    values = ngx_palloc(cycle->pool, (n + 4) * sizeof(const char *));
-    settings = ngx_pnalloc(cycle->pool, sizeof(NGX_HTTP_DISCLOSURE_DB_SETTINGS)
-                                        + NGX_INT_T_LEN);
-
-    if (keywords == NULL || values == NULL || settings == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(settings, dmcf->writes_temp
-                              ? NGX_HTTP_DISCLOSURE_DB_SETTINGS_TEMP
-                              : NGX_HTTP_DISCLOSURE_DB_SETTINGS,
-                    dmcf->query_timeout);
-    *p = '\0';
-
-    options = n;
-    application = 0;
-    gssenc = 0;
-
-    for (i = 0; i < n; i++) {
-        keywords[i] = dmcf->conn_keywords[i];
-        values[i] = dmcf->conn_values[i];
-
-        if (ngx_strcmp(keywords[i], "options") == 0) {
-            options = i;
-
-        } else if (ngx_strcmp(keywords[i], "application_name") == 0
-                   || ngx_strcmp(keywords[i], "fallback_application_name")
-                      == 0)
-        {
-            application = 1;
-
-        } else if (ngx_strcmp(keywords[i], "gssencmode") == 0) {
-            gssenc = 1;
-        }
-    }
-
-    if (options < n) {
-        /* ours come last, so they win over the configured ones */
-
-        len = ngx_strlen(values[options]);
-
-        p = ngx_pnalloc(cycle->pool, len + 1 + ngx_strlen(settings) + 1);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        values[options] = (const char *) p;
-
-        p = ngx_cpymem(p, dmcf->conn_values[options], len);
-        *p++ = ' ';
-        p = ngx_cpymem(p, settings, ngx_strlen(settings));
-        *p = '\0';
-
-    } else {
-        keywords[n] = "options";
-        values[n++] = (const char *) settings;
-    }
-
-    if (!application) {
-        keywords[n] = "fallback_application_name";
-        values[n++] = NGX_HTTP_DISCLOSURE_DB_APPLICATION;
-    }
-
-    if (!gssenc) {
-        keywords[n] = "gssencmode";
-        values[n++] = "disable";
-    }
-
-    keywords[n] = NULL;
-    values[n] = NULL;
-
-    pool->keywords = keywords;
-    pool->values = values;
 
     return NGX_OK;
 }
@@ -432,37 +310,9 @@ ngx_http_disclosure_db_stats(ngx_cycle_t *cycle)
 
     dmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_disclosure_module);
+    pool = dmcf ? dmcf->pool : NULL;
 
-    if (dmcf == NULL || dmcf->pool == NULL) {
-        return NULL;
-    }
-
-    pool = dmcf->pool;
-
-    return &pool->stats;
-}
-
-
-ngx_int_t
-ngx_http_disclosure_db_params(ngx_cycle_t *cycle, const char ***keywords,
-    const char ***values)
-{
-    ngx_http_disclosure_db_pool_t    *pool;
-    ngx_http_disclosure_main_conf_t  *dmcf;
-
-    dmcf = ngx_http_cycle_get_module_main_conf(cycle,
-                                               ngx_http_disclosure_module);
-
-    if (dmcf == NULL || dmcf->pool == NULL) {
-        return NGX_ERROR;
-    }
-
-    pool = dmcf->pool;
-
-    *keywords = pool->keywords;
-    *values = pool->values;
-
-    return NGX_OK;
+    return pool ? &pool->stats : NULL;
 }
 
 
@@ -551,12 +401,12 @@ ngx_http_disclosure_db_query(ngx_http_request_t *r,
         pool->stats.idle--;
         pool->stats.active++;
 
-        if (dc->timer.timer_set) {
-            ngx_del_timer(&dc->timer);
+        if (dc->pg.timer.timer_set) {
+            ngx_del_timer(&dc->pg.timer);
         }
 
-        dc->timer.cancelable = 0;
-        dc->connection->idle = 0;
+        dc->pg.timer.cancelable = 0;
+        dc->pg.connection->idle = 0;
         dc->state = NGX_HTTP_DISCLOSURE_DB_SEND;
         dc->reused = 1;
 
@@ -564,9 +414,9 @@ ngx_http_disclosure_db_query(ngx_http_request_t *r,
 
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "disclosure db: reusing connection *%uA",
-                       dc->connection->number);
+                       dc->pg.connection->number);
 
-        ngx_post_event(dc->connection->write, &ngx_posted_events);
+        ngx_http_disclosure_pg_post_ready(&dc->pg);
 
         return NGX_OK;
     }
@@ -618,6 +468,8 @@ ngx_http_disclosure_db_wait(ngx_http_disclosure_db_pool_t *pool,
     w->query = q;
     w->params = params;
     w->start = ngx_current_msec;
+
+    r->connection->log->action = "waiting for a database connection";
 
     w->event.handler = ngx_http_disclosure_db_wait_handler;
     w->event.data = w;
@@ -675,6 +527,8 @@ ngx_http_disclosure_db_wait_handler(ngx_event_t *ev)
 
     q->wait = NULL;
     pool->stats.errors++;
+
+    c->log->action = NULL;
 
     q->done(r, q, NGX_ERROR);
     ngx_http_run_posted_requests(c);
@@ -765,12 +619,11 @@ ngx_http_disclosure_db_hand_over(ngx_http_disclosure_db_conn_t *dc)
 
     ngx_http_disclosure_db_unqueue(w);
 
-    if (dc->timer.timer_set) {
-        ngx_del_timer(&dc->timer);
+    if (dc->pg.timer.timer_set) {
+        ngx_del_timer(&dc->pg.timer);
     }
 
     dc->state = NGX_HTTP_DISCLOSURE_DB_SEND;
-    dc->flushing = 0;
     dc->reused = 1;
     dc->retried = 0;
 
@@ -779,11 +632,11 @@ ngx_http_disclosure_db_hand_over(ngx_http_disclosure_db_conn_t *dc)
 
     ngx_http_disclosure_db_attach(dc, w->request, q, w->params);
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, dc->connection->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, dc->pg.connection->log, 0,
                    "disclosure db: *%uA handed to a waiting query",
-                   dc->connection->number);
+                   dc->pg.connection->number);
 
-    ngx_post_event(dc->connection->write, &ngx_posted_events);
+    ngx_http_disclosure_pg_post_ready(&dc->pg);
 }
 
 
@@ -791,29 +644,9 @@ static ngx_http_disclosure_db_conn_t *
 ngx_http_disclosure_db_connect(ngx_http_disclosure_db_pool_t *pool,
     ngx_log_t *log, ngx_msec_t timeout)
 {
-    u_char                          buf[NGX_MAX_ERROR_STR];
-    PGconn                         *pgconn;
-    ngx_str_t                       text;
-    ngx_queue_t                    *q;
-    ngx_http_disclosure_db_conn_t  *dc;
-
-    pgconn = PQconnectStartParams(pool->keywords, pool->values, 0);
-
-    if (pgconn == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, log, 0,
-                      "disclosure: PQconnectStartParams() failed");
-        return NULL;
-    }
-
-    if (PQstatus(pgconn) == CONNECTION_BAD) {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(pgconn));
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "disclosure: could not connect to \"%V\": %V",
-                      &pool->conf->conninfo_safe, &text);
-        PQfinish(pgconn);
-        return NULL;
-    }
+    ngx_queue_t                      *q;
+    ngx_http_disclosure_db_conn_t    *dc;
+    ngx_http_disclosure_conninfo_t   *ci;
 
     if (!ngx_queue_empty(&pool->free)) {
         q = ngx_queue_head(&pool->free);
@@ -824,301 +657,53 @@ ngx_http_disclosure_db_connect(ngx_http_disclosure_db_pool_t *pool,
     } else {
         dc = ngx_pcalloc(pool->pool, sizeof(ngx_http_disclosure_db_conn_t));
         if (dc == NULL) {
-            PQfinish(pgconn);
             return NULL;
         }
     }
 
-    dc->pool = pool;
-    dc->pgconn = pgconn;
-    dc->state = NGX_HTTP_DISCLOSURE_DB_CONNECTING;
+    ci = pool->conf->conninfo;
 
-    dc->timer.handler = ngx_http_disclosure_db_timeout;
-    dc->timer.data = dc;
-    dc->timer.log = pool->log;
+    ngx_http_disclosure_pg_init(&dc->pg, &ngx_http_disclosure_db_pg, dc,
+                                pool->log, &pool->conf->conninfo_safe, "");
+
+    /* the request's log until the query is attached */
+    dc->pg.error_log = log;
+
+    if (ngx_http_disclosure_pg_connect(&dc->pg, ci->keywords, ci->values,
+                                       timeout)
+        != NGX_OK)
+    {
+        ngx_queue_insert_head(&pool->free, &dc->queue);
+        return NULL;
+    }
+
+    dc->pool = pool;
+    dc->state = NGX_HTTP_DISCLOSURE_DB_CONNECTING;
 
     ngx_queue_insert_head(&pool->busy, &dc->queue);
     pool->stats.active++;
     pool->stats.connects++;
 
-    (void) PQsetNoticeProcessor(pgconn, ngx_http_disclosure_db_notice, dc);
-
-    /* libpq: before the first PQconnectPoll(), wait for write-ready */
-
-    if (ngx_http_disclosure_db_socket(dc) != NGX_OK
-        || ngx_add_event(dc->connection->write, NGX_WRITE_EVENT,
-                         NGX_LEVEL_EVENT)
-           != NGX_OK)
-    {
-        ngx_http_disclosure_db_close(dc);
-        return NULL;
-    }
-
-    ngx_add_timer(&dc->timer, timeout);
-
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
-                   "disclosure db: connecting *%uA", dc->connection->number);
+                   "disclosure db: connecting *%uA",
+                   dc->pg.connection->number);
 
     return dc;
 }
 
 
-static ngx_int_t
-ngx_http_disclosure_db_socket(ngx_http_disclosure_db_conn_t *dc)
-{
-    ngx_socket_t       s;
-    ngx_connection_t  *c;
-
-    s = PQsocket(dc->pgconn);
-
-    if (s == (ngx_socket_t) -1) {
-        ngx_log_error(NGX_LOG_ALERT, dc->pool->log, 0,
-                      "disclosure: PQsocket() returned no socket");
-        return NGX_ERROR;
-    }
-
-    c = ngx_get_connection(s, dc->pool->log);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
-
-    c->data = dc;
-    c->read->handler = ngx_http_disclosure_db_handler;
-    c->write->handler = ngx_http_disclosure_db_handler;
-    c->read->log = c->log;
-    c->write->log = c->log;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
-
-    dc->connection = c;
-
-    return NGX_OK;
-}
-
-
-/* libpq owns the socket and closes it itself */
+/* connected, or a connection from the pool or handed over: send */
 
 static void
-ngx_http_disclosure_db_forget_socket(ngx_http_disclosure_db_conn_t *dc)
+ngx_http_disclosure_db_ready(ngx_http_disclosure_pg_t *pg)
 {
-    ngx_http_disclosure_db_free_socket(dc->connection);
-    dc->connection = NULL;
-}
-
-
-/*
- * Unregisters and frees the nginx connection that wraps a libpq socket,
- * without closing the socket: libpq owns it (PQfinish() or PQconnectPoll()
- * closes it).  Shared with the listener.
- */
-
-void
-ngx_http_disclosure_db_free_socket(ngx_connection_t *c)
-{
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    if (c->write->active) {
-        (void) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    }
-
-    ngx_free_connection(c);
-
-    c->fd = (ngx_socket_t) -1;
-}
-
-
-static void
-ngx_http_disclosure_db_handler(ngx_event_t *ev)
-{
-    ngx_connection_t               *c;
-    ngx_http_disclosure_db_conn_t  *dc;
-
-    c = ev->data;
-    dc = c->data;
-
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ev->log, 0,
-                   "disclosure db: *%uA %s event, state %d",
-                   c->number, ev->write ? "write" : "read", dc->state);
-
-    if (c->close) {
-        /* the worker is shutting down */
-
-        if (dc->query) {
-            ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
-                          "disclosure: query aborted, worker is exiting");
-        }
-
-        ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
-        return;
-    }
-
-    switch (dc->state) {
-
-    case NGX_HTTP_DISCLOSURE_DB_CONNECTING:
-        ngx_http_disclosure_db_connect_poll(dc);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_DB_SEND:
-        ngx_http_disclosure_db_send(dc);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_DB_PREPARE:
-    case NGX_HTTP_DISCLOSURE_DB_QUERY:
-        ngx_http_disclosure_db_process(dc, !ev->write);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_DB_IDLE:
-        if (!ev->write) {
-            ngx_http_disclosure_db_idle_read(dc);
-        }
-
-        return;
-    }
-}
-
-
-static void
-ngx_http_disclosure_db_connect_poll(ngx_http_disclosure_db_conn_t *dc)
-{
-    u_char                     buf[NGX_MAX_ERROR_STR];
-    ngx_str_t                  text;
-    ngx_connection_t          *c;
-    PostgresPollingStatusType  polling;
-
-    c = dc->connection;
-
-    /*
-     * libpq may close the socket and open another one (next host,
-     * fallback from SSL or GSSAPI), quite possibly with the same number:
-     * unregister it while it is known to be open, register what libpq
-     * uses afterwards
-     */
-
-    if (c->read->active
-        && ngx_del_event(c->read, NGX_READ_EVENT, 0) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    if (c->write->active
-        && ngx_del_event(c->write, NGX_WRITE_EVENT, 0) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    if (c->read->posted) {
-        ngx_delete_posted_event(c->read);
-    }
-
-    if (c->write->posted) {
-        ngx_delete_posted_event(c->write);
-    }
-
-    do {
-        polling = PQconnectPoll(dc->pgconn);
-
-        /* bytes decrypted by OpenSSL are not seen on the socket */
-
-    } while (polling == PGRES_POLLING_READING
-             && ngx_http_disclosure_db_ssl_pending(dc->pgconn));
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "disclosure db: *%uA PQconnectPoll(): %d",
-                   c->number, polling);
-
-    if (polling != PGRES_POLLING_FAILED
-        && PQsocket(dc->pgconn) != c->fd)
-    {
-        ngx_http_disclosure_db_forget_socket(dc);
-
-        if (ngx_http_disclosure_db_socket(dc) != NGX_OK) {
-            goto failed;
-        }
-
-        c = dc->connection;
-    }
-
-    switch (polling) {
-
-    case PGRES_POLLING_OK:
-        ngx_http_disclosure_db_connected(dc);
-        return;
-
-    case PGRES_POLLING_READING:
-    case PGRES_POLLING_WRITING:
-
-        if (polling == PGRES_POLLING_READING) {
-            if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-                != NGX_OK)
-            {
-                goto failed;
-            }
-
-        } else {
-            if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-                != NGX_OK)
-            {
-                goto failed;
-            }
-        }
-
-        return;
-
-    default: /* PGRES_POLLING_FAILED */
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(dc->pgconn));
-        ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
-                      "disclosure: could not connect to \"%V\": %V",
-                      &dc->pool->conf->conninfo_safe, &text);
-        ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
-        return;
-    }
-
-failed:
-
-    ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
-                  "disclosure: could not watch the connection to \"%V\"",
-                  &dc->pool->conf->conninfo_safe);
-
-    ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
-}
-
-
-static void
-ngx_http_disclosure_db_connected(ngx_http_disclosure_db_conn_t *dc)
-{
-    ngx_connection_t  *c;
-
-    c = dc->connection;
-
-    if (dc->timer.timer_set) {
-        ngx_del_timer(&dc->timer);
-    }
-
-    if (PQsetnonblocking(dc->pgconn, 1) != 0
-        || ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT) != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
-                      "disclosure: could not set up the connection to "
-                      "\"%V\"", &dc->pool->conf->conninfo_safe);
-        ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
-        return;
-    }
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
-                   "disclosure db: *%uA connected, backend pid %d",
-                   c->number, PQbackendPID(dc->pgconn));
+    ngx_http_disclosure_db_conn_t  *dc = pg->data;
 
     dc->state = NGX_HTTP_DISCLOSURE_DB_SEND;
+
+    if (dc->request) {
+        dc->request->connection->log->action = "querying PostgreSQL";
+    }
 
     ngx_http_disclosure_db_send(dc);
 }
@@ -1138,11 +723,11 @@ ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc)
         return;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, dc->connection->log, 0,
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, dc->pg.log, 0,
                    "disclosure db: *%uA query: %s",
-                   dc->connection->number, q->sql);
+                   dc->pg.connection->number, q->sql);
 
-    if (PQstatus(dc->pgconn) != CONNECTION_OK) {
+    if (PQstatus(dc->pg.pgconn) != CONNECTION_OK) {
         ngx_http_disclosure_db_lost(dc, "sending the query");
         return;
     }
@@ -1152,7 +737,7 @@ ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc)
     if (n == NGX_DECLINED) {
         /* no name left: parsed and planned each time */
 
-        if (!PQsendQueryParams(dc->pgconn, q->sql, (int) q->nparams, NULL,
+        if (!PQsendQueryParams(dc->pg.pgconn, q->sql, (int) q->nparams, NULL,
                                dc->params, NULL, NULL, 0))
         {
             ngx_http_disclosure_db_lost(dc, "PQsendQueryParams()");
@@ -1163,7 +748,7 @@ ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc)
 
     } else if (dc->prepared & ((uint32_t) 1 << n)) {
 
-        if (!PQsendQueryPrepared(dc->pgconn,
+        if (!PQsendQueryPrepared(dc->pg.pgconn,
                                  (char *) dc->pool->statements[n].name,
                                  (int) q->nparams, dc->params, NULL, NULL, 0))
         {
@@ -1175,7 +760,7 @@ ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc)
 
     } else {
 
-        if (!PQsendPrepare(dc->pgconn, (char *) dc->pool->statements[n].name,
+        if (!PQsendPrepare(dc->pg.pgconn, (char *) dc->pool->statements[n].name,
                            q->sql, (int) q->nparams, NULL))
         {
             ngx_http_disclosure_db_lost(dc, "PQsendPrepare()");
@@ -1186,12 +771,8 @@ ngx_http_disclosure_db_send(ngx_http_disclosure_db_conn_t *dc)
         dc->statement = n;
     }
 
-    dc->flushing = 1;
-
     /* for preparing and running together */
-    ngx_add_timer(&dc->timer, dc->pool->conf->query_timeout);
-
-    ngx_http_disclosure_db_process(dc, 0);
+    ngx_http_disclosure_pg_sent(&dc->pg, dc->pool->conf->query_timeout);
 }
 
 
@@ -1252,7 +833,7 @@ ngx_http_disclosure_db_execute(ngx_http_disclosure_db_conn_t *dc)
 
     q = dc->query;
 
-    if (!PQsendQueryPrepared(dc->pgconn,
+    if (!PQsendQueryPrepared(dc->pg.pgconn,
                              (char *) dc->pool->statements[dc->statement].name,
                              (int) q->nparams, dc->params, NULL, NULL, 0))
     {
@@ -1261,124 +842,25 @@ ngx_http_disclosure_db_execute(ngx_http_disclosure_db_conn_t *dc)
     }
 
     dc->state = NGX_HTTP_DISCLOSURE_DB_QUERY;
-    dc->flushing = 1;
 
-    ngx_http_disclosure_db_process(dc, 0);
-}
-
-
-/*
- * Consumes input on read events, flushes pending output, then takes
- * results until PQgetResult() returns NULL: only then is the connection
- * free for another query.  PQflush() may also read, so the results are
- * looked at after any event.
- */
-
-static void
-ngx_http_disclosure_db_process(ngx_http_disclosure_db_conn_t *dc,
-    ngx_uint_t consume)
-{
-    int                rc;
-    PGresult          *res;
-    ngx_connection_t  *c;
-
-    c = dc->connection;
-
-    if (consume && !PQconsumeInput(dc->pgconn)) {
-
-        if (PQsocket(dc->pgconn) != -1) {
-            ngx_http_disclosure_db_lost(dc, "PQconsumeInput()");
-            return;
-        }
-
-        /*
-         * libpq closed the socket (and its events went with it): what was
-         * read is still parsed, the failure shows as an error result with
-         * PQstatus() CONNECTION_BAD, and nothing more is sent
-         */
-
-        dc->flushing = 0;
-    }
-
-    if (dc->flushing) {
-        rc = PQflush(dc->pgconn);
-
-        if (rc == -1) {
-            ngx_http_disclosure_db_lost(dc, "PQflush()");
-            return;
-        }
-
-        if (rc == 1) {
-            if (!c->write->active
-                && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-                   != NGX_OK)
-            {
-                ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
-                return;
-            }
-
-        } else {
-            dc->flushing = 0;
-
-            if (c->write->active
-                && ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-                   != NGX_OK)
-            {
-                ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
-                return;
-            }
-        }
-    }
-
-    ngx_http_disclosure_db_drain_notifies(dc->pgconn);
-
-    for ( ;; ) {
-
-        if (PQisBusy(dc->pgconn)) {
-
-            if (ngx_http_disclosure_db_ssl_pending(dc->pgconn)) {
-
-                if (!PQconsumeInput(dc->pgconn)
-                    && PQsocket(dc->pgconn) != -1)
-                {
-                    ngx_http_disclosure_db_lost(dc, "PQconsumeInput()");
-                    return;
-                }
-
-                continue;
-            }
-
-            /* wait: the level-triggered read event reports unread data */
-            return;
-        }
-
-        res = PQgetResult(dc->pgconn);
-
-        if (res == NULL) {
-            ngx_http_disclosure_db_finish(dc);
-            return;
-        }
-
-        if (ngx_http_disclosure_db_result(dc, res) != NGX_OK) {
-            ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
-            return;
-        }
-    }
+    /* under the timeout of the prepare */
+    ngx_http_disclosure_pg_sent(&dc->pg, 0);
 }
 
 
 /* the first result decides; the others are drained */
 
 static ngx_int_t
-ngx_http_disclosure_db_result(ngx_http_disclosure_db_conn_t *dc,
-    PGresult *res)
+ngx_http_disclosure_db_result(ngx_http_disclosure_pg_t *pg, PGresult *res)
 {
-    int                           rows, cols;
-    size_t                        len;
-    u_char                       *p;
-    ngx_http_request_t           *r;
-    ngx_http_disclosure_query_t  *q;
+    int                             rows, cols;
+    size_t                          len;
+    u_char                         *p;
+    ngx_http_request_t             *r;
+    ngx_http_disclosure_query_t    *q;
+    ngx_http_disclosure_db_conn_t  *dc;
 
+    dc = pg->data;
     r = dc->request;
     q = dc->query;
 
@@ -1480,6 +962,7 @@ ngx_http_disclosure_db_result(ngx_http_disclosure_db_conn_t *dc,
         ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
                       "disclosure: query started COPY");
         PQclear(res);
+        ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
         return NGX_ERROR;
 
     default:
@@ -1507,22 +990,25 @@ ngx_http_disclosure_db_result(ngx_http_disclosure_db_conn_t *dc,
 
 
 static void
-ngx_http_disclosure_db_finish(ngx_http_disclosure_db_conn_t *dc)
+ngx_http_disclosure_db_finish(ngx_http_disclosure_pg_t *pg)
 {
-    u_char      buf[NGX_MAX_ERROR_STR];
-    ngx_str_t   text;
-    ngx_uint_t  bad;
+    u_char                          buf[NGX_MAX_ERROR_STR];
+    ngx_str_t                       text;
+    ngx_uint_t                      bad;
+    ngx_http_disclosure_db_conn_t  *dc;
+
+    dc = pg->data;
 
     if (ngx_http_disclosure_db_can_retry(dc)) {
         ngx_http_disclosure_db_retry(dc,
                                      dc->error
                                      ? PQresultErrorMessage(dc->error)
-                                     : PQerrorMessage(dc->pgconn));
+                                     : PQerrorMessage(dc->pg.pgconn));
         return;
     }
 
-    bad = (PQstatus(dc->pgconn) != CONNECTION_OK
-           || PQtransactionStatus(dc->pgconn) != PQTRANS_IDLE);
+    bad = (PQstatus(dc->pg.pgconn) != CONNECTION_OK
+           || PQtransactionStatus(dc->pg.pgconn) != PQTRANS_IDLE);
 
     if (dc->state == NGX_HTTP_DISCLOSURE_DB_PREPARE
         && !bad
@@ -1555,7 +1041,7 @@ ngx_http_disclosure_db_finish(ngx_http_disclosure_db_conn_t *dc)
     {
         /* the session lost its prepared statements: prepare again */
 
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
                                            PQresultErrorMessage(dc->error));
         ngx_log_error(NGX_LOG_WARN, ngx_http_disclosure_db_log(dc), 0,
                       "disclosure: the session lost its prepared "
@@ -1573,22 +1059,23 @@ ngx_http_disclosure_db_finish(ngx_http_disclosure_db_conn_t *dc)
     }
 
     if (dc->error) {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
                                            PQresultErrorMessage(dc->error));
         ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
                       "disclosure: query failed: %V", &text);
 
     } else if (!dc->result) {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(dc->pgconn));
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
+                                           PQerrorMessage(dc->pg.pgconn));
         ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
                       "disclosure: query returned nothing: %V", &text);
         dc->rc = NGX_ERROR;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, dc->connection->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, dc->pg.log, 0,
                    "disclosure db: *%uA query done: %i, bad: %ui",
-                   dc->connection->number, dc->rc, bad);
+                   dc->pg.connection ? dc->pg.connection->number : 0,
+                   dc->rc, bad);
 
     ngx_http_disclosure_db_end(dc, dc->rc, bad);
 }
@@ -1619,16 +1106,62 @@ ngx_http_disclosure_db_lost(ngx_http_disclosure_db_conn_t *dc,
     ngx_str_t  text;
 
     if (ngx_http_disclosure_db_can_retry(dc)) {
-        ngx_http_disclosure_db_retry(dc, PQerrorMessage(dc->pgconn));
+        ngx_http_disclosure_db_retry(dc, PQerrorMessage(dc->pg.pgconn));
         return;
     }
 
-    text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                       PQerrorMessage(dc->pgconn));
+    text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
+                                       PQerrorMessage(dc->pg.pgconn));
     ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
                   "disclosure: %s failed: %V", what, &text);
 
     ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
+}
+
+
+static void
+ngx_http_disclosure_db_error(ngx_http_disclosure_pg_t *pg, ngx_uint_t reason,
+    const char *what)
+{
+    u_char                          buf[NGX_MAX_ERROR_STR];
+    ngx_str_t                       text;
+    ngx_http_disclosure_db_conn_t  *dc;
+
+    dc = pg->data;
+
+    switch (reason) {
+
+    case NGX_HTTP_DISCLOSURE_PG_LOST:
+        ngx_http_disclosure_db_lost(dc, what);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_PG_CLOSED:
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
+                                           PQerrorMessage(pg->pgconn));
+        ngx_log_error(NGX_LOG_INFO, dc->pool->log, 0,
+                      "disclosure: idle connection closed: %V", &text);
+        ngx_http_disclosure_db_close(dc);
+        ngx_http_disclosure_db_next(dc->pool);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_PG_TIMEDOUT:
+        ngx_http_disclosure_db_timeout(dc);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_PG_EXITING:
+
+        if (dc->query) {
+            ngx_log_error(NGX_LOG_ERR, ngx_http_disclosure_db_log(dc), 0,
+                          "disclosure: query aborted, worker is exiting");
+        }
+
+        ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
+        return;
+
+    default: /* NGX_HTTP_DISCLOSURE_PG_FAILED, logged */
+        ngx_http_disclosure_db_end(dc, NGX_ERROR, 1);
+        return;
+    }
 }
 
 
@@ -1645,7 +1178,7 @@ ngx_http_disclosure_db_can_retry(ngx_http_disclosure_db_conn_t *dc)
            && dc->reused
            && !dc->retried
            && !dc->result
-           && PQstatus(dc->pgconn) == CONNECTION_BAD;
+           && PQstatus(dc->pg.pgconn) == CONNECTION_BAD;
 }
 
 
@@ -1666,7 +1199,7 @@ ngx_http_disclosure_db_retry(ngx_http_disclosure_db_conn_t *dc,
     q = dc->query;
     params = dc->params;
 
-    text = ngx_http_disclosure_db_text(buf, sizeof(buf), reason);
+    text = ngx_http_disclosure_pg_text(buf, sizeof(buf), reason);
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "disclosure: pooled connection lost (%V), "
                   "retrying on a new connection", &text);
@@ -1685,6 +1218,8 @@ ngx_http_disclosure_db_retry(ngx_http_disclosure_db_conn_t *dc,
 
         c = r->connection;
         ngx_http_set_log_request(c->log, r);
+
+        c->log->action = NULL;
 
         q->done(r, q, NGX_ERROR);
         ngx_http_run_posted_requests(c);
@@ -1739,53 +1274,26 @@ ngx_http_disclosure_db_end(ngx_http_disclosure_db_conn_t *dc, ngx_int_t rc,
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "disclosure db: query result %i", rc);
 
+    c->log->action = NULL;
+
     q->done(r, q, rc);
     ngx_http_run_posted_requests(c);
 }
 
 
 static void
-ngx_http_disclosure_db_idle_read(ngx_http_disclosure_db_conn_t *dc)
+ngx_http_disclosure_db_timeout(ngx_http_disclosure_db_conn_t *dc)
 {
-    u_char                          buf[NGX_MAX_ERROR_STR];
-    ngx_str_t                       text;
     ngx_http_disclosure_db_pool_t  *pool;
 
-    pool = dc->pool;
-
-    if (!PQconsumeInput(dc->pgconn)
-        || PQstatus(dc->pgconn) != CONNECTION_OK)
-    {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(dc->pgconn));
-        ngx_log_error(NGX_LOG_INFO, pool->log, 0,
-                      "disclosure: idle connection closed: %V", &text);
-        ngx_http_disclosure_db_close(dc);
-        ngx_http_disclosure_db_next(pool);
-        return;
-    }
-
-    /* parameter changes are applied and messages logged by libpq */
-
-    ngx_http_disclosure_db_drain_notifies(dc->pgconn);
-}
-
-
-static void
-ngx_http_disclosure_db_timeout(ngx_event_t *ev)
-{
-    ngx_http_disclosure_db_conn_t  *dc;
-    ngx_http_disclosure_db_pool_t  *pool;
-
-    dc = ev->data;
     pool = dc->pool;
 
     switch (dc->state) {
 
     case NGX_HTTP_DISCLOSURE_DB_IDLE:
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ev->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pool->log, 0,
                        "disclosure db: *%uA keepalive timeout",
-                       dc->connection->number);
+                       dc->pg.connection->number);
         ngx_http_disclosure_db_close(dc);
         ngx_http_disclosure_db_next(pool);
         return;
@@ -1821,6 +1329,13 @@ ngx_http_disclosure_db_attach(ngx_http_disclosure_db_conn_t *dc,
     dc->result = 0;
     dc->reprepared = 0;
 
+    /* what pg logs goes with the request, saying what it was doing */
+    dc->pg.error_log = r->connection->log;
+
+    r->connection->log->action =
+        (dc->state == NGX_HTTP_DISCLOSURE_DB_CONNECTING)
+        ? "connecting to PostgreSQL" : "querying PostgreSQL";
+
     q->conn = dc;
 }
 
@@ -1835,6 +1350,8 @@ ngx_http_disclosure_db_detach(ngx_http_disclosure_db_conn_t *dc)
     dc->request = NULL;
     dc->query = NULL;
     dc->params = NULL;
+
+    dc->pg.error_log = dc->pool->log;
 }
 
 
@@ -1845,15 +1362,15 @@ ngx_http_disclosure_db_release(ngx_http_disclosure_db_conn_t *dc)
     ngx_http_disclosure_db_pool_t  *pool;
 
     pool = dc->pool;
-    c = dc->connection;
+    c = dc->pg.connection;
 
     if (dc->error) {
         PQclear(dc->error);
         dc->error = NULL;
     }
 
-    if (PQstatus(dc->pgconn) != CONNECTION_OK
-        || PQtransactionStatus(dc->pgconn) != PQTRANS_IDLE
+    if (PQstatus(dc->pg.pgconn) != CONNECTION_OK
+        || PQtransactionStatus(dc->pg.pgconn) != PQTRANS_IDLE
         || (c->write->active
             && ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
                != NGX_OK))
@@ -1878,8 +1395,8 @@ ngx_http_disclosure_db_release(ngx_http_disclosure_db_conn_t *dc)
         return;
     }
 
-    if (dc->timer.timer_set) {
-        ngx_del_timer(&dc->timer);
+    if (dc->pg.timer.timer_set) {
+        ngx_del_timer(&dc->pg.timer);
     }
 
     ngx_queue_remove(&dc->queue);
@@ -1889,15 +1406,14 @@ ngx_http_disclosure_db_release(ngx_http_disclosure_db_conn_t *dc)
     pool->stats.idle++;
 
     dc->state = NGX_HTTP_DISCLOSURE_DB_IDLE;
-    dc->flushing = 0;
     dc->reused = 0;
     dc->retried = 0;
 
     /* let graceful shutdown close it (ngx_close_idle_connections()) */
     c->idle = 1;
-    dc->timer.cancelable = 1;
+    dc->pg.timer.cancelable = 1;
 
-    ngx_add_timer(&dc->timer, pool->conf->keepalive_timeout);
+    ngx_add_timer(&dc->pg.timer, pool->conf->keepalive_timeout);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
                    "disclosure db: *%uA kept alive", c->number);
@@ -1911,26 +1427,12 @@ ngx_http_disclosure_db_close(ngx_http_disclosure_db_conn_t *dc)
 
     pool = dc->pool;
 
-    if (dc->timer.timer_set) {
-        ngx_del_timer(&dc->timer);
-    }
-
-    if (dc->connection) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, pool->log, 0,
-                       "disclosure db: *%uA close",
-                       dc->connection->number);
-
-        ngx_http_disclosure_db_forget_socket(dc);
-    }
+    ngx_http_disclosure_pg_close(&dc->pg);
 
     if (dc->error) {
         PQclear(dc->error);
         dc->error = NULL;
     }
-
-    /* non-blocking: at most one attempt to send Terminate */
-    PQfinish(dc->pgconn);
-    dc->pgconn = NULL;
 
     if (dc->state == NGX_HTTP_DISCLOSURE_DB_IDLE) {
         pool->stats.idle--;
@@ -1973,54 +1475,9 @@ ngx_http_disclosure_db_cleanup(void *data)
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, dc->pool->log, 0,
                    "disclosure db: *%uA request gone in state %d",
-                   dc->connection->number, dc->state);
+                   dc->pg.connection->number, dc->state);
 
     ngx_http_disclosure_db_detach(dc);
-}
-
-
-static void
-ngx_http_disclosure_db_notice(void *arg, const char *message)
-{
-    ngx_http_disclosure_db_conn_t  *dc = arg;
-
-    u_char     buf[NGX_MAX_ERROR_STR];
-    ngx_str_t  text;
-
-    text = ngx_http_disclosure_db_text(buf, sizeof(buf), message);
-
-    ngx_log_error(NGX_LOG_NOTICE, ngx_http_disclosure_db_log(dc), 0,
-                  "disclosure: PostgreSQL said: %V", &text);
-}
-
-
-static void
-ngx_http_disclosure_db_drain_notifies(PGconn *pgconn)
-{
-    PGnotify  *n;
-
-    while ((n = PQnotifies(pgconn)) != NULL) {
-        PQfreemem(n);
-    }
-}
-
-
-ngx_uint_t
-ngx_http_disclosure_db_ssl_pending(PGconn *pgconn)
-{
-#if (NGX_OPENSSL)
-    SSL  *ssl;
-
-    if (!PQsslInUse(pgconn)) {
-        return 0;
-    }
-
-    ssl = PQsslStruct(pgconn, "OpenSSL");
-
-    return ssl != NULL && SSL_pending(ssl) > 0;
-#else
-    return 0;
-#endif
 }
 
 
@@ -2032,39 +1489,4 @@ ngx_http_disclosure_db_log(ngx_http_disclosure_db_conn_t *dc)
     }
 
     return dc->pool->log;
-}
-
-
-/* libpq messages span lines; the error log wants one */
-
-ngx_str_t
-ngx_http_disclosure_db_text(u_char *buf, size_t size, const char *message)
-{
-    u_char     *p, *last;
-    ngx_str_t   text;
-
-    p = buf;
-    last = buf + size;
-
-    while (*message && p < last) {
-        if (*message == '\n' || *message == '\t' || *message == '\r') {
-            if (p > buf && p[-1] != ' ') {
-                *p++ = ' ';
-            }
-
-        } else {
-            *p++ = (u_char) *message;
-        }
-
-        message++;
-    }
-
-    while (p > buf && p[-1] == ' ') {
-        p--;
-    }
-
-    text.data = buf;
-    text.len = p - buf;
-
-    return text;
 }

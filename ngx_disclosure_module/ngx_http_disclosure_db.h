@@ -88,10 +88,6 @@ typedef struct {
 ngx_int_t ngx_http_disclosure_db_query(ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q);
 
-/* unregisters and frees the connection around a libpq socket (libpq keeps
- * the socket); for the listener's own connection too */
-void ngx_http_disclosure_db_free_socket(ngx_connection_t *c);
-
 /*
  * Per-worker pool setup and teardown, from init_process and exit_process.
  * Setup only allocates: connections are opened on demand.  Nothing is
@@ -103,19 +99,6 @@ void ngx_http_disclosure_db_exit_worker(ngx_cycle_t *cycle);
 /* this worker's counters, or NULL when there is no database */
 const ngx_http_disclosure_db_stats_t *ngx_http_disclosure_db_stats(
     ngx_cycle_t *cycle);
-
-/*
- * For the listener, which keeps a connection of its own: the pool's
- * connection parameters (the configured ones plus the session settings;
- * NGX_ERROR before db_init_worker or without a database), a libpq
- * message on one line, and whether OpenSSL holds decrypted bytes that
- * the socket no longer shows.
- */
-ngx_int_t ngx_http_disclosure_db_params(ngx_cycle_t *cycle,
-    const char ***keywords, const char ***values);
-ngx_str_t ngx_http_disclosure_db_text(u_char *buf, size_t size,
-    const char *message);
-ngx_uint_t ngx_http_disclosure_db_ssl_pending(PGconn *pgconn);
 
 
 #endif /* _NGX_HTTP_DISCLOSURE_DB_H_INCLUDED_ */

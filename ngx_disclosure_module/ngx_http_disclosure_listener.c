@@ -56,6 +56,8 @@
 #include <yajl/yajl_tree.h>
 
 #include "ngx_http_disclosure_db.h"
+#include "ngx_http_disclosure_pg.h"
+#include "ngx_http_disclosure_conninfo.h"
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_listener.h"
 #include "ngx_http_disclosure_render.h"
@@ -90,7 +92,6 @@
 
 /* ancestors of a changed agency named to the cache; deeper: every roll-up */
 #define NGX_HTTP_DISCLOSURE_LISTENER_DEPTH  32
-#define NGX_HTTP_DISCLOSURE_LISTENER_NAME   " listener"
 
 /* ERRCODE_READ_ONLY_SQL_TRANSACTION: LISTEN refused during recovery */
 #define NGX_HTTP_DISCLOSURE_RECOVERY_SQLSTATE  "25006"
@@ -118,12 +119,9 @@ typedef struct {
     ngx_http_disclosure_main_conf_t   *conf;
     ngx_http_disclosure_shared_ctx_t  *shared;
 
-    const char                       **keywords;
-    const char                       **values;
-
-    PGconn                            *pgconn;
-    ngx_connection_t                  *connection;
-    ngx_event_t                        timer;
+    ngx_http_disclosure_pg_t           pg;
+    ngx_event_t                        timer;      /* reconnect, or the
+                                                      next poll or check */
     ngx_event_t                        tick;
     ngx_msec_t                         backoff;
     ngx_http_disclosure_step_e         step;
@@ -140,43 +138,31 @@ typedef struct {
     unsigned                           standby:1;  /* LISTEN refused in
                                                       recovery */
     unsigned                           recovery:1; /* the poll's answer */
-    unsigned                           flushing:1;
     unsigned                           result:1;
     unsigned                           pending:1;  /* read the change log */
 } ngx_http_disclosure_listener_t;
 
 
-static ngx_int_t ngx_http_disclosure_shared_init_zone(
+static ngx_int_t ngx_http_disclosure_listener_init_zone(
     ngx_shm_zone_t *shm_zone, void *data);
-static ngx_int_t ngx_http_disclosure_listener_keywords(
-    ngx_http_disclosure_listener_t *l);
 static void ngx_http_disclosure_listener_tick(ngx_event_t *ev);
-static void ngx_http_disclosure_publish_worker(ngx_cycle_t *cycle,
+static void ngx_http_disclosure_listener_publish(ngx_cycle_t *cycle,
     ngx_http_disclosure_shared_ctx_t *shared);
-static ngx_uint_t ngx_http_disclosure_process_gone(ngx_pid_t pid);
+static ngx_uint_t ngx_http_disclosure_listener_gone(ngx_pid_t pid);
 static ngx_uint_t ngx_http_disclosure_listener_take_role(
     ngx_http_disclosure_listener_t *l);
 static void ngx_http_disclosure_listener_connect(
     ngx_http_disclosure_listener_t *l);
-static ngx_int_t ngx_http_disclosure_listener_socket(
-    ngx_http_disclosure_listener_t *l);
-static void ngx_http_disclosure_listener_forget_socket(
-    ngx_http_disclosure_listener_t *l);
-static void ngx_http_disclosure_listener_handler(ngx_event_t *ev);
-static void ngx_http_disclosure_listener_connect_poll(
-    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_ready(ngx_http_disclosure_pg_t *pg);
 static void ngx_http_disclosure_listener_send(
     ngx_http_disclosure_listener_t *l, ngx_http_disclosure_step_e step);
-static void ngx_http_disclosure_listener_process(
-    ngx_http_disclosure_listener_t *l, ngx_uint_t consume);
-static void ngx_http_disclosure_listener_result(
-    ngx_http_disclosure_listener_t *l, PGresult *res);
+static ngx_int_t ngx_http_disclosure_listener_result(
+    ngx_http_disclosure_pg_t *pg, PGresult *res);
 static void ngx_http_disclosure_listener_refused(
     ngx_http_disclosure_listener_t *l, PGresult *res);
-static void ngx_http_disclosure_listener_done(
-    ngx_http_disclosure_listener_t *l);
-static void ngx_http_disclosure_listener_idle_read(
-    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_done(ngx_http_disclosure_pg_t *pg);
+static void ngx_http_disclosure_listener_error(ngx_http_disclosure_pg_t *pg,
+    ngx_uint_t reason, const char *what);
 static void ngx_http_disclosure_listener_timeout(ngx_event_t *ev);
 static void ngx_http_disclosure_listener_lost(
     ngx_http_disclosure_listener_t *l, const char *what);
@@ -186,8 +172,8 @@ static void ngx_http_disclosure_listener_stop(
     ngx_http_disclosure_listener_t *l);
 static void ngx_http_disclosure_listener_set_state(
     ngx_http_disclosure_listener_t *l, ngx_uint_t state, ngx_pid_t backend);
-static void ngx_http_disclosure_listener_notifies(
-    ngx_http_disclosure_listener_t *l);
+static void ngx_http_disclosure_listener_notify(ngx_http_disclosure_pg_t *pg,
+    PGnotify *n);
 static void ngx_http_disclosure_listener_notification(
     ngx_http_disclosure_listener_t *l, const char *payload);
 static void ngx_http_disclosure_listener_malformed(
@@ -202,25 +188,33 @@ static void ngx_http_disclosure_listener_version(
     ngx_http_disclosure_listener_t *l);
 static void ngx_http_disclosure_listener_ancestors(PGresult *res, int row,
     ngx_http_disclosure_change_t *ch, ngx_str_t *ancestors);
-static ngx_uint_t ngx_http_disclosure_invalidate(
+static ngx_uint_t ngx_http_disclosure_listener_invalidate(
     ngx_http_disclosure_listener_t *l, ngx_http_disclosure_change_t *ch);
-static void ngx_http_disclosure_record(ngx_http_disclosure_listener_t *l,
-    ngx_uint_t source, ngx_str_t *agency, ngx_int_t year, int64_t version,
-    ngx_uint_t entries);
-static void ngx_http_disclosure_listener_notice(void *arg,
-    const char *message);
+static void ngx_http_disclosure_listener_record(
+    ngx_http_disclosure_listener_t *l, ngx_uint_t source, ngx_str_t *agency,
+    ngx_int_t year, int64_t version, ngx_uint_t entries);
 
 
 static ngx_http_disclosure_listener_t  *ngx_http_disclosure_listener;
+
+
+static const ngx_http_disclosure_pg_handlers_t
+    ngx_http_disclosure_listener_pg = {
+    ngx_http_disclosure_listener_ready,
+    ngx_http_disclosure_listener_result,
+    NULL,                                 /* no COPY */
+    ngx_http_disclosure_listener_done,
+    ngx_http_disclosure_listener_notify,
+    ngx_http_disclosure_listener_error
+};
 
 
 ngx_int_t
 ngx_http_disclosure_shared_add(ngx_conf_t *cf,
     ngx_http_disclosure_main_conf_t *dmcf)
 {
-    ngx_str_t                          name;
-    ngx_shm_zone_t                    *shm_zone;
-    ngx_http_disclosure_shared_ctx_t  *ctx;
+    ngx_str_t        name;
+    ngx_shm_zone_t  *shm_zone;
 
     ngx_str_set(&name, NGX_HTTP_DISCLOSURE_SHARED_NAME);
 
@@ -231,13 +225,13 @@ ngx_http_disclosure_shared_add(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_disclosure_shared_ctx_t));
-    if (ctx == NULL) {
+    shm_zone->init = ngx_http_disclosure_listener_init_zone;
+    shm_zone->data = ngx_pcalloc(cf->pool,
+                                 sizeof(ngx_http_disclosure_shared_ctx_t));
+
+    if (shm_zone->data == NULL) {
         return NGX_ERROR;
     }
-
-    shm_zone->init = ngx_http_disclosure_shared_init_zone;
-    shm_zone->data = ctx;
 
     dmcf->shared = shm_zone;
 
@@ -246,7 +240,7 @@ ngx_http_disclosure_shared_add(ngx_conf_t *cf,
 
 
 static ngx_int_t
-ngx_http_disclosure_shared_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+ngx_http_disclosure_listener_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_disclosure_shared_ctx_t  *octx = data;
 
@@ -317,7 +311,7 @@ ngx_http_disclosure_shared_snapshot(ngx_cycle_t *cycle,
 
     ctx = dmcf->shared->data;
 
-    ngx_http_disclosure_publish_worker(cycle, ctx);
+    ngx_http_disclosure_listener_publish(cycle, ctx);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
     ngx_memcpy(copy, ctx->sh, sizeof(ngx_http_disclosure_shared_t));
@@ -366,11 +360,11 @@ ngx_http_disclosure_listener_init_worker(ngx_cycle_t *cycle)
     l->conf = dmcf;
     l->shared = dmcf->shared->data;
 
-    if (dmcf->cache_zones.nelts
-        && ngx_http_disclosure_listener_keywords(l) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    ngx_http_disclosure_pg_init(&l->pg, &ngx_http_disclosure_listener_pg, l,
+                                cycle->log, &dmcf->conninfo_safe, "listener");
+
+    /* neither holds an exiting worker */
+    l->pg.timer.cancelable = 1;
 
     l->timer.handler = ngx_http_disclosure_listener_timeout;
     l->timer.data = l;
@@ -428,62 +422,6 @@ ngx_http_disclosure_listener_exit_worker(ngx_cycle_t *cycle)
 }
 
 
-/* the pool's parameters, with an application_name of its own */
-
-static ngx_int_t
-ngx_http_disclosure_listener_keywords(ngx_http_disclosure_listener_t *l)
-{
-    u_char       *p;
-    size_t        len;
-    ngx_uint_t    i, n;
-    const char  **keywords, **values;
-
-    if (ngx_http_disclosure_db_params(l->cycle, &keywords, &values)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    for (n = 0; keywords[n]; n++) { /* void */ }
-
-    l->keywords = ngx_palloc(l->cycle->pool, (n + 1) * sizeof(const char *));
-    l->values = ngx_palloc(l->cycle->pool, (n + 1) * sizeof(const char *));
-
-    if (l->keywords == NULL || l->values == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i <= n; i++) {
-        l->keywords[i] = keywords[i];
-        l->values[i] = values[i];
-
-        if (keywords[i] == NULL
-            || (ngx_strcmp(keywords[i], "application_name") != 0
-                && ngx_strcmp(keywords[i], "fallback_application_name")
-                   != 0))
-        {
-            continue;
-        }
-
-        len = ngx_strlen(values[i]);
-
-        p = ngx_pnalloc(l->cycle->pool,
-                        len + sizeof(NGX_HTTP_DISCLOSURE_LISTENER_NAME));
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        l->values[i] = (const char *) p;
-
-        p = ngx_cpymem(p, values[i], len);
-        ngx_memcpy(p, NGX_HTTP_DISCLOSURE_LISTENER_NAME,
-                   sizeof(NGX_HTTP_DISCLOSURE_LISTENER_NAME));
-    }
-
-    return NGX_OK;
-}
-
-
 static void
 ngx_http_disclosure_listener_tick(ngx_event_t *ev)
 {
@@ -494,7 +432,7 @@ ngx_http_disclosure_listener_tick(ngx_event_t *ev)
         return;
     }
 
-    ngx_http_disclosure_publish_worker(l->cycle, l->shared);
+    ngx_http_disclosure_listener_publish(l->cycle, l->shared);
 
     if (l->conf->cache_zones.nelts) {
 
@@ -525,7 +463,7 @@ ngx_http_disclosure_listener_tick(ngx_event_t *ev)
 /* this worker's pool counters, for the status page of any worker */
 
 static void
-ngx_http_disclosure_publish_worker(ngx_cycle_t *cycle,
+ngx_http_disclosure_listener_publish(ngx_cycle_t *cycle,
     ngx_http_disclosure_shared_ctx_t *shared)
 {
     ngx_uint_t                             i;
@@ -551,7 +489,7 @@ ngx_http_disclosure_publish_worker(ngx_cycle_t *cycle,
         }
 
         if (free == NULL
-            && (w->pid == 0 || ngx_http_disclosure_process_gone(w->pid)))
+            && (w->pid == 0 || ngx_http_disclosure_listener_gone(w->pid)))
         {
             free = w;
         }
@@ -572,7 +510,7 @@ ngx_http_disclosure_publish_worker(ngx_cycle_t *cycle,
 
 
 static ngx_uint_t
-ngx_http_disclosure_process_gone(ngx_pid_t pid)
+ngx_http_disclosure_listener_gone(ngx_pid_t pid)
 {
     return kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH;
 }
@@ -589,7 +527,7 @@ ngx_http_disclosure_listener_take_role(ngx_http_disclosure_listener_t *l)
         return 1;
     }
 
-    if (pid != 0 && !ngx_http_disclosure_process_gone((ngx_pid_t) pid)) {
+    if (pid != 0 && !ngx_http_disclosure_listener_gone((ngx_pid_t) pid)) {
         return 0;
     }
 
@@ -601,238 +539,48 @@ ngx_http_disclosure_listener_take_role(ngx_http_disclosure_listener_t *l)
 static void
 ngx_http_disclosure_listener_connect(ngx_http_disclosure_listener_t *l)
 {
-    u_char     buf[NGX_MAX_ERROR_STR];
-    ngx_str_t  text;
+    ngx_http_disclosure_conninfo_t  *ci;
 
-    l->pgconn = PQconnectStartParams(l->keywords, l->values, 0);
+    ci = l->conf->conninfo;
 
-    if (l->pgconn == NULL) {
-        ngx_log_error(NGX_LOG_ALERT, l->log, 0,
-                      "disclosure: PQconnectStartParams() failed");
+    if (ngx_http_disclosure_pg_connect(&l->pg, ci->listener_keywords,
+                                       ci->listener_values,
+                                       l->conf->connect_timeout)
+        != NGX_OK)
+    {
         ngx_http_disclosure_listener_lost(l, NULL);
         return;
     }
 
-    if (PQstatus(l->pgconn) == CONNECTION_BAD) {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(l->pgconn));
-        ngx_log_error(NGX_LOG_ERR, l->log, 0,
-                      "disclosure: listener could not connect to \"%V\": %V",
-                      &l->conf->conninfo_safe, &text);
-        ngx_http_disclosure_listener_lost(l, NULL);
-        return;
-    }
+    /* graceful shutdown closes it at once, and so frees the role */
+    l->pg.connection->idle = 1;
 
-    (void) PQsetNoticeProcessor(l->pgconn, ngx_http_disclosure_listener_notice,
-                                l);
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, l->log, 0,
+                   "disclosure listener: connecting *%uA",
+                   l->pg.connection->number);
 
     l->step = NGX_HTTP_DISCLOSURE_STEP_CONNECTING;
     ngx_http_disclosure_listener_set_state(l,
                                 NGX_HTTP_DISCLOSURE_LISTENER_CONNECTING, -1);
-
-    /* libpq: before the first PQconnectPoll(), wait for write-ready */
-
-    if (ngx_http_disclosure_listener_socket(l) != NGX_OK
-        || ngx_add_event(l->connection->write, NGX_WRITE_EVENT,
-                         NGX_LEVEL_EVENT)
-           != NGX_OK)
-    {
-        ngx_http_disclosure_listener_lost(l, "watching the connection");
-        return;
-    }
-
-    ngx_add_timer(&l->timer, l->conf->connect_timeout);
 }
 
 
-static ngx_int_t
-ngx_http_disclosure_listener_socket(ngx_http_disclosure_listener_t *l)
-{
-    ngx_socket_t       s;
-    ngx_connection_t  *c;
-
-    s = PQsocket(l->pgconn);
-
-    if (s == (ngx_socket_t) -1) {
-        return NGX_ERROR;
-    }
-
-    c = ngx_get_connection(s, l->log);
-    if (c == NULL) {
-        return NGX_ERROR;
-    }
-
-    c->data = l;
-    c->read->handler = ngx_http_disclosure_listener_handler;
-    c->write->handler = ngx_http_disclosure_listener_handler;
-    c->read->log = c->log;
-    c->write->log = c->log;
-    c->number = ngx_atomic_fetch_add(ngx_connection_counter, 1);
-
-    /* graceful shutdown closes it at once, and so frees the role */
-    c->idle = 1;
-
-    l->connection = c;
-
-    return NGX_OK;
-}
-
-
-/* libpq owns the socket and closes it itself */
+/* connected (the listener never posts ready()) */
 
 static void
-ngx_http_disclosure_listener_forget_socket(ngx_http_disclosure_listener_t *l)
+ngx_http_disclosure_listener_ready(ngx_http_disclosure_pg_t *pg)
 {
-    ngx_connection_t  *c;
+    ngx_http_disclosure_listener_t  *l = pg->data;
 
-    c = l->connection;
+    ngx_log_error(NGX_LOG_INFO, l->log, 0,
+                  "disclosure: listener connected, backend pid %d",
+                  PQbackendPID(pg->pgconn));
 
-    if (c == NULL) {
-        return;
-    }
-
-    ngx_http_disclosure_db_free_socket(c);
-    l->connection = NULL;
-}
-
-
-static void
-ngx_http_disclosure_listener_handler(ngx_event_t *ev)
-{
-    ngx_connection_t                *c;
-    ngx_http_disclosure_listener_t  *l;
-
-    c = ev->data;
-    l = c->data;
-
-    if (c->close) {
-        /* the worker is shutting down: another one takes over */
-        ngx_http_disclosure_listener_stop(l);
-        return;
-    }
-
-    switch (l->step) {
-
-    case NGX_HTTP_DISCLOSURE_STEP_CONNECTING:
-        ngx_http_disclosure_listener_connect_poll(l);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_STEP_LISTEN:
-    case NGX_HTTP_DISCLOSURE_STEP_POLL:
-    case NGX_HTTP_DISCLOSURE_STEP_CHECK:
-        ngx_http_disclosure_listener_process(l, !ev->write);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_STEP_IDLE:
-        if (!ev->write) {
-            ngx_http_disclosure_listener_idle_read(l);
-        }
-
-        return;
-
-    default: /* NGX_HTTP_DISCLOSURE_STEP_WAIT */
-        return;
-    }
-}
-
-
-static void
-ngx_http_disclosure_listener_connect_poll(ngx_http_disclosure_listener_t *l)
-{
-    u_char                     buf[NGX_MAX_ERROR_STR];
-    ngx_str_t                  text;
-    ngx_connection_t          *c;
-    PostgresPollingStatusType  polling;
-
-    c = l->connection;
-
-    /* libpq may move to another socket (next host, SSL fallback) */
-
-    if (c->read->active
-        && ngx_del_event(c->read, NGX_READ_EVENT, 0) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    if (c->write->active
-        && ngx_del_event(c->write, NGX_WRITE_EVENT, 0) != NGX_OK)
-    {
-        goto failed;
-    }
-
-    do {
-        polling = PQconnectPoll(l->pgconn);
-
-    } while (polling == PGRES_POLLING_READING
-             && ngx_http_disclosure_db_ssl_pending(l->pgconn));
-
-    if (polling != PGRES_POLLING_FAILED && PQsocket(l->pgconn) != c->fd) {
-        ngx_http_disclosure_listener_forget_socket(l);
-
-        if (ngx_http_disclosure_listener_socket(l) != NGX_OK) {
-            goto failed;
-        }
-
-        c = l->connection;
-    }
-
-    switch (polling) {
-
-    case PGRES_POLLING_OK:
-
-        if (l->timer.timer_set) {
-            ngx_del_timer(&l->timer);
-        }
-
-        if (PQsetnonblocking(l->pgconn, 1) != 0
-            || ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-               != NGX_OK)
-        {
-            goto failed;
-        }
-
-        ngx_log_error(NGX_LOG_INFO, l->log, 0,
-                      "disclosure: listener connected, backend pid %d",
-                      PQbackendPID(l->pgconn));
-
-        ngx_http_disclosure_listener_set_state(l,
+    ngx_http_disclosure_listener_set_state(l,
                                 NGX_HTTP_DISCLOSURE_LISTENER_CONNECTING,
-                                PQbackendPID(l->pgconn));
+                                PQbackendPID(pg->pgconn));
 
-        ngx_http_disclosure_listener_send(l, NGX_HTTP_DISCLOSURE_STEP_LISTEN);
-        return;
-
-    case PGRES_POLLING_READING:
-        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            goto failed;
-        }
-
-        return;
-
-    case PGRES_POLLING_WRITING:
-        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-            != NGX_OK)
-        {
-            goto failed;
-        }
-
-        return;
-
-    default: /* PGRES_POLLING_FAILED */
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(l->pgconn));
-        ngx_log_error(NGX_LOG_ERR, l->log, 0,
-                      "disclosure: listener could not connect to \"%V\": %V",
-                      &l->conf->conninfo_safe, &text);
-        ngx_http_disclosure_listener_lost(l, NULL);
-        return;
-    }
-
-failed:
-
-    ngx_http_disclosure_listener_lost(l, "watching the connection");
+    ngx_http_disclosure_listener_send(l, NGX_HTTP_DISCLOSURE_STEP_LISTEN);
 }
 
 
@@ -855,7 +603,7 @@ ngx_http_disclosure_listener_send(ngx_http_disclosure_listener_t *l,
         l->checked = ngx_current_msec;
         l->pending = 0;
 
-        ok = PQsendQueryParams(l->pgconn, NGX_HTTP_DISCLOSURE_CHANGES_SQL, 1,
+        ok = PQsendQueryParams(l->pg.pgconn, NGX_HTTP_DISCLOSURE_CHANGES_SQL, 1,
                                NULL, values, NULL, NULL, 0);
 
     } else {
@@ -869,7 +617,7 @@ ngx_http_disclosure_listener_send(ngx_http_disclosure_listener_t *l,
             sql = NGX_HTTP_DISCLOSURE_VERSION_SQL;
         }
 
-        ok = PQsendQuery(l->pgconn, sql);
+        ok = PQsendQuery(l->pg.pgconn, sql);
     }
 
     if (!ok) {
@@ -877,104 +625,37 @@ ngx_http_disclosure_listener_send(ngx_http_disclosure_listener_t *l,
         return;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, l->log, 0,
+                   "disclosure listener: step %d sent, standby %ui",
+                   step, (ngx_uint_t) l->standby);
+
     l->step = step;
-    l->flushing = 1;
     l->result = 0;
 
     if (l->timer.timer_set) {
         ngx_del_timer(&l->timer);
     }
 
-    ngx_add_timer(&l->timer, l->conf->query_timeout);
-
-    ngx_http_disclosure_listener_process(l, 0);
+    ngx_http_disclosure_pg_sent(&l->pg, l->conf->query_timeout);
 }
 
 
-static void
-ngx_http_disclosure_listener_process(ngx_http_disclosure_listener_t *l,
-    ngx_uint_t consume)
-{
-    int                rc;
-    PGresult          *res;
-    ngx_connection_t  *c;
-
-    c = l->connection;
-
-    if (consume && !PQconsumeInput(l->pgconn)) {
-        ngx_http_disclosure_listener_lost(l, "PQconsumeInput()");
-        return;
-    }
-
-    if (l->flushing) {
-        rc = PQflush(l->pgconn);
-
-        if (rc == -1) {
-            ngx_http_disclosure_listener_lost(l, "PQflush()");
-            return;
-        }
-
-        if (rc == 1) {
-            if (!c->write->active
-                && ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-                   != NGX_OK)
-            {
-                ngx_http_disclosure_listener_lost(l, "watching the socket");
-            }
-
-            return;
-        }
-
-        l->flushing = 0;
-
-        if (c->write->active
-            && ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
-               != NGX_OK)
-        {
-            ngx_http_disclosure_listener_lost(l, "watching the socket");
-            return;
-        }
-    }
-
-    ngx_http_disclosure_listener_notifies(l);
-
-    for ( ;; ) {
-
-        if (PQisBusy(l->pgconn)) {
-
-            if (ngx_http_disclosure_db_ssl_pending(l->pgconn)) {
-                if (!PQconsumeInput(l->pgconn)) {
-                    ngx_http_disclosure_listener_lost(l, "PQconsumeInput()");
-                    return;
-                }
-
-                ngx_http_disclosure_listener_notifies(l);
-                continue;
-            }
-
-            /* the level-triggered read event reports what is unread */
-            return;
-        }
-
-        res = PQgetResult(l->pgconn);
-
-        if (res == NULL) {
-            ngx_http_disclosure_listener_done(l);
-            return;
-        }
-
-        ngx_http_disclosure_listener_result(l, res);
-    }
-}
-
-
-static void
-ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
+static ngx_int_t
+ngx_http_disclosure_listener_result(ngx_http_disclosure_pg_t *pg,
     PGresult *res)
 {
+    ngx_http_disclosure_listener_t  *l = pg->data;
+
     u_char     buf[NGX_MAX_ERROR_STR];
     off_t      version;
     ngx_str_t  text;
+
+    if (PQstatus(pg->pgconn) == CONNECTION_BAD) {
+        /* libpq lost the socket: its error result is no refusal */
+        PQclear(res);
+        l->result = 0;
+        return NGX_OK;
+    }
 
     switch (PQresultStatus(res)) {
 
@@ -1043,22 +724,23 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
 
         if (l->step == NGX_HTTP_DISCLOSURE_STEP_CHECK) {
             /* no change log (migration 0011 not applied?): everything */
-            text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+            text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
                                                PQresultErrorMessage(res));
             ngx_log_error(NGX_LOG_ERR, l->log, 0,
                           "disclosure: listener: the change log query "
                           "failed, all cached entries invalidated: %V",
                           &text);
 
-            ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_GAP,
-                                       NULL, 0, l->shared->sh->version,
-                                       ngx_http_disclosure_invalidate(l, NULL));
+            ngx_http_disclosure_listener_record(l,
+                            NGX_HTTP_DISCLOSURE_SOURCE_GAP, NULL, 0,
+                            l->shared->sh->version,
+                            ngx_http_disclosure_listener_invalidate(l, NULL));
             l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
             l->result = 1;
             break;
         }
 
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
                                            PQresultErrorMessage(res));
         ngx_log_error(NGX_LOG_ERR, l->log, 0,
                       "disclosure: listener: the data version query "
@@ -1067,6 +749,8 @@ ngx_http_disclosure_listener_result(ngx_http_disclosure_listener_t *l,
     }
 
     PQclear(res);
+
+    return NGX_OK;
 }
 
 
@@ -1090,7 +774,7 @@ ngx_http_disclosure_listener_refused(ngx_http_disclosure_listener_t *l,
     sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
     /* PostgreSQL's words without "ERROR:  "; libpq's own error in full */
-    text = ngx_http_disclosure_db_text(buf, sizeof(buf),
+    text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
                                        message ? message
                                                : PQresultErrorMessage(res));
 
@@ -1125,14 +809,22 @@ ngx_http_disclosure_listener_refused(ngx_http_disclosure_listener_t *l,
 
 
 static void
-ngx_http_disclosure_listener_done(ngx_http_disclosure_listener_t *l)
+ngx_http_disclosure_listener_done(ngx_http_disclosure_pg_t *pg)
 {
-    if (l->timer.timer_set) {
-        ngx_del_timer(&l->timer);
+    ngx_http_disclosure_listener_t  *l = pg->data;
+
+    if (pg->timer.timer_set) {
+        ngx_del_timer(&pg->timer);
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, l->log, 0,
+                   "disclosure listener: step %d answered, result %ui",
+                   l->step, (ngx_uint_t) l->result);
+
     if (!l->result) {
-        ngx_http_disclosure_listener_lost(l, NULL);
+        ngx_http_disclosure_listener_lost(l,
+                                   (PQstatus(pg->pgconn) == CONNECTION_BAD)
+                                   ? "reading the answer" : NULL);
         return;
     }
 
@@ -1143,11 +835,10 @@ ngx_http_disclosure_listener_done(ngx_http_disclosure_listener_t *l)
 
     /*
      * Notifications that came with the answer were parsed into libpq's
-     * list by PQgetResult(): no read event is left to bring them.  They
-     * go first: a poll that saw the version they announce then knows it
-     * was notified.
+     * list by PQgetResult(), with no read event left to bring them: pg
+     * has delivered them before done().  A poll that saw the version they
+     * announce then knows it was notified.
      */
-    ngx_http_disclosure_listener_notifies(l);
 
     if (l->step == NGX_HTTP_DISCLOSURE_STEP_POLL) {
         ngx_http_disclosure_listener_version(l);
@@ -1196,6 +887,10 @@ ngx_http_disclosure_listener_idle(ngx_http_disclosure_listener_t *l)
         delay = ngx_min(delay, (ngx_msec_t) ngx_max(left, 0));
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, l->log, 0,
+                   "disclosure listener: next query in %Mms, check %ui",
+                   delay, (ngx_uint_t) l->pending);
+
     if (l->timer.timer_set) {
         if ((ngx_msec_int_t) (l->timer.timer.key - ngx_current_msec)
             <= (ngx_msec_int_t) delay)
@@ -1208,20 +903,6 @@ ngx_http_disclosure_listener_idle(ngx_http_disclosure_listener_t *l)
     }
 
     ngx_add_timer(&l->timer, delay);
-}
-
-
-static void
-ngx_http_disclosure_listener_idle_read(ngx_http_disclosure_listener_t *l)
-{
-    if (!PQconsumeInput(l->pgconn)
-        || PQstatus(l->pgconn) != CONNECTION_OK)
-    {
-        ngx_http_disclosure_listener_lost(l, "PQconsumeInput()");
-        return;
-    }
-
-    ngx_http_disclosure_listener_notifies(l);
 }
 
 
@@ -1247,12 +928,33 @@ ngx_http_disclosure_listener_timeout(ngx_event_t *ev)
                                              : NGX_HTTP_DISCLOSURE_STEP_POLL);
         return;
 
-    case NGX_HTTP_DISCLOSURE_STEP_CONNECTING:
-        ngx_http_disclosure_listener_lost(l, "connecting timed out");
+    default: /* a query under way: pg's timer */
+        return;
+    }
+}
+
+
+static void
+ngx_http_disclosure_listener_error(ngx_http_disclosure_pg_t *pg,
+    ngx_uint_t reason, const char *what)
+{
+    ngx_http_disclosure_listener_t  *l = pg->data;
+
+    switch (reason) {
+
+    case NGX_HTTP_DISCLOSURE_PG_EXITING:
+        /* the worker is shutting down: another one takes over */
+        ngx_http_disclosure_listener_stop(l);
         return;
 
-    default:
-        ngx_http_disclosure_listener_lost(l, "the query timed out");
+    case NGX_HTTP_DISCLOSURE_PG_TIMEDOUT:
+        ngx_http_disclosure_listener_lost(l,
+                        (pg->state == NGX_HTTP_DISCLOSURE_PG_CONNECTING)
+                        ? "connecting timed out" : "the query timed out");
+        return;
+
+    default: /* FAILED (logged, what is NULL), LOST, CLOSED */
+        ngx_http_disclosure_listener_lost(l, what);
         return;
     }
 }
@@ -1276,9 +978,9 @@ ngx_http_disclosure_listener_lost(ngx_http_disclosure_listener_t *l,
     level = (l->backoff == NGX_HTTP_DISCLOSURE_BACKOFF_MIN) ? NGX_LOG_WARN
                                                              : NGX_LOG_INFO;
 
-    if (what && l->pgconn) {
-        text = ngx_http_disclosure_db_text(buf, sizeof(buf),
-                                           PQerrorMessage(l->pgconn));
+    if (what && l->pg.pgconn) {
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
+                                           PQerrorMessage(l->pg.pgconn));
         ngx_log_error(level, l->log, 0,
                       "disclosure: listener: %s failed: %V", what, &text);
     }
@@ -1308,17 +1010,11 @@ ngx_http_disclosure_listener_close(ngx_http_disclosure_listener_t *l)
         ngx_del_timer(&l->timer);
     }
 
-    ngx_http_disclosure_listener_forget_socket(l);
-
-    if (l->pgconn) {
-        PQfinish(l->pgconn);
-        l->pgconn = NULL;
-    }
+    ngx_http_disclosure_pg_close(&l->pg);
 
     l->listening = 0;
     l->standby = 0;
     l->recovery = 0;
-    l->flushing = 0;
     l->pending = 0;      /* the first poll after reconnecting catches up */
     l->source = NGX_HTTP_DISCLOSURE_SOURCE_NONE;
     l->step = NGX_HTTP_DISCLOSURE_STEP_WAIT;
@@ -1373,17 +1069,16 @@ ngx_http_disclosure_listener_set_state(ngx_http_disclosure_listener_t *l,
 
 
 static void
-ngx_http_disclosure_listener_notifies(ngx_http_disclosure_listener_t *l)
+ngx_http_disclosure_listener_notify(ngx_http_disclosure_pg_t *pg, PGnotify *n)
 {
-    PGnotify  *n;
+    ngx_http_disclosure_listener_t  *l = pg->data;
 
-    while ((n = PQnotifies(l->pgconn)) != NULL) {
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, l->log, 0,
+                   "disclosure listener: notification on \"%s\" from %d",
+                   n->relname, n->be_pid);
 
-        if (ngx_strcmp(n->relname, NGX_HTTP_DISCLOSURE_CHANNEL) == 0) {
-            ngx_http_disclosure_listener_notification(l, n->extra);
-        }
-
-        PQfreemem(n);
+    if (ngx_strcmp(n->relname, NGX_HTTP_DISCLOSURE_CHANNEL) == 0) {
+        ngx_http_disclosure_listener_notification(l, n->extra);
     }
 }
 
@@ -1582,18 +1277,17 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
     }
 
     if (all) {
-        n = ngx_http_disclosure_invalidate(l, NULL);
+        n = ngx_http_disclosure_listener_invalidate(l, NULL);
 
         ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
                       "disclosure: data version %L: %d changes, some not "
                       "in the change log: all %ui cached entries "
                       "invalidated", version, rows, n);
 
-        ngx_http_disclosure_record(l, (source
-                                       == NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY)
-                                      ? NGX_HTTP_DISCLOSURE_SOURCE_GAP
-                                      : source,
-                                   NULL, 0, version, n);
+        ngx_http_disclosure_listener_record(l,
+                            (source == NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY)
+                            ? NGX_HTTP_DISCLOSURE_SOURCE_GAP : source,
+                            NULL, 0, version, n);
 
     } else {
         for (i = 0; i < rows; i++) {
@@ -1609,7 +1303,7 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
             agency = ch.agency;
             year = ch.year;
 
-            n = ngx_http_disclosure_invalidate(l, &ch);
+            n = ngx_http_disclosure_listener_invalidate(l, &ch);
 
             ngx_log_error(NGX_LOG_INFO, l->log, 0,
                           "disclosure: \"%V\" %i changed (data version %O): "
@@ -1617,7 +1311,7 @@ ngx_http_disclosure_listener_changes(ngx_http_disclosure_listener_t *l,
                           v, n, (source == NGX_HTTP_DISCLOSURE_SOURCE_NOTIFY)
                                 ? "" : ", seen by polling");
 
-            ngx_http_disclosure_record(l, source, &agency, year, v, n);
+            ngx_http_disclosure_listener_record(l, source, &agency, year, v, n);
         }
     }
 
@@ -1677,7 +1371,7 @@ ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
         return;
     }
 
-    n = ngx_http_disclosure_invalidate(l, NULL);
+    n = ngx_http_disclosure_listener_invalidate(l, NULL);
 
     if (!known) {
         /*
@@ -1695,13 +1389,13 @@ ngx_http_disclosure_listener_version(ngx_http_disclosure_listener_t *l)
                   "back, %ui cached entries invalidated",
                   l->version, old, n);
 
-    ngx_http_disclosure_record(l, NGX_HTTP_DISCLOSURE_SOURCE_VERSION, NULL, 0,
-                               l->version, n);
+    ngx_http_disclosure_listener_record(l, NGX_HTTP_DISCLOSURE_SOURCE_VERSION,
+                                        NULL, 0, l->version, n);
 }
 
 
 static ngx_uint_t
-ngx_http_disclosure_invalidate(ngx_http_disclosure_listener_t *l,
+ngx_http_disclosure_listener_invalidate(ngx_http_disclosure_listener_t *l,
     ngx_http_disclosure_change_t *ch)
 {
     ngx_uint_t        i, n;
@@ -1765,7 +1459,7 @@ ngx_http_disclosure_listener_ancestors(PGresult *res, int row,
 
 
 static void
-ngx_http_disclosure_record(ngx_http_disclosure_listener_t *l,
+ngx_http_disclosure_listener_record(ngx_http_disclosure_listener_t *l,
     ngx_uint_t source, ngx_str_t *agency, ngx_int_t year, int64_t version,
     ngx_uint_t entries)
 {
@@ -1791,19 +1485,4 @@ ngx_http_disclosure_record(ngx_http_disclosure_listener_t *l,
     }
 
     ngx_shmtx_unlock(&l->shared->shpool->mutex);
-}
-
-
-static void
-ngx_http_disclosure_listener_notice(void *arg, const char *message)
-{
-    ngx_http_disclosure_listener_t  *l = arg;
-
-    u_char     buf[NGX_MAX_ERROR_STR];
-    ngx_str_t  text;
-
-    text = ngx_http_disclosure_db_text(buf, sizeof(buf), message);
-
-    ngx_log_error(NGX_LOG_NOTICE, l->log, 0,
-                  "disclosure: listener: PostgreSQL said: %V", &text);
 }

@@ -34,6 +34,9 @@ typedef struct ngx_http_disclosure_main_conf_s {
     const char                 **conn_keywords;
     const char                 **conn_values;
     ngx_str_t                    conninfo_safe;     /* password masked, for logs */
+    struct ngx_http_disclosure_conninfo_s  *conninfo;  /* the pool's and the
+                                                       listener's arrays,
+                                                       see _conninfo.c */
     ngx_uint_t                   keepalive;         /* idle connections kept */
     ngx_uint_t                   max_connections;   /* per worker, 0: none */
     ngx_msec_t                   keepalive_timeout; /* idle connection lifetime */

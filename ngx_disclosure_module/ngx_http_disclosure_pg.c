@@ -428,8 +428,8 @@ static void
 ngx_http_disclosure_pg_process(ngx_http_disclosure_pg_t *pg,
     ngx_uint_t consume)
 {
-    ngx_int_t   rc;
-    PGresult   *res;
+    ngx_int_t  rc;
+    PGresult  *res;
 
     if (consume && !PQconsumeInput(pg->pgconn)) {
 

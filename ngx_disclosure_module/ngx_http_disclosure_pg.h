@@ -39,6 +39,10 @@
  *                    (PQgetResult() would never end);
  *   done(pg)         PQgetResult() returned NULL: the connection is idle
  *                    again (pg->state IDLE) and may be reused or closed;
+ *                    it may also have broken meanwhile (libpq closed the
+ *                    socket: what was read is still parsed, and the error
+ *                    comes as a result): look at PQstatus() and
+ *                    PQtransactionStatus() before reusing it;
  *   notify(pg, n)    a notification, freed after the call (NULL: they are
  *                    dropped).  It must not close the connection;
  *   error(pg, reason, what)
@@ -49,9 +53,9 @@
  *
  * ready, done and error are required; the others may be NULL.  Every
  * callback runs from an event handler, or from pg_sent() before it
- * returns; nothing in this file touches pg after a
- * callback other than result(), copy() and notify() returns, so any of
- * them but notify() may close pg or start another query on it.
+ * returns.  Nothing here touches pg after a callback returns, but for
+ * result() and copy() returning NGX_OK or NGX_AGAIN and for notify():
+ * any other callback may close pg or start another query on it.
  *
  * The socket belongs to libpq (PQfinish() closes it, and PQconnectPoll()
  * may replace it): the nginx connection around it is registered
@@ -67,9 +71,12 @@
  * (pg_close(): the backend ends the query when it next writes, which a
  * streaming query does at once), or, to keep the connection, by running
  * NGX_HTTP_DISCLOSURE_PG_CANCEL_SQL with PQbackendPID(pg->pgconn) as $1 on
- * another connection of the same role; the cancelled query then ends with
- * an error result (SQLSTATE 57014) and done(), and the connection is clean.
- * A suspended connection must be resumed for that end to be read.
+ * another connection of the same role (PostgreSQL lets a role cancel its
+ * own backends); the cancelled query then ends with an error result
+ * (SQLSTATE 57014) and done(), and the connection is clean.  A suspended
+ * connection must be resumed for that end to be read.  The signal hits
+ * whatever the backend runs when it arrives: send the connection's next
+ * query only after the cancelling one has answered.
  */
 
 

@@ -2,14 +2,14 @@
 --
 -- The vocabulary of the national format, made to match the TSVs by upserts
 -- each time sql/migrate applies this file: a label fixed in a TSV is fixed
--- here, a key added to a TSV is added (reports created from then on have its
--- cell; existing revisions do not, like a cell the document never printed),
--- and a key gone from a TSV is deleted, which the foreign keys refuse while a
--- stored report, a total or a published total still uses it: move or delete
--- those in a versioned migration first.  The tables are 0001_format.sql.
--- A new column of a table also needs a versioned migration that remakes its
--- grid view (0005_workflow.sql's make_grid), and the module's C tables are
--- generated from the same TSVs by format/gen-c.
+-- here, a key added to a TSV is added (drafts made from then on have its
+-- cell; existing revisions have none), and a key gone from a TSV is deleted,
+-- which the foreign keys refuse while a stored revision (its cells, narrative
+-- or printed totals) still uses it: move or delete those in a versioned
+-- migration first.  The tables are 0001_format.sql.
+-- A new column reaches the grids (55_grids.sql) when it comes last in its
+-- table; elsewhere, a versioned migration drops the grid first.  The
+-- module's C tables are generated from the same TSVs by format/gen-c.
 
 CREATE TEMP TABLE format_new ON COMMIT DROP AS
     SELECT * FROM disclosure.format WITH NO DATA;
@@ -454,7 +454,14 @@ INSERT INTO format_cell_new (format, tbl, row_key, col_key, kind, unit, row_grou
 
 -- Gone keys first (children before parents), then the upserts (parents
 -- first).  The orders are unique per format: flipped negative before the
--- upserts, so that rows can trade places.
+-- upserts, so that rows can trade places.  Which inputs make a total is
+-- derived from these cells: the rows of gone cells are deleted here, the
+-- rest is derived again by 15_format_totals.sql.
+DELETE FROM disclosure.format_total_part o
+ WHERE NOT EXISTS (SELECT FROM format_cell_new n
+                    WHERE (n.format, n.tbl, n.row_key, n.col_key) = (o.format, o.tbl, o.row_key, o.col_key))
+    OR NOT EXISTS (SELECT FROM format_cell_new n
+                    WHERE (n.format, n.tbl, n.row_key, n.col_key) = (o.format, o.tbl, o.part_row, o.part_col));
 DELETE FROM disclosure.format_cell o
  WHERE NOT EXISTS (SELECT FROM format_cell_new n
                     WHERE (n.format, n.tbl, n.row_key, n.col_key) = (o.format, o.tbl, o.row_key, o.col_key));

@@ -177,6 +177,7 @@ RETURNS text LANGUAGE sql STABLE AS $$
                    (SELECT w.why FROM disclosure.reserved_word w WHERE w.word = p_slug))
         END
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.slug_refusal(text) TO disclosure_editor;
 
 CREATE OR REPLACE FUNCTION disclosure.check_slug() RETURNS trigger
@@ -191,3 +192,4 @@ BEGIN
     RETURN NEW;
 END
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema

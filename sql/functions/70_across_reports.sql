@@ -16,6 +16,7 @@ LANGUAGE sql STABLE AS $$
      WHERE t.revision_id = p_revision_id AND t.format = 2021 AND t.tbl = 'applications'
        AND t.row_key = 'other' AND t.col_key <> 'total' AND t.given = 'number'
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.rollup_cells(integer) TO disclosure_editor;
 
 -- adds (sign 1) or takes away (-1) the cells of office-scope revisions to the
@@ -140,6 +141,7 @@ RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
     SELECT make_timestamptz(p_year + 1, CASE p_kind WHEN 'government' THEN 3 ELSE 1 END, 31,
                             0, 0, 0, 'Asia/Shanghai') + interval '1 day'
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.deadline(text,integer) TO disclosure_editor;
 
 CREATE OR REPLACE FUNCTION disclosure.year_state_refresh(p_reports int[])
@@ -227,6 +229,7 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
                      JOIN disclosure.year_state s ON s.agency_id = t.agency_id AND s.status = 'published'
                     WHERE t.ancestor_id = p_agency_id)
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.shown(integer) TO disclosure_editor;
 
 -- the counts of a set of states, in one pass
@@ -241,6 +244,7 @@ RETURNS json LANGUAGE sql IMMUTABLE AS $$
         'none', count(*) FILTER (WHERE s = 'none'))
       FROM unnest(p_states) s
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.state_counts(text[]) TO disclosure_editor;
 
 -- the counts of the states of one year over the agencies below each agency
@@ -253,6 +257,7 @@ RETURNS TABLE (agency_id int, counts json) LANGUAGE sql STABLE AS $$
       LEFT JOIN disclosure.year_state s ON s.agency_id = t.agency_id AND s.year = p_year
      GROUP BY t.ancestor_id
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.below_counts(integer,integer[]) TO disclosure_editor;
 
 -- a number of a report document (tables or published_totals), NULL if the
@@ -262,6 +267,7 @@ RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN jsonb_typeof(p #> string_to_array(p_key, '.')) = 'number'
                 THEN (p #>> string_to_array(p_key, '.'))::numeric END
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.doc_number(jsonb,text) TO disclosure_editor;
 
 CREATE OR REPLACE FUNCTION disclosure.agency_json(a disclosure.agency)
@@ -270,6 +276,7 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'parent', (SELECT json_build_object('slug', p.slug, 'name', p.name)
                      FROM disclosure.agency p WHERE p.id = a.parent_id))
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.agency_json(disclosure.agency) TO disclosure_editor;
 
 -- the agencies above one, the top first
@@ -284,6 +291,7 @@ RETURNS json LANGUAGE sql STABLE AS $$
     SELECT coalesce(json_agg(json_build_object('slug', a.slug, 'name', a.name) ORDER BY u.n DESC), '[]')
       FROM up u JOIN disclosure.agency a ON a.id = u.id
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.ancestors(integer) TO disclosure_editor;
 
 -- one line of a completeness table; depth NULL: not said
@@ -300,4 +308,5 @@ RETURNS json LANGUAGE sql STABLE AS $$
         'scope', p_scope,
         'below', p_below))
 $$;
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure.state_json(text,text,text,integer,integer,text,text,timestamp with time zone,text,json) TO disclosure_editor;

@@ -233,6 +233,7 @@ END
 $$;
 COMMENT ON FUNCTION disclosure_web.trend(text) IS
     'the key figures of every published year of an agency (format/trend-figures.tsv), or NULL';
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure_web.trend(text) TO disclosure_editor, disclosure_reader;
 
 -- /{agency}/{year}/compare: every cell with last year's value and the change
@@ -301,6 +302,7 @@ END
 $$;
 COMMENT ON FUNCTION disclosure_web.compare(text,integer) IS
     'a published report, every cell with the previous year''s value and the change, or NULL';
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure_web.compare(text,integer) TO disclosure_editor, disclosure_reader;
 
 -- /{agency}/{year}/rollup: the agency and everything below it for one year.
@@ -431,6 +433,7 @@ END
 $$;
 COMMENT ON FUNCTION disclosure_web.rollup(text,integer) IS
     'an agency and its descendants for one year: summed cells, what was not added and why, who published when, or NULL';
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure_web.rollup(text,integer) TO disclosure_editor, disclosure_reader;
 
 -- /{year}/: the whole portal for one year, by top-level agency
@@ -478,6 +481,7 @@ END
 $$;
 COMMENT ON FUNCTION disclosure_web.year_page(integer) IS
     'one year across the portal: who published and when, by top-level agency, or NULL';
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure_web.year_page(integer) TO disclosure_editor, disclosure_reader;
 
 -- the slugs above an agency, the top first: what a publication of it also
@@ -494,4 +498,5 @@ END
 $$;
 COMMENT ON FUNCTION disclosure_web.ancestors(text) IS
     'the slugs of the agencies above one, the top first, or NULL';
+-- PUBLIC kept EXECUTE from 0040 (README, "Migrations"): no USAGE on the schema
 GRANT EXECUTE ON FUNCTION disclosure_web.ancestors(text) TO disclosure_editor, disclosure_reader;

@@ -16,6 +16,7 @@ use File::Temp ();
 use IPC::Run ();
 use Time::HiRes ();
 use Disclosure::Test;
+use Disclosure::Part;
 
 binmode Test::More->builder->$_, ":encoding(UTF-8)" for qw(output failure_output todo_output);
 
@@ -234,54 +235,57 @@ for my $i (0 .. $#jobs) {
     my $r = $results->[$i] or next;
     my $what = "$job->{name} at $job->{width} px";
 
-    is $r->{url}, $job->{url}, "$what: the result is for $job->{url}";
-    ok !$r->{error}, "$what: loaded and checked" or diag $r->{error};
-    next if $r->{error};
-    is $r->{status}, 200, "$what: 200";
-    $pages_checked++;
+    # each page on its own: one that fails to load does not hide the others
+    part $what => sub {
+        is $r->{url}, $job->{url}, "$what: the result is for $job->{url}";
+        ok !$r->{error}, "$what: loaded and checked" or diag $r->{error};
+        return if $r->{error};
+        is $r->{status}, 200, "$what: 200";
+        $pages_checked++;
 
-    # axe
-    $violations += @{ $r->{violations} };
-    is scalar @{ $r->{violations} }, 0, "$what: no axe-core violation ($r->{passes} rules pass)"
-        or diag violations_text($r);
-    note "$what: axe-core $r->{axe} needs review: @{ $r->{incomplete} }"
-        if @{ $r->{incomplete} };
-    is_deeply $r->{pageErrors}, [], "$what: no script error or failed request";
+        # axe
+        $violations += @{ $r->{violations} };
+        is scalar @{ $r->{violations} }, 0, "$what: no axe-core violation ($r->{passes} rules pass)"
+            or diag violations_text($r);
+        note "$what: axe-core $r->{axe} needs review: @{ $r->{incomplete} }"
+            if @{ $r->{incomplete} };
+        is_deeply $r->{pageErrors}, [], "$what: no script error or failed request";
 
-    # what is on it
-    my $l = $r->{layout};
-    is $l->{lang}, 'zh-CN', "$what: lang zh-CN";
-    my %tables = map { /\b(d-t-\w+)/ ? ($1 => 1) : () } @{ $l->{tables} };
-    ok $tables{$_}, "$what: shows the $_ table" for @{ $job->{tables} };
+        # what is on it
+        my $l = $r->{layout};
+        is $l->{lang}, 'zh-CN', "$what: lang zh-CN";
+        my %tables = map { /\b(d-t-\w+)/ ? ($1 => 1) : () } @{ $l->{tables} };
+        ok $tables{$_}, "$what: shows the $_ table" for @{ $job->{tables} };
 
-    # the page does not scroll sideways
-    cmp_ok $l->{scrollWidth}, '<=', $l->{clientWidth},
-        "$what: the page is no wider than the viewport"
-        or diag "sticking out on the right: "
-              . join(', ', map { "$_->{element} to $_->{right}px" } @{ $l->{sticking} });
+        # the page does not scroll sideways
+        cmp_ok $l->{scrollWidth}, '<=', $l->{clientWidth},
+            "$what: the page is no wider than the viewport"
+            or diag "sticking out on the right: "
+                  . join(', ', map { "$_->{element} to $_->{right}px" } @{ $l->{sticking} });
 
-    for my $box (@{ $l->{boxes} }) {
-        my $name = "$what: the box of @{ $box->{tables} }";
-        ok $box->{left} >= 0 && $box->{right} <= $l->{clientWidth},
-            "$name is inside the viewport"
-            or diag "box from $box->{left} to $box->{right}px, viewport $l->{clientWidth}px";
-        next unless $box->{scrollWidth} > $box->{clientWidth};
-        like $box->{overflowX}, qr/^(auto|scroll)$/, "$name scrolls sideways (overflow-x)";
-        cmp_ok $box->{scrolledBy}, '>', 0, "$name scrolls its overflow into view";
-    }
-
-    # on a phone the wide tables are wider than the screen, so their boxes
-    # are what scrolls
-    if ($job->{width} == $PHONE) {
-        for my $t (grep { $_ ne 'd-t-proactive' } @{ $job->{tables} }) {
-            my ($box) = grep { grep { /\b\Q$t\E\b/ } @{ $_->{tables} } } @{ $l->{boxes} };
-            ok $box && $box->{scrollWidth} > $box->{clientWidth},
-                "$what: the $t table overflows inside its .d-scroll box"
-                or diag explain $box;
+        for my $box (@{ $l->{boxes} }) {
+            my $name = "$what: the box of @{ $box->{tables} }";
+            ok $box->{left} >= 0 && $box->{right} <= $l->{clientWidth},
+                "$name is inside the viewport"
+                or diag "box from $box->{left} to $box->{right}px, viewport $l->{clientWidth}px";
+            next unless $box->{scrollWidth} > $box->{clientWidth};
+            like $box->{overflowX}, qr/^(auto|scroll)$/, "$name scrolls sideways (overflow-x)";
+            cmp_ok $box->{scrolledBy}, '>', 0, "$name scrolls its overflow into view";
         }
-    }
 
-    ok -s $job->{screenshot}, "$what: screenshot t/logs/browser/$job->{name}-$job->{width}.png";
+        # on a phone the wide tables are wider than the screen, so their boxes
+        # are what scrolls
+        if ($job->{width} == $PHONE) {
+            for my $t (grep { $_ ne 'd-t-proactive' } @{ $job->{tables} }) {
+                my ($box) = grep { grep { /\b\Q$t\E\b/ } @{ $_->{tables} } } @{ $l->{boxes} };
+                ok $box && $box->{scrollWidth} > $box->{clientWidth},
+                    "$what: the $t table overflows inside its .d-scroll box"
+                    or diag explain $box;
+            }
+        }
+
+        ok -s $job->{screenshot}, "$what: screenshot t/logs/browser/$job->{name}-$job->{width}.png";
+    };
 }
 
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash';

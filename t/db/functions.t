@@ -13,6 +13,8 @@ use Encode qw(decode_utf8);
 use File::Path qw(make_path);
 use Disclosure::Test;
 
+binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
+
 my $root = "$FindBin::Bin/../..";
 my $pg = Disclosure::Test->pg(sample => 1);
 my @conn = ('-h', $pg->socket_dir, '-p', $pg->port, '-U', 'postgres');
@@ -68,6 +70,8 @@ my $catalogue = q{
     SELECT 'format_cell ' || f::text FROM disclosure.format_cell f
     UNION ALL
     SELECT 'format_section ' || s::text FROM disclosure.format_section s
+    UNION ALL
+    SELECT 'format_total_part ' || t::text FROM disclosure.format_total_part t
     ORDER BY 1
 };
 sub catalogue { return $pg->psql($catalogue, dbname => $_[0]) }
@@ -113,10 +117,15 @@ ok $ok && $out !~ /applying/, 'running it again applies nothing' or diag $out;
 
 my $new = copy_tree('new');
 my $tsv = read_utf8("$new/format/cells.tsv");
-# a label fixed, and a row added in the middle of the 2021 proactive table
+# a label fixed, a row added in the middle of the 2021 proactive table, and a
+# result row in 三 (seven cells: six inputs and their 总计, part of （七）总计)
 $tsv =~ s/^(2021\tproactive\tlicensing\tdecisions\t.*\t)行政许可(\t)/${1}行政许可（更正）$2/m or die;
 $tsv =~ s/^(2021\tproactive\tenforcement\t)/2021\tproactive\tinspections\tdecisions\tinput\t件\t第二十条第（六）项\t行政检查\t信息内容\t本年处理决定数量\n$1/m
     or die;
+my $misc = join '', $tsv =~ /^(2021\tapplications\tother_misc\t.*\n)/mg;
+(my $added = $misc) =~ s/\tother_misc\t/\tother_added\t/g;
+$added =~ s/3\.其他/4.新增/g;
+$tsv =~ s/\Q$misc\E/$misc$added/ or die;
 write_utf8("$new/format/cells.tsv", $tsv);
 system("$new/format/gen-sql > $new/sql/functions/00_format.sql") == 0 or die;
 
@@ -132,9 +141,15 @@ is decode_utf8($pg->psql(q{SELECT row_label FROM disclosure.format_cell
 is $pg->psql(q{SELECT string_agg(row_key || ':' || row_ord, ' ' ORDER BY ord) FROM disclosure.format_cell
                 WHERE format = 2021 AND tbl = 'proactive' AND col_key = 'decisions'}),
     'licensing:3 penalties:4 inspections:5 enforcement:6', 'the new row is in, in its place';
-is $pg->psql(q{SELECT count(*) FROM disclosure.format_cell WHERE format = 2021}), 201, '201 cells of 2021 now';
+is $pg->psql(q{SELECT count(*) FROM disclosure.format_cell WHERE format = 2021}), 208, '208 cells of 2021 now';
 is $pg->psql(q{SELECT count(DISTINCT ord) = count(*) AND min(ord) = 1 AND max(ord) = count(*)
-                 FROM disclosure.format_cell WHERE format = 2021}), 't', 'numbered 1..201 again';
+                 FROM disclosure.format_cell WHERE format = 2021}), 't', 'numbered 1..208 again';
+is $pg->psql(q{SELECT count(*) FROM disclosure.format_total_part
+                WHERE format = 2021 AND tbl = 'applications' AND row_key = 'other_added' AND col_key = 'total'}), 6,
+    'the new result row\'s 总计 adds up its six inputs';
+is $pg->psql(q{SELECT count(*) FROM disclosure.format_total_part
+                WHERE format = 2021 AND tbl = 'applications' AND row_key = 'closed_total' AND col_key = 'total'}),
+    22 * 6, 'and （七）总计 now adds up 22 result rows × 6 applicant columns';
 is $pg->psql(q{SELECT string_agg(md5(document::text), ',' ORDER BY revision_id) FROM disclosure.published_document}),
     $published, 'the published documents are untouched';
 is $pg->psql(q{SELECT md5(disclosure_web.report('demo-district', 2024)::text)}), $report,
@@ -143,8 +158,13 @@ is $pg->psql(q{SELECT count(*) >= 0 FROM disclosure.check_report('demo-district'
     'an existing report is still checked';
 $pg->psql(q{SELECT disclosure.new_report('demo-district', 2031)});
 is $pg->psql(q{SELECT count(*) FROM disclosure.cell c JOIN disclosure.current_revision r USING (revision_id)
-                WHERE r.agency = 'demo-district' AND r.year = 2031 AND c.row_key = 'inspections'}), 1,
-    'a new draft has the new cell';
+                WHERE r.agency = 'demo-district' AND r.year = 2031 AND c.row_key IN ('inspections', 'other_added')}), 7,
+    'a new draft has the new cells';
+$pg->psql(q{SELECT disclosure.set_cell(disclosure.draft_of('demo-district', 2031), 'applications', 'other_added', 'business', '5')});
+is $pg->psql(q{SELECT string_agg(value::text, ' ' ORDER BY row_key) FROM disclosure.cell_value
+                WHERE revision_id = disclosure.draft_of('demo-district', 2031) AND tbl = 'applications'
+                  AND col_key = 'total' AND row_key IN ('other_added', 'closed_total')}),
+    '5 5', 'and it counts in the totals';
 is decode_utf8($pg->psql(q{SELECT string_agg(row_label, ' ' ORDER BY row_no) FROM disclosure.proactive_grid
                             WHERE agency = 'demo-district' AND year = 2031 AND row_no BETWEEN 3 AND 5})),
     '行政许可（更正） 行政处罚 行政检查', 'and the grid shows it, with the fixed label';
@@ -153,13 +173,14 @@ ok $ok && $out !~ /applying/, 'running it again applies nothing' or diag $out;
 
 # a key gone from the TSV while a report uses it: refused, nothing changed
 $tsv =~ s/^2021\tproactive\tinspections\t.*\n//m or die;
+$tsv =~ s/\Q$added\E// or die;
 $tsv =~ s/行政许可（更正）/行政许可/ or die;
 write_utf8("$new/format/cells.tsv", $tsv);
 system("$new/format/gen-sql > $new/sql/functions/00_format.sql") == 0 or die;
 my $recorded = $pg->psql('SELECT string_agg(name || sha256, \',\' ORDER BY name) FROM disclosure.function_file');
 ($ok, $out) = migrate("$new/sql", 'disclosure');
-ok !$ok, 'a key removed from the TSV while a draft uses it fails the run';
-like $out, qr/foreign key.*\n.*inspections/, 'and says which key' or diag $out;
+ok !$ok, 'keys removed from the TSV while a draft uses them fail the run';
+like $out, qr/foreign key.*\n.*(inspections|other_added)/, 'and say which key' or diag $out;
 is decode_utf8($pg->psql(q{SELECT row_label FROM disclosure.format_cell
                             WHERE format = 2021 AND tbl = 'proactive' AND row_key = 'licensing'})),
     '行政许可（更正）', 'nothing of that pass is applied';

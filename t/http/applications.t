@@ -9,6 +9,7 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Encode qw(decode_utf8);
 use Disclosure::Test;
+use Disclosure::Part;
 
 binmode Test::More->builder->$_, ":encoding(UTF-8)" for qw(output failure_output todo_output);
 
@@ -55,26 +56,32 @@ sub cells_of_db {
 
 my $page = decode_utf8($ngx->get('/r/demo-district/2024')->{content});
 for my $table (qw(applications proactive appeals)) {
-    my $html = cells_of_html($page, $table);
-    my $db = cells_of_db($table);
-    is scalar(keys %$html), scalar(keys %$db), "$table: every cell of the format is on the page";
-    is_deeply $html, $db, "$table: every cell equals the database, cell by cell";
+    part "the $table table, on the page and in its fragment, cell by cell against the database" => sub {
+        my $html = cells_of_html($page, $table);
+        my $db = cells_of_db($table);
+        is scalar(keys %$html), scalar(keys %$db), "$table: every cell of the format is on the page";
+        is_deeply $html, $db, "$table: every cell equals the database, cell by cell";
 
-    my $fragment = decode_utf8($ngx->get("/r/demo-district/2024/$table")->{content});
-    is_deeply cells_of_html($fragment, $table), $db, "$table: and so does the SSI fragment";
+        my $fragment = decode_utf8($ngx->get("/r/demo-district/2024/$table")->{content});
+        is_deeply cells_of_html($fragment, $table), $db, "$table: and so does the SSI fragment";
+    };
 }
 
-my $app = cells_of_db('applications');
-cmp_ok scalar(grep { $_ ne '0' && $_ ne '' } values %$app), '>', 20, 'the table is mostly non-zero';
-is cells_of_html($page, 'appeals')->{'suit_after_review.pending'}, '/', 'a slash is shown as given';
-is cells_of_html($page, 'appeals')->{'suit_after_review.other'}, '', 'a blank is shown blank';
+part 'the table is mostly non-zero; a slash and a blank are kept' => sub {
+    my $app = cells_of_db('applications');
+    cmp_ok scalar(grep { $_ ne '0' && $_ ne '' } values %$app), '>', 20, 'the table is mostly non-zero';
+    is cells_of_html($page, 'appeals')->{'suit_after_review.pending'}, '/', 'a slash is shown as given';
+    is cells_of_html($page, 'appeals')->{'suit_after_review.other'}, '', 'a blank is shown blank';
+};
 
 # every data cell names header cells that exist
-my %ids = map { $_ => 1 } $page =~ /<th[^>]* id="([^"]+)"/g;
-my @missing = grep { !$ids{$_} } map { split ' ' } $page =~ /<td[^>]* headers="([^"]+)"/g;
-is_deeply \@missing, [], 'every headers= id exists';
-like $page, qr/<caption[^>]*>/, 'tables have captions';
-like $page, qr/<th scope="col"/, 'column headers have scope';
-like $page, qr/<th scope="row"/, 'row headers have scope';
+part 'every data cell names header cells that exist; captions and scopes' => sub {
+    my %ids = map { $_ => 1 } $page =~ /<th[^>]* id="([^"]+)"/g;
+    my @missing = grep { !$ids{$_} } map { split ' ' } $page =~ /<td[^>]* headers="([^"]+)"/g;
+    is_deeply \@missing, [], 'every headers= id exists';
+    like $page, qr/<caption[^>]*>/, 'tables have captions';
+    like $page, qr/<th scope="col"/, 'column headers have scope';
+    like $page, qr/<th scope="row"/, 'row headers have scope';
+};
 
 done_testing;

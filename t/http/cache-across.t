@@ -14,6 +14,7 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Disclosure::Test;
 use Disclosure::Cache;
+use Disclosure::Part;
 
 binmode Test::More->builder->$_, ":encoding(UTF-8)" for qw(output failure_output todo_output);
 
@@ -43,35 +44,39 @@ my @fresh = qw(
     /c/2023/ /c/2023/fragment
 );
 
-$ngx->get($_) for @stale, @fresh;
-is_deeply [ map { cache($_) } @stale, @fresh ], [ ('HIT') x (@stale + @fresh) ], 'every new page is cached';
+part 'a department\'s publication makes stale exactly what it changes' => sub {
+    $ngx->get($_) for @stale, @fresh;
+    is_deeply [ map { cache($_) } @stale, @fresh ], [ ('HIT') x (@stale + @fresh) ], 'every new page is cached';
 
-my $n = Disclosure::Cache::status($ngx)->{listener}{invalidations};
-$pg->psql(q{SELECT disclosure.revise('demo-district-education', 2024, '更正');
-            UPDATE disclosure.appeals_grid SET pending = '3'
-             WHERE agency = 'demo-district-education' AND year = 2024 AND row_key = 'review';
-            SELECT disclosure.publish('demo-district-education', 2024);}, role => 't_publisher');
-my $last = Disclosure::Cache::wait_invalidation($ngx, $n);
-ok $last, 'the publication was heard';
-is $last->{agency}, 'demo-district-education', 'of the department';
-is $last->{entries}, scalar @stale, 'exactly the stale entries were invalidated';
+    my $n = Disclosure::Cache::status($ngx)->{listener}{invalidations};
+    $pg->psql(q{SELECT disclosure.revise('demo-district-education', 2024, '更正');
+                UPDATE disclosure.appeals_grid SET pending = '3'
+                 WHERE agency = 'demo-district-education' AND year = 2024 AND row_key = 'review';
+                SELECT disclosure.publish('demo-district-education', 2024);}, role => 't_publisher');
+    my $last = Disclosure::Cache::wait_invalidation($ngx, $n);
+    ok $last, 'the publication was heard';
+    is $last->{agency}, 'demo-district-education', 'of the department';
+    is $last->{entries}, scalar @stale, 'exactly the stale entries were invalidated';
 
-for my $p (@stale) { is cache($p), 'MISS', "stale: $p" }
-for my $p (@fresh) { is cache($p), 'HIT', "fresh: $p" }
+    for my $p (@stale) { is cache($p), 'MISS', "stale: $p" }
+    for my $p (@fresh) { is cache($p), 'HIT', "fresh: $p" }
 
-like $ngx->get('/c/demo-district-education/2024/compare.json')->{content}, qr/"revision":2/,
-    'the comparison shows the correction';
+    like $ngx->get('/c/demo-district-education/2024/compare.json')->{content}, qr/"revision":2/,
+        'the comparison shows the correction';
+};
 
 # a renamed agency (year 0 in the notification): every page that shows names
 # goes stale, the reports keep the names they were published with
-$ngx->get($_) for @stale, @fresh;
-$n = Disclosure::Cache::status($ngx)->{listener}{invalidations};
-$pg->psql(q{UPDATE disclosure.agency SET name = '示例区教育和体育局' WHERE slug = 'demo-district-education'},
-          role => 't_publisher');
-ok Disclosure::Cache::wait_invalidation($ngx, $n), 'the rename was heard';
-is cache('/c/demo-district-housing/trend'), 'MISS', 'rename: trend pages are stale';
-is cache('/c/demo-district/2023/rollup'), 'MISS', 'rename: roll-ups are stale';
-is cache('/c/2023/'), 'MISS', 'rename: year pages are stale';
-is cache('/c/demo-district-education/2023'), 'HIT', 'rename: reports stay';
+part 'a renamed agency: every page that shows names goes stale, the reports stay' => sub {
+    $ngx->get($_) for @stale, @fresh;
+    my $n = Disclosure::Cache::status($ngx)->{listener}{invalidations};
+    $pg->psql(q{UPDATE disclosure.agency SET name = '示例区教育和体育局' WHERE slug = 'demo-district-education'},
+              role => 't_publisher');
+    ok Disclosure::Cache::wait_invalidation($ngx, $n), 'the rename was heard';
+    is cache('/c/demo-district-housing/trend'), 'MISS', 'rename: trend pages are stale';
+    is cache('/c/demo-district/2023/rollup'), 'MISS', 'rename: roll-ups are stale';
+    is cache('/c/2023/'), 'MISS', 'rename: year pages are stale';
+    is cache('/c/demo-district-education/2023'), 'HIT', 'rename: reports stay';
+};
 
 done_testing;

@@ -11,6 +11,7 @@ use Test::More;
 use HTTP::Tiny;
 use Disclosure::Test;
 use Disclosure::Cache;
+use Disclosure::Part;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 
@@ -49,70 +50,76 @@ note scalar(@paths) . " responses, $total bytes, for a zone of 256 KB";
 # -- filled past capacity, twice over -------------------------------------------------
 my $hot = '/c/xigong-edz/2024';
 $ngx->get($hot);
-my $cold = "/c/$paths[0]";
-my ($ok, $same) = (0, 0);
-for my $round (1, 2) {
-    for my $path (@paths) {
-        my $r = $ngx->get("/c/$path");
-        $ok++ if $r->{status} == 200;
-        $same++ if $r->{content} eq $want{$path};
-        $ngx->get($hot);                 # used between every two others
+part 'filled past capacity, twice over: every response served byte for byte, the least recently used evicted' => sub {
+    my $cold = "/c/$paths[0]";
+    my ($ok, $same) = (0, 0);
+    for my $round (1, 2) {
+        for my $path (@paths) {
+            my $r = $ngx->get("/c/$path");
+            $ok++ if $r->{status} == 200;
+            $same++ if $r->{content} eq $want{$path};
+            $ngx->get($hot);                 # used between every two others
+        }
     }
-}
-is $ok, 2 * @paths, 'every response 200';
-is $same, 2 * @paths, 'every response byte for byte what the uncached location serves';
+    is $ok, 2 * @paths, 'every response 200';
+    is $same, 2 * @paths, 'every response byte for byte what the uncached location serves';
 
-my $z = zone();
-cmp_ok $z->{evictions}, '>', 0, "entries were evicted ($z->{evictions})";
-cmp_ok $z->{entries}, '<', scalar @paths, "the zone holds a part ($z->{entries} entries)";
-cmp_ok $z->{entry_allocated}, '<=', $z->{size}, 'inside the zone';
-cmp_ok $z->{bytes_used}, '<=', $z->{size}, 'its pages too';
-is $z->{fills}, 0, 'no fill is left locked';
-cmp_ok $z->{bytes_used}, '>=', $z->{entry_allocated}, 'and they hold what the entries were given';
-cmp_ok $z->{entry_allocated}, '>=', $z->{entry_bytes}, 'rounded up, never down';
-cmp_ok $z->{entry_allocated} - $z->{entry_bytes}, '<', 512 * $z->{entries},
-    'by less than 512 bytes an entry (bodies in pieces, not whole pages)';
-diag sprintf '%d entries: %.0f bytes each on average, %.0f allocated (%.1f%% lost to rounding)',
-    $z->{entries}, $z->{entry_bytes} / $z->{entries}, $z->{entry_allocated} / $z->{entries},
-    100 * (1 - $z->{entry_bytes} / $z->{entry_allocated});
+    my $z = zone();
+    cmp_ok $z->{evictions}, '>', 0, "entries were evicted ($z->{evictions})";
+    cmp_ok $z->{entries}, '<', scalar @paths, "the zone holds a part ($z->{entries} entries)";
+    cmp_ok $z->{entry_allocated}, '<=', $z->{size}, 'inside the zone';
+    cmp_ok $z->{bytes_used}, '<=', $z->{size}, 'its pages too';
+    is $z->{fills}, 0, 'no fill is left locked';
+    cmp_ok $z->{bytes_used}, '>=', $z->{entry_allocated}, 'and they hold what the entries were given';
+    cmp_ok $z->{entry_allocated}, '>=', $z->{entry_bytes}, 'rounded up, never down';
+    cmp_ok $z->{entry_allocated} - $z->{entry_bytes}, '<', 512 * $z->{entries},
+        'by less than 512 bytes an entry (bodies in pieces, not whole pages)';
+    diag sprintf '%d entries: %.0f bytes each on average, %.0f allocated (%.1f%% lost to rounding)',
+        $z->{entries}, $z->{entry_bytes} / $z->{entries}, $z->{entry_allocated} / $z->{entries},
+        100 * (1 - $z->{entry_bytes} / $z->{entry_allocated});
 
-is cache($ngx->get($hot)), 'HIT', 'the entry used most recently stayed';
-is cache($ngx->get($cold)), 'MISS', 'the least recently used one went';
+    is cache($ngx->get($hot)), 'HIT', 'the entry used most recently stayed';
+    is cache($ngx->get($cold)), 'MISS', 'the least recently used one went';
+};
 
 # -- larger than half the zone: served, not stored ------------------------------------
-$pg->psql(q{
-    INSERT INTO disclosure.agency (slug, name, kind) VALUES ('long', '长篇局', 'department');
-    SELECT disclosure.new_report('long', 2024);
-    UPDATE disclosure.sections_grid SET body = repeat(E'这是一段很长的说明文字，用来把报告撑到一百五十千字节以上。\n', 2000)
-     WHERE agency = 'long' AND year = 2024 AND section = 'problems';
-    SELECT disclosure.publish('long', 2024);
-});
-my $long = uncached('/c/long/2024');
-cmp_ok length $long, '>', 128 * 1024, 'a page over half the zone';
-for (1, 2) {
-    my $r = $ngx->get('/c/long/2024');
-    is $r->{status}, 200, "served ($_)";
-    ok $r->{content} eq $long, 'whole';
-    is cache($r), 'MISS', 'from the database';
-}
-is zone()->{too_large}, 2, 'counted as too large';
-like $ngx->error_log, qr/disclosure: a response of \d+ bytes is too large for the cache zone "small"/,
-    'and logged';
-is cache($ngx->get($hot)), 'HIT', 'without evicting the others for nothing';
+part 'larger than half the zone: served, not stored' => sub {
+    $pg->psql(q{
+        INSERT INTO disclosure.agency (slug, name, kind) VALUES ('long', '长篇局', 'department');
+        SELECT disclosure.new_report('long', 2024);
+        UPDATE disclosure.sections_grid SET body = repeat(E'这是一段很长的说明文字，用来把报告撑到一百五十千字节以上。\n', 2000)
+         WHERE agency = 'long' AND year = 2024 AND section = 'problems';
+        SELECT disclosure.publish('long', 2024);
+    });
+    my $long = uncached('/c/long/2024');
+    cmp_ok length $long, '>', 128 * 1024, 'a page over half the zone';
+    for (1, 2) {
+        my $r = $ngx->get('/c/long/2024');
+        is $r->{status}, 200, "served ($_)";
+        ok $r->{content} eq $long, 'whole';
+        is cache($r), 'MISS', 'from the database';
+    }
+    is zone()->{too_large}, 2, 'counted as too large';
+    like $ngx->error_log, qr/disclosure: a response of \d+ bytes is too large for the cache zone "small"/,
+        'and logged';
+    is cache($ngx->get($hot)), 'HIT', 'without evicting the others for nothing';
+};
 
 # -- the smallest zone ----------------------------------------------------------------
-is zone('mini')->{size}, 32768, 'a zone of 32 KB';
-my %second;
-for my $path ('/m/xigong-edz/2024', '/m/demo-district/2024.json', '/m/demo-district/2024.csv') {
-    my $r1 = $ngx->get($path);
-    my $r2 = $ngx->get($path);
-    is $r1->{status} . $r2->{status}, '200200', "$path: served twice";
-    ok $r2->{content} eq uncached($path), "$path: whole";
-    note "$path: " . cache($r1) . ', ' . cache($r2);
-    $second{$path} = cache($r2);
-}
-is_deeply [ @second{'/m/demo-district/2024.json', '/m/demo-district/2024.csv'} ], [ 'HIT', 'HIT' ],
-    'small responses are cached even there';
+part 'the smallest zone still serves everything and caches small responses' => sub {
+    is zone('mini')->{size}, 32768, 'a zone of 32 KB';
+    my %second;
+    for my $path ('/m/xigong-edz/2024', '/m/demo-district/2024.json', '/m/demo-district/2024.csv') {
+        my $r1 = $ngx->get($path);
+        my $r2 = $ngx->get($path);
+        is $r1->{status} . $r2->{status}, '200200', "$path: served twice";
+        ok $r2->{content} eq uncached($path), "$path: whole";
+        note "$path: " . cache($r1) . ', ' . cache($r2);
+        $second{$path} = cache($r2);
+    }
+    is_deeply [ @second{'/m/demo-district/2024.json', '/m/demo-district/2024.csv'} ], [ 'HIT', 'HIT' ],
+        'small responses are cached even there';
+};
 
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert, no "no memory"';
 done_testing;

@@ -14,6 +14,7 @@ use Test::More;
 use HTTP::Tiny;
 use Disclosure::Test;
 use Disclosure::Cache;
+use Disclosure::Part;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 
@@ -74,58 +75,62 @@ my $version = $pg->psql('SELECT version FROM disclosure.data_version');
 ok Disclosure::Test::poll(sub { Disclosure::Cache::status($ngx)->{listener}{data_version} == $version }),
     'the listener has seen the publications';
 
-my (@sizes, @bad, @allocated);
-for my $n (1 .. @k) {
-    my $path = sprintf '/c/sz-%03d/2024', $n;
-    my $want = uncached($path);
-    push @sizes, length($want) % 4096;
+part 'a body for every kind of last page comes back byte for byte, in an entry a little larger than it' => sub {
+    my (@sizes, @bad, @allocated);
+    for my $n (1 .. @k) {
+        my $path = sprintf '/c/sz-%03d/2024', $n;
+        my $want = uncached($path);
+        push @sizes, length($want) % 4096;
 
-    my $before = zone()->{entry_allocated};
-    my $r1 = $ngx->get($path);
-    my $allocated = zone()->{entry_allocated} - $before;
-    # and its gzip variant beside it
-    my $gz = length $ngx->get($path, { 'Accept-Encoding' => 'gzip' })->{content};
-    $allocated -= $gz;
-    push @allocated, $allocated - length $want;
-    my $r2 = $ngx->get($path);
-    my $h = $ngx->head($path);
+        my $before = zone()->{entry_allocated};
+        my $r1 = $ngx->get($path);
+        my $allocated = zone()->{entry_allocated} - $before;
+        # and its gzip variant beside it
+        my $gz = length $ngx->get($path, { 'Accept-Encoding' => 'gzip' })->{content};
+        $allocated -= $gz;
+        push @allocated, $allocated - length $want;
+        my $r2 = $ngx->get($path);
+        my $h = $ngx->head($path);
 
-    push @bad, "$path: " . cache($r1) . ' ' . cache($r2) . ' ' . cache($h)
-        unless cache($r1) eq 'MISS' && cache($r2) eq 'HIT' && cache($h) eq 'HIT';
-    push @bad, "$path: other bytes on the miss" unless $r1->{content} eq $want;
-    push @bad, "$path: other bytes on the hit" unless $r2->{content} eq $want;
-    push @bad, "$path: HEAD" unless $h->{headers}{'content-length'} == length $want
-                                    && ($h->{content} // '') eq '';
-    push @bad, "$path: $allocated bytes for " . length($want)
-        unless $allocated > length $want && $allocated <= length($want) + 1024;
-}
-is_deeply \@sizes, \@rests, 'bodies with every kind of last page';
-is_deeply \@bad, [], 'each a MISS, then a HIT with the same bytes, HEAD with its length, '
-                     . 'and allocated within its body, gzip variant and 1 KB';
-diag sprintf '%d bodies of %d to %d bytes: %d to %d bytes an entry besides the body and its gzip variant',
-    scalar @k, $base + 1, $base + 4096, (sort { $a <=> $b } @allocated)[0, -1];
+        push @bad, "$path: " . cache($r1) . ' ' . cache($r2) . ' ' . cache($h)
+            unless cache($r1) eq 'MISS' && cache($r2) eq 'HIT' && cache($h) eq 'HIT';
+        push @bad, "$path: other bytes on the miss" unless $r1->{content} eq $want;
+        push @bad, "$path: other bytes on the hit" unless $r2->{content} eq $want;
+        push @bad, "$path: HEAD" unless $h->{headers}{'content-length'} == length $want
+                                        && ($h->{content} // '') eq '';
+        push @bad, "$path: $allocated bytes for " . length($want)
+            unless $allocated > length $want && $allocated <= length($want) + 1024;
+    }
+    is_deeply \@sizes, \@rests, 'bodies with every kind of last page';
+    is_deeply \@bad, [], 'each a MISS, then a HIT with the same bytes, HEAD with its length, '
+                         . 'and allocated within its body, gzip variant and 1 KB';
+    diag sprintf '%d bodies of %d to %d bytes: %d to %d bytes an entry besides the body and its gzip variant',
+        scalar @k, $base + 1, $base + 4096, (sort { $a <=> $b } @allocated)[0, -1];
 
-my $z = zone();
-is $z->{entries}, scalar @k, 'one entry each';
-cmp_ok $z->{entry_allocated}, '>=', $z->{entry_bytes}, 'allocated: rounded up, never down';
-cmp_ok $z->{bytes_used}, '>=', $z->{entry_allocated}, 'the zone\'s pages hold what the entries were given';
+    my $z = zone();
+    is $z->{entries}, scalar @k, 'one entry each';
+    cmp_ok $z->{entry_allocated}, '>=', $z->{entry_bytes}, 'allocated: rounded up, never down';
+    cmp_ok $z->{bytes_used}, '>=', $z->{entry_allocated}, 'the zone\'s pages hold what the entries were given';
+};
 
 # -- replaced over and over: the pieces are freed ---------------------------------------
-my $path = '/c/sz-001/2024';
-$ngx->get($path, { 'X-Refresh' => 1 });
-my $z1 = zone();
-my $same = 0;
-for (1 .. 20) {
-    my $r = $ngx->get($path, { 'X-Refresh' => 1 });
-    $same++ if cache($r) eq 'BYPASS' && $r->{content} eq uncached($path);
-}
-is $same, 20, 'twenty fresh responses';
-my $z2 = zone();
-is $z2->{stored} - $z1->{stored}, 20, 'each stored, replacing the entry';
-is_deeply [ @$z2{qw(entries entry_bytes entry_allocated bytes_used)} ],
-          [ @$z1{qw(entries entry_bytes entry_allocated bytes_used)} ],
-    'entries, their bytes and the zone\'s used pages as before';
-is cache($ngx->get($path)), 'HIT', 'and the entry is there';
+part 'an entry replaced over and over frees its pieces' => sub {
+    my $path = '/c/sz-001/2024';
+    $ngx->get($path, { 'X-Refresh' => 1 });
+    my $z1 = zone();
+    my $same = 0;
+    for (1 .. 20) {
+        my $r = $ngx->get($path, { 'X-Refresh' => 1 });
+        $same++ if cache($r) eq 'BYPASS' && $r->{content} eq uncached($path);
+    }
+    is $same, 20, 'twenty fresh responses';
+    my $z2 = zone();
+    is $z2->{stored} - $z1->{stored}, 20, 'each stored, replacing the entry';
+    is_deeply [ @$z2{qw(entries entry_bytes entry_allocated bytes_used)} ],
+              [ @$z1{qw(entries entry_bytes entry_allocated bytes_used)} ],
+        'entries, their bytes and the zone\'s used pages as before';
+    is cache($ngx->get($path)), 'HIT', 'and the entry is there';
+};
 
 # -- a zone too small for the pieces: nothing is stored in part ------------------------
 # 32 KB hold 7 pages; the zone's own structures take two (chunks of 256
@@ -133,26 +138,28 @@ is cache($ngx->get($path)), 'HIT', 'and the entry is there';
 # but their chunks of 2048, 1024, 512 and 128 bytes need a page of each
 # size: one page more than there are.  Every entry is evicted, then what
 # was allocated is freed, and the response is served, not stored.
-my $small = '/m/demo-district/2024.json';
-$ngx->get($small);
-is cache($ngx->get($small)), 'HIT', 'the small zone holds a small response';
-my $m0 = zone('mini');
-is $m0->{pages}, 7, 'in 7 pages';
-my $big = '/m/sz-100/2024.json';
-my $want = uncached($big);
-is length $want, 2 * 4096 + 3722, 'a response of two pages and 3,722 bytes';
-my $r = $ngx->get($big);
-is $r->{status}, 200, 'served';
-ok $r->{content} eq $want, 'whole';
-is cache($r), 'MISS', 'from the database';
-my $m1 = zone('mini');
-is $m1->{too_large} - $m0->{too_large}, 1, 'not stored: counted as too large';
-is $m1->{evictions} - $m0->{evictions}, 1, 'after evicting the small one';
-is_deeply [ @$m1{qw(entries fills entry_bytes entry_allocated)} ], [ 0, 0, 0, 0 ], 'the zone holds nothing';
-is $m1->{bytes_used}, 2 * 4096, 'only the pages of its own structures are in use';
-is cache($ngx->get($big)), 'MISS', 'the next request: a miss again';
-$ngx->get($small);
-is cache($ngx->get($small)), 'HIT', 'and the small response is cached again';
+part 'a zone too small for the pieces: nothing is stored in part' => sub {
+    my $small = '/m/demo-district/2024.json';
+    $ngx->get($small);
+    is cache($ngx->get($small)), 'HIT', 'the small zone holds a small response';
+    my $m0 = zone('mini');
+    is $m0->{pages}, 7, 'in 7 pages';
+    my $big = '/m/sz-100/2024.json';
+    my $want = uncached($big);
+    is length $want, 2 * 4096 + 3722, 'a response of two pages and 3,722 bytes';
+    my $r = $ngx->get($big);
+    is $r->{status}, 200, 'served';
+    ok $r->{content} eq $want, 'whole';
+    is cache($r), 'MISS', 'from the database';
+    my $m1 = zone('mini');
+    is $m1->{too_large} - $m0->{too_large}, 1, 'not stored: counted as too large';
+    is $m1->{evictions} - $m0->{evictions}, 1, 'after evicting the small one';
+    is_deeply [ @$m1{qw(entries fills entry_bytes entry_allocated)} ], [ 0, 0, 0, 0 ], 'the zone holds nothing';
+    is $m1->{bytes_used}, 2 * 4096, 'only the pages of its own structures are in use';
+    is cache($ngx->get($big)), 'MISS', 'the next request: a miss again';
+    $ngx->get($small);
+    is cache($ngx->get($small)), 'HIT', 'and the small response is cached again';
+};
 
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert';
 done_testing;

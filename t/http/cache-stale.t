@@ -10,6 +10,7 @@ use Test::More;
 use Time::HiRes qw(time);
 use Disclosure::Test;
 use Disclosure::Cache;
+use Disclosure::Part;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 my $ngx = Disclosure::Test->nginx(pg => $pg, worker_processes => 2, http => <<'CONF', server => <<'CONF2' . Disclosure::Cache::STATUS);
@@ -41,55 +42,64 @@ $pg->psql(q{SELECT disclosure.revise('demo-district', 2024, '更正');
             SELECT disclosure.publish('demo-district', 2024);}, role => 't_publisher');
 Disclosure::Cache::wait_invalidation($ngx, $n) or die 'no invalidation';
 
+# the parts below run in order: the database is down for the first two,
+# the last starts it again
 # -- PostgreSQL down -------------------------------------------------------------------
 my $errors = st()->{database}{errors};
 $pg->stop;
 my $t_down = time;
 
-my $r = $ngx->get('/c/xigong-edz/2024');
-is "$r->{status} " . cache($r), '200 HIT', 'a fresh entry: HIT, the database is not asked';
+part 'PostgreSQL down: fresh entries HIT, invalidated ones STALE, nothing cached 503' => sub {
+    my $r = $ngx->get('/c/xigong-edz/2024');
+    is "$r->{status} " . cache($r), '200 HIT', 'a fresh entry: HIT, the database is not asked';
 
-for my $path ('/c/demo-district/2024', '/c/demo-district/2024.json', '/c/') {
-    $r = $ngx->get($path);
-    is "$r->{status} " . cache($r), '200 STALE', "$path, invalidated: served STALE";
-    ok $r->{content} eq $old{$path}, 'the copy it had';
-}
-$r = $ngx->head('/c/demo-district/2024');
-is "$r->{status} " . cache($r), '200 STALE', 'HEAD: STALE';
-is $r->{headers}{'content-length'}, length $old{'/c/demo-district/2024'}, 'with its length';
-ok $r->{headers}{etag}, 'and its ETag';
+    for my $path ('/c/demo-district/2024', '/c/demo-district/2024.json', '/c/') {
+        $r = $ngx->get($path);
+        is "$r->{status} " . cache($r), '200 STALE', "$path, invalidated: served STALE";
+        ok $r->{content} eq $old{$path}, 'the copy it had';
+    }
+    $r = $ngx->head('/c/demo-district/2024');
+    is "$r->{status} " . cache($r), '200 STALE', 'HEAD: STALE';
+    is $r->{headers}{'content-length'}, length $old{'/c/demo-district/2024'}, 'with its length';
+    ok $r->{headers}{etag}, 'and its ETag';
 
-$r = $ngx->get('/c/demo-district/2023');
-is $r->{status}, 503, 'nothing cached: 503 as before';
-is cache($r), 'MISS', 'marked MISS';
-ok $r->{headers}{'retry-after'}, 'with Retry-After';
+    $r = $ngx->get('/c/demo-district/2023');
+    is $r->{status}, 503, 'nothing cached: 503 as before';
+    is cache($r), 'MISS', 'marked MISS';
+    ok $r->{headers}{'retry-after'}, 'with Retry-After';
 
-my $s = st();
-cmp_ok $s->{database}{errors}, '>', $errors, 'the failed queries are counted';
-is $s->{zones}{reports}{stale}, 4, 'four stale responses counted';
-ok Disclosure::Test::poll(sub { st()->{listener}{state} =~ /^(disconnected|connecting)$/ }),
-    'the listener knows the database is gone';
+    my $s = st();
+    cmp_ok $s->{database}{errors}, '>', $errors, 'the failed queries are counted';
+    is $s->{zones}{reports}{stale}, 4, 'four stale responses counted';
+    ok Disclosure::Test::poll(sub { st()->{listener}{state} =~ /^(disconnected|connecting)$/ }),
+        'the listener knows the database is gone';
+};
 
 # -- past the validity: stale for disclosure_cache_stale_time, then 503 ---------------
-ok Disclosure::Test::poll(sub { $r = $ngx->get('/e/xigong-edz/2024'); cache($r) eq 'STALE' }),
-    'disclosure_cache_valid 1s: expired, served STALE';
-ok $r->{content} eq $old{'/e/xigong-edz/2024'}, 'the copy it had';
-ok Disclosure::Test::poll(sub { $ngx->get('/e/xigong-edz/2024')->{status} == 503 }),
-    'after disclosure_cache_stale_time 3s: 503';
-diag sprintf 'STALE until %.1f s after the database went down (valid 1s, stale_time 3s)', time - $t_down;
+part 'past the validity: stale for disclosure_cache_stale_time, then 503' => sub {
+    my $r;
+    ok Disclosure::Test::poll(sub { $r = $ngx->get('/e/xigong-edz/2024'); cache($r) eq 'STALE' }),
+        'disclosure_cache_valid 1s: expired, served STALE';
+    ok $r->{content} eq $old{'/e/xigong-edz/2024'}, 'the copy it had';
+    ok Disclosure::Test::poll(sub { $ngx->get('/e/xigong-edz/2024')->{status} == 503 }),
+        'after disclosure_cache_stale_time 3s: 503';
+    diag sprintf 'STALE until %.1f s after the database went down (valid 1s, stale_time 3s)', time - $t_down;
 
-ok Disclosure::Test::poll(sub { $ngx->get('/o/xigong-edz/2024')->{status} == 503 }),
-    'use_stale off: 503 once expired';
+    ok Disclosure::Test::poll(sub { $ngx->get('/o/xigong-edz/2024')->{status} == 503 }),
+        'use_stale off: 503 once expired';
+};
 
 # -- up again ----------------------------------------------------------------------------
-$pg->start;
-Disclosure::Cache::wait_listening($ngx, st()->{listener}{polls});
-$r = $ngx->get('/c/demo-district/2024');
-is "$r->{status} " . cache($r), '200 MISS', 'PostgreSQL back: the stale page is refreshed';
-like $r->{headers}{etag}, qr/-r2-/, 'to the new revision';
-is cache($ngx->get('/c/demo-district/2024')), 'HIT', 'and cached';
-is cache($ngx->get('/e/xigong-edz/2024')), 'MISS', 'the expired one is filled again';
-cmp_ok st()->{listener}{connects}, '>=', 2, 'the listener reconnected';
+part 'PostgreSQL up again: the listener reconnects, pages are refreshed' => sub {
+    $pg->start;
+    Disclosure::Cache::wait_listening($ngx, st()->{listener}{polls});
+    my $r = $ngx->get('/c/demo-district/2024');
+    is "$r->{status} " . cache($r), '200 MISS', 'PostgreSQL back: the stale page is refreshed';
+    like $r->{headers}{etag}, qr/-r2-/, 'to the new revision';
+    is cache($ngx->get('/c/demo-district/2024')), 'HIT', 'and cached';
+    is cache($ngx->get('/e/xigong-edz/2024')), 'MISS', 'the expired one is filled again';
+    cmp_ok st()->{listener}{connects}, '>=', 2, 'the listener reconnected';
+};
 
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert';
 done_testing;

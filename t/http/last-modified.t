@@ -10,6 +10,7 @@ use JSON::PP;
 use POSIX qw(strftime);
 use Time::Local qw(timegm);
 use Disclosure::Test;
+use Disclosure::Part;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 my $ngx = Disclosure::Test->nginx(pg => $pg, server => 'location /r/ { disclosure; }');
@@ -35,19 +36,23 @@ $pg->psql(q{
     SELECT disclosure.publish('demo-district-education', 2023, '2024-12-31T16:00:00+00:00');
 });
 
-for my $agency (qw(demo-district-housing demo-district-market demo-district-education xigong-edz)) {
-    my $year = $agency eq 'xigong-edz' ? 2024 : 2023;
-    my $doc = decode_json($ngx->get("/r/$agency/$year.json")->{content});
-    my $want = http_date($doc->{published_at});
-    for my $path ("/r/$agency/$year", "/r/$agency/$year.csv", "/r/$agency/$year/appeals") {
-        is $ngx->get($path)->{headers}{'last-modified'}, $want, "$path: $doc->{published_at} is $want";
+part 'a report\'s Last-Modified is its published_at' => sub {
+    for my $agency (qw(demo-district-housing demo-district-market demo-district-education xigong-edz)) {
+        my $year = $agency eq 'xigong-edz' ? 2024 : 2023;
+        my $doc = decode_json($ngx->get("/r/$agency/$year.json")->{content});
+        my $want = http_date($doc->{published_at});
+        for my $path ("/r/$agency/$year", "/r/$agency/$year.csv", "/r/$agency/$year/appeals") {
+            is $ngx->get($path)->{headers}{'last-modified'}, $want, "$path: $doc->{published_at} is $want";
+        }
     }
-}
+};
 
-for my $path ('/r/', '/r/demo-district/') {
-    my $doc = decode_json($ngx->get($path =~ s{/$}{/index.json}r)->{content});
-    is $ngx->get($path)->{headers}{'last-modified'}, http_date($doc->{changed_at}),
-        "$path: changed_at $doc->{changed_at}";
-}
+part 'the index\'s and an agency\'s is their changed_at' => sub {
+    for my $path ('/r/', '/r/demo-district/') {
+        my $doc = decode_json($ngx->get($path =~ s{/$}{/index.json}r)->{content});
+        is $ngx->get($path)->{headers}{'last-modified'}, http_date($doc->{changed_at}),
+            "$path: changed_at $doc->{changed_at}";
+    }
+};
 
 done_testing;

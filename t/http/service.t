@@ -14,6 +14,7 @@ use Test::More;
 use File::Temp ();
 use Disclosure::Test;
 use Disclosure::Cache;
+use Disclosure::Part;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 my $port = $pg->port;
@@ -128,7 +129,7 @@ sub exercise {
 }
 
 # -- service= in the string -------------------------------------------------------------
-{
+part 'service= in the string is read at configuration time' => sub {
     # "env PGSERVICEFILE" as a deployment would pass it: the old code read
     # the file in the workers at every connection
     my ($ngx, $lines) = start(main => 'env PGSERVICEFILE;',
@@ -146,10 +147,10 @@ sub exercise {
             'no worker looked a name up or at a service file'
             or diag explain [ worker_lines($ngx, $lines->()) ];
     }
-}
+};
 
 # -- PGSERVICE, PGHOST... passed by "env" -----------------------------------------------
-{
+part 'PGHOST, PGPORT... passed by env are resolved at configuration time' => sub {
     my ($ngx, $lines) = start(main => "env PGHOST=localhost;\nenv PGPORT=$port;\nenv PGUSER=t_nginx;\n"
                                     . "env PGDATABASE=disclosure;",
         http => "disclosure_database \"connect_timeout=5\";\ndisclosure_cache_zone reports:1m;");
@@ -157,21 +158,21 @@ sub exercise {
     my ($db) = $ngx->error_log =~ /disclosure: database "(.*?)"/;
     like $db, qr/(^| )hostaddr=\S*127\.0\.0\.1/, 'PGHOST resolved at configuration time';
     is_deeply [ worker_lines($ngx, $lines->()) ], [], 'no worker looked a name up' if $shim;
-}
-{
+};
+part 'PGSERVICE passed by env is read at configuration time' => sub {
     my ($ngx, $lines) = start(main => "env PGSERVICE=disc;\nenv PGSERVICEFILE;",
         http => "disclosure_database \"connect_timeout=5\";\ndisclosure_cache_zone reports:1m;");
     exercise($ngx, 'env PGSERVICE=disc');
     is_deeply [ worker_lines($ngx, $lines->()) ], [],
         'no worker looked a name up or at a service file' if $shim;
-}
+};
 
 # -- a service that does not exist: nginx -t says so --------------------------------------
-{
+part 'nginx -t refuses a service that does not exist' => sub {
     local $ENV{PGSERVICEFILE} = "$dir/pg_service.conf";
     my ($ok, $out) = Disclosure::Test->conf_test(http => 'disclosure_database "service=nope";');
     ok !$ok, 'nginx -t refuses an unknown service';
     like $out, qr/service "nope" is not defined/, 'and says why';
-}
+};
 
 done_testing;

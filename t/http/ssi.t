@@ -11,6 +11,7 @@ use IO::Uncompress::Gunzip qw(gunzip);
 use HTTP::Tiny;
 use File::Temp ();
 use Disclosure::Test;
+use Disclosure::Part;
 
 binmode Test::More->builder->$_, ":encoding(UTF-8)" for qw(output failure_output todo_output);
 
@@ -92,34 +93,40 @@ sub check_inlined {
     like $body, qr/headers="[^"]*d-applications-r-received[^"]*d-applications-c-total">$n</, "$what: with the data";
 }
 
-my $r = $ngx->get('/article.html');
-is $r->{status}, 200, 'static page: 200';
-check_inlined('static page', decode_utf8($r->{content}));
+part 'a static page' => sub {
+    my $r = $ngx->get('/article.html');
+    is $r->{status}, 200, 'static page: 200';
+    check_inlined('static page', decode_utf8($r->{content}));
+};
 
 # the upstream does send gzip
-my $direct = HTTP::Tiny->new->get("http://127.0.0.1:$cms/article.html", { headers => { 'Accept-Encoding' => 'gzip' } });
-is $direct->{headers}{'content-encoding'}, 'gzip', 'the CMS sends gzip';
+part 'a page from a proxied CMS that sends gzip' => sub {
+    my $direct = HTTP::Tiny->new->get("http://127.0.0.1:$cms/article.html", { headers => { 'Accept-Encoding' => 'gzip' } });
+    is $direct->{headers}{'content-encoding'}, 'gzip', 'the CMS sends gzip';
 
-$r = $ngx->get('/cms/article.html');
-is $r->{status}, 200, 'proxied CMS page: 200';
-ok !$r->{headers}{'content-encoding'}, 'nginx inflated it for SSI';
-check_inlined('proxied CMS page', decode_utf8($r->{content}));
+    my $r = $ngx->get('/cms/article.html');
+    is $r->{status}, 200, 'proxied CMS page: 200';
+    ok !$r->{headers}{'content-encoding'}, 'nginx inflated it for SSI';
+    check_inlined('proxied CMS page', decode_utf8($r->{content}));
 
-# and a client that accepts gzip gets the finished page compressed
-$r = $ngx->get('/cms/article.html', { 'Accept-Encoding' => 'gzip' });
-my $plain;
-if (($r->{headers}{'content-encoding'} // '') eq 'gzip') {
-    gunzip(\$r->{content} => \$plain) or die 'gunzip failed';
-} else {
-    $plain = $r->{content};
-}
-check_inlined('proxied CMS page to a gzip client', decode_utf8($plain));
+    # and a client that accepts gzip gets the finished page compressed
+    $r = $ngx->get('/cms/article.html', { 'Accept-Encoding' => 'gzip' });
+    my $plain;
+    if (($r->{headers}{'content-encoding'} // '') eq 'gzip') {
+        gunzip(\$r->{content} => \$plain) or die 'gunzip failed';
+    } else {
+        $plain = $r->{content};
+    }
+    check_inlined('proxied CMS page to a gzip client', decode_utf8($plain));
+};
 
 # an include of something that does not exist leaves the page whole
-Disclosure::Test::write_file("$dir/missing.html", encode_utf8(
-    qq{<p>前</p><!--# include virtual="/disclosure/no-such/2024/appeals" --><p>后</p>}));
-$r = $ngx->get('/missing.html');
-like decode_utf8($r->{content}), qr/<p>前<\/p>.*<p>后<\/p>/s, 'a missing report does not break the page';
+part 'an include of something that does not exist leaves the page whole' => sub {
+    Disclosure::Test::write_file("$dir/missing.html", encode_utf8(
+        qq{<p>前</p><!--# include virtual="/disclosure/no-such/2024/appeals" --><p>后</p>}));
+    my $r = $ngx->get('/missing.html');
+    like decode_utf8($r->{content}), qr/<p>前<\/p>.*<p>后<\/p>/s, 'a missing report does not break the page';
+};
 
 unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash';
 done_testing;

@@ -5,12 +5,13 @@ use strict;
 use warnings;
 use utf8;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../lib";
 use Test::More;
 use JSON::PP;
 use Encode qw(decode encode);
 use File::Temp qw(tempdir);
 use Import qw(run_import $TOOL $DIR);
+use Disclosure::Part;
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
@@ -36,7 +37,7 @@ sub try_page {
 sub refused {
     my ($name, $bytes, $re, @args) = @_;
     my ($rc, $out, $err, $sig) = try_page($name, $bytes, @args);
-    subtest $name => sub {
+    part $name => sub {
         is $sig, 0, 'no crash (no signal)';
         is $rc, 2, 'exit 2';
         is $out, '', 'no document';
@@ -114,7 +115,7 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
 
 # -- tolerated: full-width digits, dashes, slashes, spaced labels, missing rows ----
 
-{
+part 'tolerated: full-width digits, a dash, a slash and a full-width decimal' => sub {
     my $page = $xigong;
     # 行政许可 0 -> ０ (full width), 行政处罚 -> "—", 行政强制 -> "／"
     $page =~ s{(行政许可</span></p></td><td[^>]*><p[^>]*><span[^>]*>)0}{${1}１２};
@@ -128,8 +129,8 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
     is $d->{tables}{proactive}{penalties}{decisions}, '/', '— is "/"';
     is $d->{tables}{proactive}{enforcement}{decisions}, '/', '／ is "/"';
     like $out, qr/"amount": 1\.50\b/, '１．５０ 万元 is the exact decimal 1.50';
-}
-{
+};
+part 'tolerated: a row not printed is "not_printed", with a note' => sub {
     # a row the report did not print
     my $page = $xigong;
     $page =~ s{<tr[^>]*><td[^>]*><p[^>]*><span[^>]*>行政强制</span>.*?</tr>\n}{}s;
@@ -138,8 +139,8 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
     like $err, qr/note: proactive, row “行政强制” not printed: "not_printed"/, 'a note says so';
     my $d = JSON::PP->new->utf8->decode($out);
     is $d->{tables}{proactive}{enforcement}{decisions}, 'not_printed', '"not_printed", not blank';
-}
-{
+};
+part 'tolerated: （六）其他处理 printed as one row (the 2019 layout) in a 2021 report' => sub {
     # 2021 report with （六）其他处理 printed as one row (the 2019 layout)
     my $page = $xigong;
     my $row = '<tr><td colspan=2><p>（六）其他处理</p></td>' . join('', map { "<td>$_</td>" } 1, 0, 0, 0, 0, 0, 1) . "</tr>\n";
@@ -155,9 +156,9 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
         { natural_person => 1, business => 0, research => 0, nonprofit => 0,
           legal_services => 0, other_org => 0, total => 1 },
         'its printed values in published_totals.applications.other';
-}
+};
 
-{
+part 'the same report laid out differently gives the same document' => sub {
     # the same report, laid out differently: the document must not change
     my ($rc0, $want) = try_page('as saved', encode('UTF-8', $xigong), '--agency', 'x');
     is $rc0, 0, 'the page as saved: exit 0';
@@ -185,9 +186,9 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
     ($rc, $got, $err) = try_page('gb2312', encode('cp936', $page), '--agency', 'x');
     is $rc, 0, 'GB2312 page: exit 0' or diag $err;
     is $got, $want, 'GB2312 page: the same document';
-}
+};
 
-{
+part 'a 2021 report printed on the 2019 layout is read as printed' => sub {
     # a 2021 report printed on the 2019 layout (a known error): read as printed
     my $page = decode('UTF-8', slurp("$DIR/pages/shanghai-bgt-2019.html"));
     $page =~ s/2019年上海市人民政府办公厅/2021年上海市人民政府办公厅/g;
@@ -198,11 +199,11 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
     my $d = JSON::PP->new->utf8->decode($out);
     is $d->{year}, 2021, 'year 2021';
     is $d->{format}, 2019, 'format 2019, as printed';
-}
+};
 
 # -- a 50 MB file: generated here, never committed ------------------------------
 
-{
+part 'a 50 MB file is refused' => sub {
     my $file = "$tmp/big.html";
     open my $fh, '>:raw', $file or die $!;
     print $fh encode('UTF-8', $xigong);
@@ -216,11 +217,11 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
     like decode('UTF-8', $err), qr/error: the file has \d{8} bytes; a report page has far fewer \(the limit is 32 MiB\)/,
         '50 MB: says the file is too big';
     unlink $file;
-}
+};
 
 # -- usage -------------------------------------------------------------------------
 
-{
+part 'usage: exit 64 for bad arguments, 66 for a missing file' => sub {
     my ($rc, $out, $err) = run_import();
     is $rc, 64, 'no page: exit 64';
     like $err, qr/usage: disclosure-import/, 'no page: usage';
@@ -235,6 +236,6 @@ refused('a PNG', "\x89PNG\r\n\x1a\n" . ("\0\x10IHDR" x 50), qr/error: the file h
     ($rc, $out, $err) = run_import("$tmp/none.html");
     is $rc, 66, 'a missing file: exit 66';
     like $err, qr/No such file or directory/, 'a missing file: says so';
-}
+};
 
 done_testing;

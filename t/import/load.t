@@ -15,6 +15,7 @@ use Encode qw(decode encode);
 use File::Temp qw(tempdir);
 use Disclosure::Test;
 use Import qw(run_import read_expected $TOOL $DIR);
+use Disclosure::Part;
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
@@ -71,7 +72,7 @@ sub doc_of {
 for my $name (qw(xigong-edz-2024 shuyang-fgj-2023)) {
     my $e = read_expected("$DIR/expected/$name.txt");
     my $slug = "t-$name";
-    subtest $name => sub {
+    part $name => sub {
         my ($rc, $doc, $err) = doc_of($name, '--agency', $slug, '--scope', 'office');
         is $rc, 0, 'exit 0' or diag $err;
         my ($eok, $eerr) = load($doc, 't_editor');
@@ -105,7 +106,7 @@ for my $name (qw(xigong-edz-2024 shuyang-fgj-2023)) {
 
 # -- a page with a cell the tool would not read: the editor decides -------------------
 
-{
+part 'a page with a cell the tool would not read: the editor fills it in' => sub {
     my $slug = 't-shanghai';
     my ($rc, $doc, $err) = doc_of('shanghai-bgt-2019', '--agency', $slug, '--scope', 'office', '--partial');
     is $rc, 2, 'shanghai-bgt-2019: exit 2 (采购总金额 “251000元”)';
@@ -114,12 +115,12 @@ for my $name (qw(xigong-edz-2024 shuyang-fgj-2023)) {
     my ($ok, $lerr) = load($doc);
     ok $ok, 'shanghai-bgt-2019, that cell filled in by the editor: import_report takes it' or diag $lerr;
     same_cells($doc, export($slug, 2019, 1), 'shanghai-bgt-2019');
-}
+};
 
 # -- "not_printed", the merged （六） row and scope "unknown" ----------------------------
 
 {
-    subtest 'not printed, merged （六）, scope unknown' => sub {
+    part 'not printed, merged （六）, scope unknown' => sub {
         my $page = decode('UTF-8', do {
             open my $fh, '<:raw', "$DIR/pages/xigong-edz-2024.html" or die $!; local $/; <$fh> });
         my $row = '<tr><td colspan=2><p>（六）其他处理</p></td>'

@@ -5,12 +5,13 @@ use strict;
 use warnings;
 use utf8;
 use FindBin;
-use lib "$FindBin::Bin/lib";
+use lib "$FindBin::Bin/lib", "$FindBin::Bin/../lib";
 use Test::More;
 use JSON::PP;
 use Encode qw(decode encode);
 use File::Temp qw(tempdir);
 use Import qw(run_import read_expected compare_document $TOOL $DIR);
+use Disclosure::Part;
 
 binmode Test::More->builder->$_, ':encoding(UTF-8)' for qw(output failure_output todo_output);
 
@@ -23,7 +24,7 @@ for my $file (@expected) {
     (my $name = $file) =~ s{.*/|\.txt$}{}g;
     my $page = "$DIR/pages/$name.html";
     my $e = read_expected($file);
-    subtest $name => sub {
+    part $name => sub {
         my ($rc, $out, $err) = run_import('--agency', "t-$name", '--partial', $page);
         $err = decode('UTF-8', $err);
         is $rc, $e->{exit}, "exit $e->{exit}" or diag $err;
@@ -66,7 +67,7 @@ for my $file (@expected) {
 
 # the same page in GB18030 (meta charset gbk) and in GBK without a meta
 # charset (detected): the same document
-{
+part 'the same page in GB18030 and in GBK without a meta charset: the same document' => sub {
     my $page = "$DIR/pages/shanghai-bgt-2019.html";
     open my $fh, '<:raw', $page or die $!;
     my $utf8 = do { local $/; <$fh> };
@@ -88,6 +89,6 @@ for my $file (@expected) {
     close $o;
     ($rc2, $got) = run_import('--partial', "$tmp/bare.html");
     is $got, $want, 'GBK page without a meta charset: detected, the same document';
-}
+};
 
 done_testing;

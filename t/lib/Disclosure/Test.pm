@@ -178,6 +178,12 @@ HTTP::Tiny responses (C<status>, C<reason>, C<headers>, C<content>), made
 without keep-alive and without following redirects; C<%options> are
 HTTP::Tiny's (C<headers>, C<content>)
 
+=item send_get($path)
+
+a GET sent as HTTP/1.0 on a connection of its own; returns the socket with
+the reply unread, for a test that holds a request open, lets its client go
+away, or reads the reply later
+
 =item reload(%options)
 
 with C<http>, C<server>, C<main> or C<pg>, rewrites the configuration first;

@@ -8,6 +8,7 @@ use Carp qw(croak);
 use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
+use IO::Socket::INET;
 use POSIX qw(WNOHANG _exit);
 
 use parent -norequire, 'Disclosure::Test';
@@ -76,6 +77,17 @@ sub head {
 sub request {
     my ($self, $method, $path, $opt) = @_;
     return $self->{http}->request($method, $self->url($path), $opt // {});
+}
+
+
+# a GET sent on a connection of its own, the reply left unread: for a test
+# that holds a request open, lets its client go away, or reads it later
+sub send_get {
+    my ($self, $path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $self->{port}, Proto => 'tcp')
+        or die "connect: $!";
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    return $s;
 }
 
 
