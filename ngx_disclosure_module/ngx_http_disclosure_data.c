@@ -8,7 +8,7 @@
  * The bulk files, streamed from PostgreSQL (issue 14).
  *
  * Each response has a connection of its own (_pg.c), opened with the pool's
- * parameters (ngx_http_disclosure_db_params()) and closed at the end: a
+ * parameters (_conninfo.c) and closed at the end: a
  * download holds it for minutes, which the pool's short queries must not
  * wait behind.  "disclosure_data_connections" bounds how many run at once
  * per worker; past it the answer is 503 with Retry-After.
@@ -42,6 +42,7 @@
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
 #include "ngx_http_disclosure_pg.h"
+#include "ngx_http_disclosure_conninfo.h"
 #include "ngx_http_disclosure_data.h"
 
 
@@ -344,19 +345,17 @@ static ngx_int_t
 ngx_http_disclosure_data_start(ngx_http_request_t *r,
     ngx_http_disclosure_data_t *d)
 {
-    const char                      **keywords, **values;
+    ngx_http_disclosure_conninfo_t   *ci;
     ngx_http_disclosure_main_conf_t  *dmcf;
 
-    if (ngx_http_disclosure_db_params((ngx_cycle_t *) ngx_cycle, &keywords,
-                                      &values)
-        != NGX_OK)
-    {
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
+    ci = dmcf->conninfo;
+
+    if (ci == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "disclosure: no database for \"%V\"", &r->uri);
         return NGX_ERROR;
     }
-
-    dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
 
     d->timeout = dmcf->query_timeout;
 
@@ -364,7 +363,9 @@ ngx_http_disclosure_data_start(ngx_http_request_t *r,
                                 r->connection->log, &dmcf->conninfo_safe,
                                 "download");
 
-    return ngx_http_disclosure_pg_connect(&d->pg, keywords, values,
+    /* the pool's parameters: read-only sessions, its statement_timeout
+     * (the transaction sets its own) */
+    return ngx_http_disclosure_pg_connect(&d->pg, ci->keywords, ci->values,
                                           dmcf->connect_timeout);
 }
 
