@@ -76,7 +76,7 @@ static void *ngx_http_disclosure_doc_parse_malloc(void *ctx, size_t size);
 static void *ngx_http_disclosure_doc_parse_realloc(void *ctx, void *ptr,
     size_t size);
 static void ngx_http_disclosure_doc_parse_free(void *ctx, void *ptr);
-static yajl_val ngx_http_disclosure_get_from(yajl_val obj, ngx_str_t *key,
+static yajl_val ngx_http_disclosure_doc_get_from(yajl_val obj, ngx_str_t *key,
     size_t *next);
 static yajl_val ngx_http_disclosure_cell_check(ngx_log_t *log,
     ngx_http_disclosure_table_t *t, ngx_http_disclosure_cell_t *c,
@@ -697,11 +697,11 @@ ngx_http_disclosure_cell_values(ngx_log_t *log, ngx_pool_t *pool,
 
         if (i == 0 || c->row != r) {
             r = c->row;
-            row = ngx_http_disclosure_get_from(table, &t->rows[r].key, &rnext);
+            row = ngx_http_disclosure_doc_get_from(table, &t->rows[r].key, &rnext);
             cnext = 0;
         }
 
-        v = ngx_http_disclosure_get_from(row, &t->cols[c->col].key, &cnext);
+        v = ngx_http_disclosure_doc_get_from(row, &t->cols[c->col].key, &cnext);
 
         if (required) {
             v = ngx_http_disclosure_cell_check(log, t, c, v);
@@ -727,7 +727,7 @@ ngx_http_disclosure_cell_values(ngx_log_t *log, ngx_pool_t *pool,
 /* a member by key, searched from *next on and round */
 
 static yajl_val
-ngx_http_disclosure_get_from(yajl_val obj, ngx_str_t *key, size_t *next)
+ngx_http_disclosure_doc_get_from(yajl_val obj, ngx_str_t *key, size_t *next)
 {
     size_t       i, j, n;
     const char  *k;

@@ -25,6 +25,7 @@
 #include "ngx_http_disclosure_gzip.h"
 #include "ngx_http_disclosure_listener.h"
 #include "ngx_http_disclosure_preview.h"
+#include "ngx_http_disclosure_data.h"
 
 
 /*
@@ -181,6 +182,15 @@ ngx_http_disclosure_handler(ngx_http_request_t *r)
 
     if (ngx_http_disclosure_path(r, &path) != NGX_OK) {
         return NGX_HTTP_NOT_FOUND;
+    }
+
+    if (!dlcf->preview) {
+        /* data/ and format/: the bulk files and their catalog (_data.c) */
+        rc = ngx_http_disclosure_data_handler(r, &path);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
     }
 
     rc = ngx_http_disclosure_parse_route(&path, &ctx->route);

@@ -31,7 +31,7 @@ for my $line (split /\n/, $out) {
     push @{ $rows{$1} }, $cells[-1];
 }
 
-for my $id (qw(B1 B1g B2 B3 B4 B5 B6 B7 B8)) {
+for my $id (qw(B1 B1g B2 B3 B4 B5 B6 B7 B8 B9)) {
     ok $rows{$id}, "row $id is in the table";
     for my $status (@{ $rows{$id} // [] }) {
         like $status, qr/^(met|missed|reported)$/,

@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(67);
+SELECT plan(70);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -60,7 +60,11 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure_web.rollup(text,integer)', 'disclosure_web.year_page(integer)',
           'disclosure_web.ancestors(text)', 'disclosure.agency_tree_rebuild()',
           'disclosure.year_state_refresh(integer[])', 'disclosure.year_state_revisions()',
-          'disclosure.agency_tree_changed()'],
+          'disclosure.agency_tree_changed()',
+          'disclosure.data_document(integer)', 'disclosure_web.data_wide_line(integer)',
+          'disclosure_web.data_long_lines(integer)', 'disclosure_web.data_json_line(integer)',
+          'disclosure_web.data_file(text,integer,integer)', 'disclosure_web.data_catalog()',
+          'disclosure_web.data_dictionary(integer)', 'disclosure_web.data_revisions(integer,integer)'],
     'the SECURITY DEFINER functions, each tested below');
 -- PUBLIC executes nothing in the project's schemas (sql/functions/99_no_public.sql)
 SELECT is_empty($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -167,6 +171,14 @@ SELECT throws_ok($$ SELECT disclosure_preview.report('demo-district', 2025) $$, 
     'nginx: the public role cannot read drafts');
 SELECT throws_ok($$ SELECT disclosure_preview.agency('demo-district') $$, '42501', NULL,
     'nginx: nor the preview''s agency page');
+SELECT lives_ok($$ SELECT disclosure_web.data_wide_line(revision_id), disclosure_web.data_long_lines(revision_id),
+                          disclosure_web.data_json_line(revision_id), disclosure_web.data_catalog(),
+                          disclosure_web.data_dictionary(2021)
+                     FROM disclosure_web.data_revisions(2024, NULL) r(revision_id) LIMIT 1 $$,
+    'nginx: reads the bulk files (issue 14)');
+SELECT lives_ok($$ SELECT * FROM disclosure_web.data_file('csv', 2024, NULL) $$, 'nginx: and what each holds');
+SELECT throws_ok($$ SELECT disclosure.data_document(1) $$, '42501', NULL,
+    'nginx: not a document by its revision id (data_document answers drafts'' ids with NULL only)');
 RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();

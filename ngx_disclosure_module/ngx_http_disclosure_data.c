@@ -1,0 +1,1009 @@
+
+/*
+ * Copyright (C) ngx_disclosure_module authors
+ */
+
+
+/*
+ * The bulk files, streamed from PostgreSQL (issue 14).
+ *
+ * Each response has a connection of its own (_pg.c), opened with the pool's
+ * parameters (_conninfo.c) and closed at the end: a
+ * download holds it for minutes, which the pool's short queries must not
+ * wait behind.  "disclosure_data_connections" bounds how many run at once
+ * per worker; past it the answer is 503 with Retry-After.
+ *
+ * One transaction, REPEATABLE READ READ ONLY, is one snapshot: first
+ * disclosure_web.data_file() (does the file exist, the data version for
+ * ETag and Last-Modified, the CSV header), then, unless the answer is a
+ * 404, a 304 or a HEAD, one SELECT in single-row mode whose rows are the
+ * file's lines, computed by the backend as it sends them.  Rows are copied
+ * into a few reused buffers and passed to the output filters (chunked,
+ * gzip where configured).  While the client has not taken what was sent,
+ * the connection is suspended (its socket not read): the backend blocks on
+ * its send and the worker's memory stays a few buffers per download.  A
+ * silence of PostgreSQL longer than disclosure_query_timeout, the client's
+ * reading aside, fails the download.
+ *
+ * A client that goes away terminates the request; the cleanup closes the
+ * connection (libpq's Terminate, then the socket), and the backend, whose
+ * next send fails, ends the query (client_connection_check_interval ends
+ * one that is still computing).  PostgreSQL failing after the headers were
+ * sent terminates the request: the client sees the connection close
+ * without the final chunk, never a short file that looks complete.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <libpq-fe.h>
+
+#include "ngx_http_disclosure_module.h"
+#include "ngx_http_disclosure_db.h"
+#include "ngx_http_disclosure_pg.h"
+#include "ngx_http_disclosure_conninfo.h"
+#include "ngx_http_disclosure_handler.h"
+#include "ngx_http_disclosure_data.h"
+#include "ngx_http_disclosure_catalog.h"
+
+
+#define NGX_HTTP_DISCLOSURE_DATA_BUF        (64 * 1024)
+#define NGX_HTTP_DISCLOSURE_DATA_RETRY      "10"
+
+#define NGX_HTTP_DISCLOSURE_DATA_BEGIN_SQL                                    \
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"                        \
+    "SET LOCAL statement_timeout = 0;"                                        \
+    "SET LOCAL client_connection_check_interval = 1000"
+
+#define NGX_HTTP_DISCLOSURE_DATA_FILE_SQL                                     \
+    "SELECT format, version, changed_at, header"                              \
+    " FROM disclosure_web.data_file($1, $2::int, $3::int)"
+
+/* the ordered ids first, then each line computed as it is sent */
+static const char  *ngx_http_disclosure_data_sql[] = {
+    "SELECT disclosure_web.data_wide_line(r)"
+    " FROM disclosure_web.data_revisions($1::int, $2::int) r",
+
+    "SELECT disclosure_web.data_json_line(r)"
+    " FROM disclosure_web.data_revisions($1::int, NULL) r",
+
+    "SELECT disclosure_web.data_long_lines(r)"
+    " FROM disclosure_web.data_revisions(NULL, NULL) r"
+};
+
+
+typedef enum {
+    NGX_HTTP_DISCLOSURE_DATA_CSV = 0,
+    NGX_HTTP_DISCLOSURE_DATA_JSONL,
+    NGX_HTTP_DISCLOSURE_DATA_ALL
+} ngx_http_disclosure_data_kind_e;
+
+
+typedef enum {
+    NGX_HTTP_DISCLOSURE_DATA_BEGIN = 0,
+    NGX_HTTP_DISCLOSURE_DATA_HEAD,
+    NGX_HTTP_DISCLOSURE_DATA_STREAM
+} ngx_http_disclosure_data_step_e;
+
+
+typedef struct {
+    ngx_uint_t                        connections;
+} ngx_http_disclosure_data_conf_t;
+
+
+typedef struct {
+    ngx_http_disclosure_pg_t          pg;           /* its own session */
+    ngx_http_request_t               *request;
+    ngx_msec_t                        timeout;      /* of a silence */
+
+    ngx_http_disclosure_data_kind_e   kind;
+    ngx_http_disclosure_data_step_e   step;
+    ngx_str_t                         name;         /* "2024.csv" */
+    u_char                            year[5];
+    u_char                            format[5];    /* "" or the other one */
+    PGresult                         *head;         /* data_file()'s row */
+
+    ngx_buf_t                        *buf;          /* being filled */
+    ngx_chain_t                      *free;
+    ngx_chain_t                      *busy;
+
+    off_t                             sent;         /* bytes of rows */
+    ngx_uint_t                        rows;
+
+    unsigned                          header_sent:1;
+    unsigned                          counted:1;
+} ngx_http_disclosure_data_t;
+
+
+static ngx_int_t ngx_http_disclosure_data_route(ngx_str_t *path,
+    ngx_http_disclosure_data_t *d);
+static ngx_int_t ngx_http_disclosure_data_start(ngx_http_request_t *r,
+    ngx_http_disclosure_data_t *d);
+static void ngx_http_disclosure_data_ready(ngx_http_disclosure_pg_t *pg);
+static ngx_int_t ngx_http_disclosure_data_result(ngx_http_disclosure_pg_t *pg,
+    PGresult *res);
+static void ngx_http_disclosure_data_done(ngx_http_disclosure_pg_t *pg);
+static void ngx_http_disclosure_data_error(ngx_http_disclosure_pg_t *pg,
+    ngx_uint_t reason, const char *what);
+static void ngx_http_disclosure_data_send(ngx_http_disclosure_data_t *d,
+    ngx_http_disclosure_data_step_e step);
+static ngx_int_t ngx_http_disclosure_data_headers(
+    ngx_http_disclosure_data_t *d);
+static ngx_int_t ngx_http_disclosure_data_append(
+    ngx_http_disclosure_data_t *d, u_char *data, size_t len);
+static ngx_int_t ngx_http_disclosure_data_output(
+    ngx_http_disclosure_data_t *d, ngx_uint_t last);
+static void ngx_http_disclosure_data_writer(ngx_http_request_t *r);
+static ngx_int_t ngx_http_disclosure_data_watch(
+    ngx_http_disclosure_data_t *d);
+static void ngx_http_disclosure_data_finish(ngx_http_disclosure_data_t *d,
+    ngx_int_t rc);
+static void ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d);
+static void ngx_http_disclosure_data_close(ngx_http_disclosure_data_t *d);
+static void ngx_http_disclosure_data_cleanup(void *data);
+static void *ngx_http_disclosure_data_create_conf(ngx_conf_t *cf);
+static char *ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf);
+
+
+static const ngx_http_disclosure_pg_handlers_t  ngx_http_disclosure_data_pg = {
+    ngx_http_disclosure_data_ready,
+    ngx_http_disclosure_data_result,
+    NULL,
+    ngx_http_disclosure_data_done,
+    NULL,
+    ngx_http_disclosure_data_error
+};
+
+
+static ngx_command_t  ngx_http_disclosure_data_commands[] = {
+
+    { ngx_string("disclosure_data_connections"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_data_conf_t, connections),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_disclosure_data_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_disclosure_data_create_conf,  /* create main configuration */
+    ngx_http_disclosure_data_init_conf,    /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_disclosure_data_module = {
+    NGX_MODULE_V1,
+    &ngx_http_disclosure_data_module_ctx,  /* module context */
+    ngx_http_disclosure_data_commands,     /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+/* this worker's downloads now */
+static ngx_uint_t  ngx_http_disclosure_data_active;
+
+
+ngx_int_t
+ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
+{
+    ngx_int_t                         rc;
+    ngx_http_cleanup_t               *cln;
+    ngx_http_disclosure_data_t       *d;
+    ngx_http_disclosure_data_conf_t  *ddcf;
+
+    if ((path->len < 5 || ngx_strncmp(path->data, "data/", 5) != 0)
+        && (path->len < 7 || ngx_strncmp(path->data, "format/", 7) != 0))
+    {
+        return NGX_DECLINED;
+    }
+
+    d = ngx_pcalloc(r->pool, sizeof(ngx_http_disclosure_data_t));
+    if (d == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_disclosure_data_route(path, d);
+
+    if (rc == NGX_DECLINED) {
+        /* the catalog, the dictionary, or a 404 */
+        return ngx_http_disclosure_catalog_handler(r, path);
+    }
+
+    ddcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_data_module);
+
+    if (ngx_http_disclosure_data_active >= ddcf->connections) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "disclosure: %ui downloads already run in this worker "
+                      "(disclosure_data_connections), \"%V\" refused",
+                      ngx_http_disclosure_data_active, &r->uri);
+        return ngx_http_disclosure_data_unavailable(r);
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_disclosure_data_cleanup;
+    cln->data = d;
+
+    ngx_http_set_ctx(r, d, ngx_http_disclosure_data_module);
+
+    d->request = r;
+    d->counted = 1;
+    ngx_http_disclosure_data_active++;
+
+    rc = ngx_http_disclosure_data_start(r, d);
+
+    if (rc != NGX_OK) {
+        ngx_http_disclosure_data_close(d);
+        return ngx_http_disclosure_data_unavailable(r);
+    }
+
+    /* a client that goes away terminates the request: the cleanup runs */
+
+    if (r == r->main) {
+        r->read_event_handler = ngx_http_test_reading;
+
+        if (ngx_handle_read_event(r->connection->read, 0) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/* data/{year}.csv, data/{year}-{format}.csv, data/{year}.jsonl, data/all.csv */
+
+static ngx_int_t
+ngx_http_disclosure_data_route(ngx_str_t *path, ngx_http_disclosure_data_t *d)
+{
+    u_char      *p, *end;
+    ngx_uint_t   i;
+
+    if (path->len == sizeof("data/all.csv") - 1
+        && ngx_strncmp(path->data, "data/all.csv", path->len) == 0)
+    {
+        d->kind = NGX_HTTP_DISCLOSURE_DATA_ALL;
+        ngx_str_set(&d->name, "all.csv");
+        return NGX_OK;
+    }
+
+    if (path->len < 5 || ngx_strncmp(path->data, "data/", 5) != 0) {
+        return NGX_DECLINED;
+    }
+
+    p = path->data + 5;
+    end = path->data + path->len;
+
+    d->name.data = p;
+    d->name.len = end - p;
+
+    if (end - p < 4) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < 4; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return NGX_DECLINED;
+        }
+
+        d->year[i] = p[i];
+    }
+
+    p += 4;
+
+    if (end - p == 6 && ngx_strncmp(p, ".jsonl", 6) == 0) {
+        d->kind = NGX_HTTP_DISCLOSURE_DATA_JSONL;
+        return NGX_OK;
+    }
+
+    if (end - p == 9 && *p == '-') {
+        for (i = 0; i < 4; i++) {
+            if (p[1 + i] < '0' || p[1 + i] > '9') {
+                return NGX_DECLINED;
+            }
+
+            d->format[i] = p[1 + i];
+        }
+
+        p += 5;
+    }
+
+    if (end - p == 4 && ngx_strncmp(p, ".csv", 4) == 0) {
+        d->kind = NGX_HTTP_DISCLOSURE_DATA_CSV;
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_disclosure_data_start(ngx_http_request_t *r,
+    ngx_http_disclosure_data_t *d)
+{
+    ngx_http_disclosure_conninfo_t   *ci;
+    ngx_http_disclosure_main_conf_t  *dmcf;
+
+    dmcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_module);
+    ci = dmcf->conninfo;
+
+    if (ci == NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "disclosure: no database for \"%V\"", &r->uri);
+        return NGX_ERROR;
+    }
+
+    d->timeout = dmcf->query_timeout;
+
+    ngx_http_disclosure_pg_init(&d->pg, &ngx_http_disclosure_data_pg, d,
+                                r->connection->log, &dmcf->conninfo_safe,
+                                "download");
+
+    /* the pool's parameters: read-only sessions, its statement_timeout
+     * (the transaction sets its own) */
+    return ngx_http_disclosure_pg_connect(&d->pg, ci->keywords, ci->values,
+                                          dmcf->connect_timeout);
+}
+
+
+/* connected: the transaction first */
+
+static void
+ngx_http_disclosure_data_ready(ngx_http_disclosure_pg_t *pg)
+{
+    ngx_http_disclosure_data_send(pg->data, NGX_HTTP_DISCLOSURE_DATA_BEGIN);
+}
+
+
+/* every value from the request goes as a bound parameter */
+
+static void
+ngx_http_disclosure_data_send(ngx_http_disclosure_data_t *d,
+    ngx_http_disclosure_data_step_e step)
+{
+    int          ok, n;
+    const char  *values[3];
+
+    static const char  *kinds[] = { "csv", "jsonl", "all" };
+
+    switch (step) {
+
+    case NGX_HTTP_DISCLOSURE_DATA_BEGIN:
+        ok = PQsendQuery(d->pg.pgconn, NGX_HTTP_DISCLOSURE_DATA_BEGIN_SQL);
+        break;
+
+    case NGX_HTTP_DISCLOSURE_DATA_HEAD:
+        values[0] = kinds[d->kind];
+        values[1] = d->year[0] ? (const char *) d->year : NULL;
+        values[2] = d->format[0] ? (const char *) d->format : NULL;
+
+        ok = PQsendQueryParams(d->pg.pgconn, NGX_HTTP_DISCLOSURE_DATA_FILE_SQL,
+                               3, NULL, values, NULL, NULL, 0);
+        break;
+
+    default: /* NGX_HTTP_DISCLOSURE_DATA_STREAM */
+        n = 0;
+
+        if (d->kind != NGX_HTTP_DISCLOSURE_DATA_ALL) {
+            values[n++] = (const char *) d->year;
+        }
+
+        if (d->kind == NGX_HTTP_DISCLOSURE_DATA_CSV) {
+            /* the format data_file() resolved */
+            values[n++] = PQgetvalue(d->head, 0, 0);
+        }
+
+        ok = PQsendQueryParams(d->pg.pgconn,
+                               ngx_http_disclosure_data_sql[d->kind],
+                               n, NULL, values, NULL, NULL, 0)
+             && PQsetSingleRowMode(d->pg.pgconn);
+        break;
+    }
+
+    if (!ok) {
+        ngx_http_disclosure_data_error(&d->pg, NGX_HTTP_DISCLOSURE_PG_LOST,
+                                       "PQsendQuery()");
+        return;
+    }
+
+    d->step = step;
+
+    /* each statement, and then each row, within the query timeout */
+    if (d->pg.timer.timer_set) {
+        ngx_del_timer(&d->pg.timer);
+    }
+
+    ngx_http_disclosure_pg_sent(&d->pg, d->timeout);
+}
+
+
+/*
+ * One result: the BEGIN's and SETs', data_file()'s row, or a row of the
+ * file.  NGX_AGAIN: the client holds buffers of ours, read no more until
+ * the writer resumes; NGX_ERROR: the request is finished, pg closed.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_data_result(ngx_http_disclosure_pg_t *pg, PGresult *res)
+{
+    u_char                       buf[NGX_MAX_ERROR_STR];
+    ngx_int_t                    rc;
+    ngx_str_t                    text;
+    ngx_connection_t            *c;
+    ngx_http_disclosure_data_t  *d;
+
+    d = pg->data;
+    c = d->request->connection;
+
+    switch (PQresultStatus(res)) {
+
+    case PGRES_SINGLE_TUPLE:
+        rc = NGX_OK;
+
+        if (!PQgetisnull(res, 0, 0)) {
+            d->rows++;
+            rc = ngx_http_disclosure_data_append(d,
+                                         (u_char *) PQgetvalue(res, 0, 0),
+                                         PQgetlength(res, 0, 0));
+        }
+
+        PQclear(res);
+
+        if (rc != NGX_OK) {
+            /* the client is gone */
+            ngx_http_disclosure_data_finish(d, NGX_ERROR);
+            ngx_http_run_posted_requests(c);
+            return NGX_ERROR;
+        }
+
+        if (d->busy) {
+            /* a silence while the client reads is not PostgreSQL's */
+            if (pg->timer.timer_set) {
+                ngx_del_timer(&pg->timer);
+            }
+
+            return NGX_AGAIN;
+        }
+
+        ngx_add_timer(&pg->timer, d->timeout);
+
+        return NGX_OK;
+
+    case PGRES_TUPLES_OK:
+        if (d->step == NGX_HTTP_DISCLOSURE_DATA_HEAD && d->head == NULL) {
+            d->head = res;
+            return NGX_OK;
+        }
+
+        /* fall through */
+
+    case PGRES_COMMAND_OK:
+        PQclear(res);
+        return NGX_OK;
+
+    default:
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
+                                           PQresultErrorMessage(res));
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "disclosure: \"%V\" failed after %ui rows: %V",
+                      &d->request->uri, d->rows, &text);
+        PQclear(res);
+
+        ngx_http_disclosure_data_fail(d);
+        ngx_http_run_posted_requests(c);
+        return NGX_ERROR;
+    }
+}
+
+
+/* a statement is over: the next one, or the end */
+
+static void
+ngx_http_disclosure_data_done(ngx_http_disclosure_pg_t *pg)
+{
+    ngx_int_t                    rc;
+    ngx_connection_t            *c;
+    ngx_http_disclosure_data_t  *d;
+
+    d = pg->data;
+    c = d->request->connection;
+
+    switch (d->step) {
+
+    case NGX_HTTP_DISCLOSURE_DATA_BEGIN:
+        ngx_http_disclosure_data_send(d, NGX_HTTP_DISCLOSURE_DATA_HEAD);
+        return;
+
+    case NGX_HTTP_DISCLOSURE_DATA_HEAD:
+        rc = ngx_http_disclosure_data_headers(d);
+
+        if (rc == NGX_OK) {
+            ngx_http_disclosure_data_send(d, NGX_HTTP_DISCLOSURE_DATA_STREAM);
+            return;
+        }
+
+        /* NGX_DONE: the headers were all (HEAD, 304) */
+        ngx_http_disclosure_data_finish(d, rc == NGX_DONE ? NGX_OK : rc);
+        break;
+
+    default: /* NGX_HTTP_DISCLOSURE_DATA_STREAM */
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "disclosure: \"%V\": %ui rows, %O bytes",
+                      &d->request->uri, d->rows, d->sent);
+
+        ngx_http_disclosure_data_finish(d,
+                                        ngx_http_disclosure_data_output(d, 1));
+        break;
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_disclosure_data_error(ngx_http_disclosure_pg_t *pg,
+    ngx_uint_t reason, const char *what)
+{
+    u_char                       buf[NGX_MAX_ERROR_STR];
+    ngx_str_t                    text;
+    ngx_connection_t            *c;
+    ngx_http_disclosure_data_t  *d;
+
+    d = pg->data;
+    c = d->request->connection;
+
+    switch (reason) {
+
+    case NGX_HTTP_DISCLOSURE_PG_FAILED:
+        /* pg has logged why */
+        break;
+
+    case NGX_HTTP_DISCLOSURE_PG_TIMEDOUT:
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "disclosure: \"%V\": PostgreSQL timed out after %ui "
+                      "rows", &d->request->uri, d->rows);
+        break;
+
+    case NGX_HTTP_DISCLOSURE_PG_EXITING:
+        ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                      "disclosure: \"%V\" cut after %ui rows: the worker "
+                      "exits", &d->request->uri, d->rows);
+        break;
+
+    default:
+        text = ngx_http_disclosure_pg_text(buf, sizeof(buf),
+                                           PQerrorMessage(pg->pgconn));
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "disclosure: \"%V\": %s failed after %ui rows: %V",
+                      &d->request->uri, what, d->rows, &text);
+        break;
+    }
+
+    ngx_http_disclosure_data_fail(d);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* NGX_OK: stream the body; NGX_DONE: no body to send; otherwise what to
+ * finalize the request with */
+
+static ngx_int_t
+ngx_http_disclosure_data_headers(ngx_http_disclosure_data_t *d)
+{
+    u_char              *p;
+    ngx_int_t            rc;
+    ngx_str_t            value;
+    ngx_table_elt_t     *etag;
+    ngx_http_request_t  *r;
+
+    r = d->request;
+
+    if (d->head == NULL || PQntuples(d->head) != 1) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.last_modified_time =
+                          ngx_atotm((u_char *) PQgetvalue(d->head, 0, 2),
+                                    PQgetlength(d->head, 0, 2));
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + d->name.len + sizeof("\"d--\""));
+    if (etag == NULL || p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the data version names the content; the name, which file */
+    etag->hash = 1;
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.data = p;
+    etag->value.len = ngx_sprintf(p, "\"d%s-%V\"", PQgetvalue(d->head, 0, 1),
+                                  &d->name)
+                      - p;
+    r->headers_out.etag = etag;
+
+    if (d->kind == NGX_HTTP_DISCLOSURE_DATA_JSONL) {
+        ngx_str_set(&r->headers_out.content_type, "application/x-ndjson");
+
+    } else {
+        ngx_str_set(&r->headers_out.content_type, "text/csv");
+    }
+
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    ngx_str_set(&r->headers_out.charset, "utf-8");
+
+    p = ngx_pnalloc(r->pool, sizeof("attachment; filename=\"disclosure-\"")
+                             + d->name.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.data = p;
+    value.len = ngx_sprintf(p, "attachment; filename=\"disclosure-%V\"",
+                            &d->name)
+                - p;
+
+    if (ngx_http_disclosure_add_header(r, "Content-Disposition", &value)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+
+    rc = ngx_http_send_header(r);
+
+    d->header_sent = 1;
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        /* HEAD, 304 (nginx's not_modified filter), or the client is gone */
+        return rc == NGX_OK ? NGX_DONE : rc;
+    }
+
+    if (PQgetlength(d->head, 0, 3)
+        && ngx_http_disclosure_data_append(d,
+                                     (u_char *) PQgetvalue(d->head, 0, 3),
+                                     PQgetlength(d->head, 0, 3))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* copies a row into the buffer being filled; sends it when full */
+
+static ngx_int_t
+ngx_http_disclosure_data_append(ngx_http_disclosure_data_t *d, u_char *data,
+    size_t len)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = d->buf;
+
+    if (b && (size_t) (b->end - b->last) < len) {
+        if (ngx_http_disclosure_data_output(d, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        b = NULL;
+    }
+
+    if (b == NULL) {
+        cl = d->free;
+
+        if (cl && (size_t) (cl->buf->end - cl->buf->start) >= len) {
+            d->free = cl->next;
+            b = cl->buf;
+            b->pos = b->start;
+            b->last = b->start;
+
+        } else {
+            b = ngx_create_temp_buf(d->request->pool,
+                                    ngx_max(len, NGX_HTTP_DISCLOSURE_DATA_BUF));
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+
+            b->tag = (ngx_buf_tag_t) &ngx_http_disclosure_data_module;
+        }
+
+        b->flush = 1;
+        d->buf = b;
+    }
+
+    b->last = ngx_cpymem(b->last, data, len);
+    d->sent += len;
+
+    if (b->end - b->last < 1024) {
+        return ngx_http_disclosure_data_output(d, 0);
+    }
+
+    return NGX_OK;
+}
+
+
+/* passes the filled buffer on; pauses reading PostgreSQL while any is busy */
+
+static ngx_int_t
+ngx_http_disclosure_data_output(ngx_http_disclosure_data_t *d, ngx_uint_t last)
+{
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_chain_t         *cl, *out;
+    ngx_http_request_t  *r;
+
+    r = d->request;
+    b = d->buf;
+    d->buf = NULL;
+
+    if (b == NULL) {
+        if (!last) {
+            return NGX_OK;
+        }
+
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (last) {
+        b->last_buf = 1;
+        b->last_in_chain = 1;
+    }
+
+    cl = ngx_alloc_chain_link(r->pool);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+    out = cl;
+
+    rc = ngx_http_output_filter(r, out);
+
+    ngx_chain_update_chains(r->pool, &d->free, &d->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_disclosure_data_module);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (last) {
+        return rc;
+    }
+
+    return ngx_http_disclosure_data_watch(d);
+}
+
+
+/* the client's socket became writable: send more, resume when all is out */
+
+static void
+ngx_http_disclosure_data_writer(ngx_http_request_t *r)
+{
+    ngx_int_t                    rc;
+    ngx_event_t                 *wev;
+    ngx_http_disclosure_data_t  *d;
+
+    wev = r->connection->write;
+
+    d = ngx_http_get_module_ctx(r, ngx_http_disclosure_data_module);
+
+    if (d == NULL || d->pg.pgconn == NULL) {
+        return;
+    }
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, NGX_ETIMEDOUT,
+                      "client timed out");
+        r->connection->timedout = 1;
+        ngx_http_disclosure_data_finish(d, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    rc = ngx_http_output_filter(r, NULL);
+
+    ngx_chain_update_chains(r->pool, &d->free, &d->busy, NULL,
+                            (ngx_buf_tag_t) &ngx_http_disclosure_data_module);
+
+    if (rc == NGX_ERROR || ngx_http_disclosure_data_watch(d) != NGX_OK) {
+        ngx_http_disclosure_data_finish(d, NGX_ERROR);
+        return;
+    }
+
+    if (d->busy == NULL && d->pg.suspended) {
+        /* all out: read PostgreSQL again (from a posted event) */
+        if (ngx_http_disclosure_pg_resume(&d->pg) != NGX_OK) {
+            ngx_http_disclosure_data_finish(d, NGX_ERROR);
+            return;
+        }
+
+        ngx_add_timer(&d->pg.timer, d->timeout);
+    }
+}
+
+
+/* while the client holds buffers of ours: its write event and send_timeout */
+
+static ngx_int_t
+ngx_http_disclosure_data_watch(ngx_http_disclosure_data_t *d)
+{
+    ngx_event_t               *wev;
+    ngx_http_request_t        *r;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    r = d->request;
+    wev = r->connection->write;
+
+    if (d->busy) {
+        r->write_event_handler = ngx_http_disclosure_data_writer;
+
+        clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+        if (!wev->delayed) {
+            ngx_add_timer(wev, clcf->send_timeout);
+        }
+
+        return ngx_handle_write_event(wev, clcf->send_lowat);
+    }
+
+    if (wev->timer_set && !wev->delayed) {
+        ngx_del_timer(wev);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the database part is over: close it, then finalize (d may go with it) */
+
+static void
+ngx_http_disclosure_data_finish(ngx_http_disclosure_data_t *d, ngx_int_t rc)
+{
+    ngx_http_request_t  *r;
+
+    r = d->request;
+
+    ngx_http_disclosure_data_close(d);
+
+    if (rc == NGX_ERROR && !r->connection->error && d->header_sent) {
+        /* never a final chunk after a failure */
+        r->connection->error = 1;
+    }
+
+    /* NGX_AGAIN: nginx's writer sends the rest */
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* what went wrong was logged; a cut response, or a 503 before the headers */
+
+static void
+ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d)
+{
+    ngx_http_request_t  *r;
+
+    r = d->request;
+
+    if (d->header_sent) {
+        /* the client sees no final chunk */
+        ngx_http_disclosure_data_finish(d, NGX_ERROR);
+        return;
+    }
+
+    ngx_http_disclosure_data_close(d);
+    ngx_http_finalize_request(r, ngx_http_disclosure_data_unavailable(r));
+}
+
+
+/* libpq's Terminate, then the socket; the backend ends what it runs */
+
+static void
+ngx_http_disclosure_data_close(ngx_http_disclosure_data_t *d)
+{
+    if (d->head) {
+        PQclear(d->head);
+        d->head = NULL;
+    }
+
+    if (d->pg.state != NGX_HTTP_DISCLOSURE_PG_NONE) {
+        ngx_http_disclosure_pg_close(&d->pg);
+    }
+
+    if (d->counted) {
+        d->counted = 0;
+        ngx_http_disclosure_data_active--;
+    }
+}
+
+
+/* the request ends, the client gone or not */
+
+static void
+ngx_http_disclosure_data_cleanup(void *data)
+{
+    ngx_http_disclosure_data_t  *d = data;
+
+    if (d->pg.state != NGX_HTTP_DISCLOSURE_PG_NONE) {
+        ngx_log_error(NGX_LOG_INFO, d->request->connection->log, 0,
+                      "disclosure: \"%V\" ended after %ui rows, "
+                      "its query with it", &d->request->uri, d->rows);
+    }
+
+    ngx_http_disclosure_data_close(d);
+}
+
+
+ngx_int_t
+ngx_http_disclosure_data_unavailable(ngx_http_request_t *r)
+{
+    ngx_str_t  retry;
+
+    ngx_str_set(&retry, NGX_HTTP_DISCLOSURE_DATA_RETRY);
+
+    if (ngx_http_disclosure_add_header(r, "Retry-After", &retry) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_HTTP_SERVICE_UNAVAILABLE;
+}
+
+
+static void *
+ngx_http_disclosure_data_create_conf(ngx_conf_t *cf)
+{
+    ngx_http_disclosure_data_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_disclosure_data_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    conf->connections = NGX_CONF_UNSET_UINT;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_disclosure_data_conf_t  *ddcf = conf;
+
+    ngx_conf_init_uint_value(ddcf->connections, 2);
+
+    return NGX_CONF_OK;
+}

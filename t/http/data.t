@@ -1,0 +1,340 @@
+# Open data in bulk (issue 14): the year files against the per-report
+# documents cell by cell, the catalog and the dictionary, HEAD and 304,
+# one snapshot under a concurrent publication, the bound on downloads
+# (503 + Retry-After, pages still served), a client leaving mid-file (its
+# query ended in PostgreSQL, the slot free again) and PostgreSQL failing
+# mid-file (the response cut: no final chunk).
+#
+# The gate (Disclosure::Slow::gate: an advisory lock the test holds) stops
+# a download in PostgreSQL: in data_file() for the year 2023 (before the
+# headers, after the snapshot was taken) and in data_wide_line() at the
+# row of demo-district-health (mid-file).
+use strict;
+use warnings;
+use utf8;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Test::More;
+use IO::Socket::INET;
+use IO::Select;
+use JSON::PP;
+use IO::Uncompress::Gunzip ();
+use Encode qw(decode_utf8 encode_utf8);
+use Disclosure::Test;
+use Disclosure::Slow;
+
+my $pg = Disclosure::Test->pg(sample => 1);
+
+$pg->psql(<<'SQL');
+ALTER FUNCTION disclosure_web.data_file(text, int, int) RENAME TO data_file_ungated;
+CREATE FUNCTION disclosure_web.data_file(p_kind text, p_year int, p_format int,
+    OUT format smallint, OUT version bigint, OUT changed_at bigint, OUT rows bigint, OUT header text)
+RETURNS SETOF record LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_year = 2023 THEN
+        PERFORM pg_advisory_lock_shared(4711);
+        PERFORM pg_advisory_unlock_shared(4711);
+    END IF;
+    RETURN QUERY SELECT * FROM disclosure_web.data_file_ungated(p_kind, p_year, p_format);
+END
+$$;
+ALTER FUNCTION disclosure_web.data_wide_line(int) RENAME TO data_wide_line_ungated;
+CREATE FUNCTION disclosure_web.data_wide_line(p_revision_id int)
+RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF (SELECT slug FROM disclosure.data_report WHERE revision_id = p_revision_id) = 'demo-district-health' THEN
+        PERFORM pg_advisory_lock_shared(4711);
+        PERFORM pg_advisory_unlock_shared(4711);
+    END IF;
+    RETURN disclosure_web.data_wide_line_ungated(p_revision_id);
+END
+$$;
+GRANT EXECUTE ON FUNCTION disclosure_web.data_file(text, int, int), disclosure_web.data_wide_line(int)
+    TO disclosure_reader;
+SQL
+
+my $ngx = Disclosure::Test->nginx(pg => $pg, http => 'disclosure_data_connections 1; gzip on; gzip_types text/csv;',
+                                  server => 'location /r/ { disclosure; }');
+
+# a raw HTTP/1.1 request, read later: the body de-chunked, and whether the
+# final chunk came
+sub request {
+    my ($path, $headers) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ngx->port, Proto => 'tcp')
+        or die "connect: $!";
+    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+             . join('', map { "$_: $headers->{$_}\r\n" } sort keys %{ $headers || {} }) . "\r\n";
+    return $s;
+}
+
+sub reply {
+    my ($s) = @_;
+    my $text = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = time + $Disclosure::Test::TIMEOUT;
+    while (time < $deadline) {
+        next unless $sel->can_read(1);
+        my $n = sysread $s, my $buf, 65536;
+        last unless $n;
+        $text .= $buf;
+    }
+    close $s;
+    my ($head, $raw) = split /\r\n\r\n/, $text, 2;
+    my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d+)};
+    my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $head // '';
+    my ($body, $complete) = ('', 0);
+    if (($h{'transfer-encoding'} // '') eq 'chunked') {
+        $raw //= '';
+        while ($raw =~ s/^([0-9a-f]+)\r\n//i) {
+            my $len = hex $1;
+            if ($len == 0) { $complete = $raw =~ /^\r\n/; last }
+            last if length $raw < $len + 2;
+            $body .= substr $raw, 0, $len, '';
+            substr $raw, 0, 2, '';
+        }
+    } else {
+        $body = $raw // '';
+        $complete = defined $raw;
+    }
+    return { status => $status // 0, headers => \%h, body => $body, complete => $complete };
+}
+
+sub get { reply(request(@_)) }
+
+# RFC 4180 fields of one line (no line breaks inside the sample's fields)
+sub fields {
+    my ($line) = @_;
+    my @f;
+    while ($line =~ /\G(?:"((?:[^"]|"")*)"|([^,"]*))(,|$)/gc) {
+        push @f, defined $1 ? $1 =~ s/""/"/gr : $2;
+        last if $3 eq '';
+    }
+    return @f;
+}
+
+# lines of a CSV body: BOM and CRLF checked, decoded
+sub csv_lines {
+    my ($body, $what) = @_;
+    ok $body =~ s/^\xef\xbb\xbf//, "$what: UTF-8 with a byte order mark";
+    unlike $body, qr/(?<!\r)\n/, "$what: CRLF line ends";
+    return map { decode_utf8($_) } split /\r\n/, $body;
+}
+
+sub backends_waiting {
+    my ($like) = @_;
+    return $pg->psql(qq{SELECT count(*) FROM pg_stat_activity
+                         WHERE usename = 't_nginx' AND query LIKE '%$like%' AND wait_event_type = 'Lock'});
+}
+
+sub backends {
+    my ($like) = @_;
+    return $pg->psql(qq{SELECT count(*) FROM pg_stat_activity
+                         WHERE usename = 't_nginx' AND query LIKE '%$like%' AND pid <> pg_backend_pid()});
+}
+
+my $json = JSON::PP->new->utf8;
+
+subtest 'the year files hold the per-report documents, cell by cell' => sub {
+    for my $year (2024, 2020) {
+        my $r = get("/r/data/$year.csv");
+        is $r->{status}, 200, "$year.csv";
+        ok $r->{complete}, 'ends with the final chunk';
+        like $r->{headers}{'content-type'}, qr{^text/csv; charset=utf-8}, 'text/csv, UTF-8';
+        like $r->{headers}{'content-disposition'}, qr/attachment; filename="disclosure-$year\.csv"/,
+             'saved under its name';
+        my ($header, @lines) = csv_lines($r->{body}, "$year.csv");
+        my @cols = fields($header);
+        is_deeply [@cols[0 .. 11]],
+            [qw(slug name parent kind scope year format revision published_at source_url index_no legacy)],
+            'the report columns first';
+        my $expected_format = $year >= 2021 ? 2021 : 2019;
+        my $ncells = grep { /^$expected_format\t/ } split /\n/,
+                     Disclosure::Test::read_file("$Disclosure::Test::REPO/format/cells.tsv");
+        is scalar(@cols), 12 + $ncells, "then one per cell of the $expected_format format";
+        ok @lines >= 4, scalar(@lines) . ' reports';
+        my ($cells, $same) = (0, 0);
+        my @slugs;
+        for my $line (@lines) {
+            my %row;
+            @row{@cols} = fields($line);
+            push @slugs, $row{slug};
+            is $row{year}, $year, "$row{slug}: the year";
+            is $row{format}, $expected_format, "$row{slug}: the format";
+            my $doc = $json->decode($ngx->get("/r/$row{slug}/$year.json")->{content});
+            is $row{name}, $doc->{agency}{name}, "$row{slug}: the name";
+            is $row{revision}, $doc->{revision}, "$row{slug}: the revision";
+            my $csv = $ngx->get("/r/$row{slug}/$year.csv");
+            is $csv->{status}, 200, "$row{slug}: its own CSV";
+            my ($h, @per) = split /\r\n/, $csv->{content};
+            my %want;
+            for (@per) {
+                my ($t, $rk, $c, $v) = fields(decode_utf8($_));
+                $want{"$t.$rk.$c"} = $v if exists $row{"$t.$rk.$c"};
+            }
+            my %got = map { $_ => $row{$_} } keys %want;
+            is scalar(keys %want), $ncells, "$row{slug}: every cell of its CSV has a column";
+            is_deeply \%got, \%want, "$row{slug}: the cells are the per-report CSV's";
+        }
+        is_deeply \@slugs, [sort @slugs], 'in the order of the slugs';
+
+        my $j = get("/r/data/$year.jsonl");
+        is $j->{status}, 200, "$year.jsonl";
+        like $j->{headers}{'content-type'}, qr{^application/x-ndjson}, 'as NDJSON';
+        my @docs = map { $json->decode($_) } split /\n/, $j->{body};
+        is scalar(@docs), scalar(@lines), 'as many documents as lines of the CSV';
+        for my $doc (@docs) {
+            is_deeply $doc, $json->decode($ngx->get("/r/$doc->{agency}{slug}/$year.json")->{content}),
+                "$doc->{agency}{slug}: the document of /$doc->{agency}{slug}/$year.json";
+        }
+    }
+
+    my $all = get('/r/data/all.csv');
+    is $all->{status}, 200, 'all.csv';
+    my ($header, @lines) = csv_lines($all->{body}, 'all.csv');
+    is $header, 'agency,year,table,row,col,value', 'long: agency,year,table,row,col,value';
+    my %long;
+    for (@lines) {
+        my ($a, $y, $t, $r, $c, $v) = fields($_);
+        $long{"$a/$y"}{"$t.$r.$c"} = $v;
+    }
+    is scalar(keys %long), $pg->psql(q{SELECT count(*) FROM disclosure.public_revision WHERE status = 'published'}),
+       'every current publication';
+    my $csv = $ngx->get('/r/demo-district-housing/2024.csv');
+    my ($h, @per) = split /\r\n/, $csv->{content};
+    my %want = map { my ($t, $r, $c, $v) = fields($_); ("$t.$r.$c" => $v) } @per;
+    is_deeply $long{'demo-district-housing/2024'}, \%want, 'a report\'s lines are its CSV\'s';
+};
+
+subtest 'the catalog and the dictionary' => sub {
+    my $cat = $ngx->get('/r/data/index.json');
+    is $cat->{status}, 200, 'data/index.json';
+    my $c = $json->decode($cat->{content});
+    is $c->{document}, 'disclosure-data-catalog/1', 'the catalog';
+    ok $c->{license} && $c->{source}, 'names the licence and the source';
+    my %sets = map { $_->{identifier} => $_ } @{ $c->{dataset} };
+    ok exists $sets{$_}, "lists $_" for qw(2024.csv 2024.jsonl 2020.csv all.csv);
+    my @lines = split /\r\n/, get('/r/data/2024.csv')->{body};
+    is $sets{'2024.csv'}{rows}, @lines - 1, 'the row count of 2024.csv';
+    is $sets{'2024.csv'}{distribution}[0]{downloadURL}, '2024.csv', 'and where to get it';
+    is $sets{'2024.csv'}{data_version}, $pg->psql('SELECT version FROM disclosure.data_version'),
+       'the data version';
+    my $html = $ngx->get('/r/data/');
+    is $html->{status}, 200, 'data/: the page';
+    like $html->{content}, qr{<a href="2024\.csv">2024\.csv</a>}, 'links the files';
+    like $html->{content}, qr{<a href="index\.json">}, 'and the machine-readable catalog';
+
+    for my $format (2021, 2019) {
+        my $r = $ngx->get("/r/format/$format.json");
+        is $r->{status}, 200, "format/$format.json";
+        my $d = $json->decode($r->{content});
+        my @tsv = map { [split /\t/] } grep { /^$format\t/ }
+                  split /\n/, decode_utf8(Disclosure::Test::read_file("$Disclosure::Test::REPO/format/cells.tsv"));
+        is_deeply [map { "$_->{key} $_->{kind} $_->{unit} $_->{row_label} $_->{col_label}" } @{ $d->{cells} }],
+                  [map { "$_->[1].$_->[2].$_->[3] $_->[4] $_->[5] $_->[7] $_->[9]" } @tsv],
+                  'every cell of format/cells.tsv, with its kind, unit and labels, in order';
+        my ($total) = grep { $_->{kind} eq 'total' } @{ $d->{cells} };
+        ok @{ $total->{sum_of} } > 1, "a total says what it adds up ($total->{key})";
+    }
+    is $ngx->get('/r/format/2000.json')->{status}, 404, 'no such format: 404';
+    is $ngx->get('/r/data/2030.csv')->{status}, 404, 'no such year: 404';
+    is $ngx->get('/r/data/2024-2021.csv')->{status}, 404, 'the year\'s own format has only the plain name';
+    is $ngx->get('/r/data/nothing')->{status}, 404, 'anything else: 404';
+};
+
+subtest 'gzip by nginx where the client asks' => sub {
+    my $plain = get('/r/data/2020.csv');
+    my $gz = get('/r/data/2020.csv', { 'Accept-Encoding' => 'gzip' });
+    is $gz->{status}, 200, 'with Accept-Encoding: gzip';
+    is $gz->{headers}{'content-encoding'}, 'gzip', 'compressed';
+    ok $gz->{complete}, 'whole';
+    IO::Uncompress::Gunzip::gunzip(\$gz->{body} => \my $body) or die 'gunzip failed';
+    is $body, $plain->{body}, 'the same bytes';
+    ok length($gz->{body}) < length($plain->{body}) / 2, 'in fewer of them';
+};
+
+subtest 'HEAD and 304 without the query' => sub {
+    my $get = get('/r/data/2024.csv');
+    my $etag = $get->{headers}{etag};
+    like $etag, qr/^"d\d+-2024\.csv"$/, 'an ETag from the data version';
+    ok $get->{headers}{'last-modified'}, 'and Last-Modified';
+    my $streams = () = $ngx->error_log =~ m{"/r/data/2024\.csv": \d+ rows}g;
+    my $head = $ngx->head('/r/data/2024.csv');
+    is $head->{status}, 200, 'HEAD';
+    is $head->{headers}{etag}, $etag, 'the same ETag';
+    is $head->{content} // "", "", "no body";
+    my $nm = get('/r/data/2024.csv', { 'If-None-Match' => $etag });
+    is $nm->{status}, 304, 'If-None-Match: 304';
+    is $nm->{body}, '', 'without a body';
+    is scalar(() = $ngx->error_log =~ m{"/r/data/2024\.csv": \d+ rows}g), $streams,
+       'neither ran the file\'s query';
+    $pg->psql(q{SELECT disclosure.withdraw('demo-district-market', 2024, '测试')});
+    my $after = get('/r/data/2024.csv', { 'If-None-Match' => $etag });
+    is $after->{status}, 200, 'after a publication: 200';
+    isnt $after->{headers}{etag}, $etag, 'with a new ETag';
+    unlike $after->{body}, qr/demo-district-market/, 'without the withdrawn report';
+};
+
+subtest 'one snapshot under a publication; the bound' => sub {
+    my $open = Disclosure::Slow::gate($pg);
+    my $before = $pg->psql('SELECT version FROM disclosure.data_version');
+    my $held = request('/r/data/2023.csv');
+    ok Disclosure::Test::poll(sub { backends_waiting('data_file') == 1 }), 'a download is held in PostgreSQL';
+
+    my $busy = get('/r/data/2022.csv');
+    is $busy->{status}, 503, 'disclosure_data_connections 1: a second download is refused';
+    like $busy->{headers}{'retry-after'}, qr/^\d+$/, 'with Retry-After';
+    is $ngx->get('/r/demo-district/2024.html')->{status}, 200, 'pages are still served';
+
+    $pg->psql(q{SELECT disclosure.withdraw('demo-district-finance', 2023, '测试')});
+    $open->();
+    my $r = reply($held);
+    is $r->{status}, 200, 'the held download is answered';
+    ok $r->{complete}, 'whole';
+    is $r->{headers}{etag}, qq{"d$before-2023.csv"}, 'with the version before the publication';
+    like $r->{body}, qr/\r\ndemo-district-finance,/, 'and the report withdrawn since: one snapshot';
+    my $now = get('/r/data/2023.csv');
+    unlike $now->{body}, qr/demo-district-finance/, 'a new download has it no more';
+    isnt $now->{headers}{etag}, $r->{headers}{etag}, 'under a new ETag';
+    is get('/r/data/2022.csv')->{status}, 200, 'the slot is free again';
+};
+
+subtest 'a client leaving mid-file ends the query' => sub {
+    my $open = Disclosure::Slow::gate($pg);
+    my $s = request('/r/data/2022.csv');
+    ok Disclosure::Test::poll(sub { backends_waiting('data_wide_line') == 1 }), 'a download is mid-file';
+    close $s;
+    ok Disclosure::Test::poll(sub { backends('data_wide_line') == 0 }),
+       'the client went away: the query is gone from PostgreSQL';
+    like $ngx->error_log, qr{"/r/data/2022\.csv" ended after \d+ rows, its query with it}, 'logged';
+    $open->();
+    is get('/r/data/2024.csv')->{status}, 200, 'the slot is free again';
+};
+
+subtest 'PostgreSQL failing mid-file cuts the response' => sub {
+    my $open = Disclosure::Slow::gate($pg);
+    my $s = request('/r/data/2022.csv');
+    ok Disclosure::Test::poll(sub { backends_waiting('data_wide_line') == 1 }), 'a download is mid-file';
+    $pg->psql(q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE usename = 't_nginx' AND query LIKE '%data_wide_line%'});
+    my $r = reply($s);
+    ok !$r->{complete}, 'no final chunk: the file does not look complete';
+    like $ngx->error_log, qr{"/r/data/2022\.csv" failed after \d+ rows}, 'logged';
+    $open->();
+    my $again = get('/r/data/2022.csv');
+    is $again->{status}, 200, 'the next download is served';
+    ok $again->{complete}, 'whole';
+};
+
+subtest 'PostgreSQL down: 503 with Retry-After' => sub {
+    $pg->stop;
+    for my $path ('/r/data/2024.csv', '/r/data/index.json', '/r/format/2021.json') {
+        my $r = get($path);
+        is $r->{status}, 503, "$path: 503";
+        like $r->{headers}{'retry-after'}, qr/^\d+$/, 'with Retry-After';
+    }
+    $pg->start;
+    ok Disclosure::Test::poll(sub { get('/r/data/2024.csv')->{status} == 200 }), 'back when it is';
+};
+
+unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert';
+done_testing;
