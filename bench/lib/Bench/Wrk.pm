@@ -203,23 +203,23 @@ sub runs_text {
 # B5: latency below the peak rate
 #
 # wrk (Debian has no wrk2) is closed-loop: each connection sends a request,
-# waits for the answer, then waits delay() ms before the next.  The delay is
-# set so that the connections of a side together send a quarter of that
-# side's peak rate, calibrated by short runs; the two sides then run at the
-# same time, so that together they load the machine by half and whatever
-# else runs on it in those seconds weighs on both alike (run one after the
-# other, the tail of each side measured the load of its own seconds).  wrk times a request from its write to the end of its
-# answer (the pause is not in it); at half the peak there is little
-# queueing, which is where a closed loop hides latency (coordinated
-# omission), but it is not corrected for.
+# waits for the answer, then waits delay() ms before the next.  Both sides
+# are paced to one rate, a quarter of the lower of their peaks, and run at
+# the same time: the same load on each, and whatever else runs on the
+# machine in those seconds weighs on both alike (run one after the other,
+# each side's tail measured the load of its own seconds).  The pauses are
+# calibrated by two short runs of both together.  wrk times a request from
+# its write to the end of its answer (the pause is not in it); well below
+# the peak there is little queueing, which is where a closed loop hides
+# latency (coordinated omission), but it is not corrected for.
 
 sub paced {
-    my ($dir, $url, $target, %o) = @_;
+    my ($dirs, $urls, $target, %o) = @_;
     my $c = $OPT->{connections};
-    my $script = "$dir/pace.lua";
+    my @script = map { "$_/pace.lua" } @$dirs;
 
     my $write = sub {
-        my ($ms) = @_;
+        my ($script, $ms) = @_;
         Disclosure::Test::write_file($script, sprintf <<'LUA', $ms);
 -- written by bench/run: before each request a pause drawn from an
 -- exponential distribution with a mean of %1$.3f ms, so that the
@@ -233,29 +233,36 @@ LUA
     };
 
     # rate = c / (latency + delay); solve for the delay, then correct it
-    my $delay = 1000 * $c / $target;
+    # from short runs of both sides together, as they will be measured
+    my @delay = (1000 * $c / $target) x @script;
+    $write->($script[$_], $delay[$_]) for 0 .. $#script;
 
     if (!$OPT->{smoke}) {
         for (1 .. 2) {
-            $write->($delay);
-            my $r = wrk(url => $url, script => $script, duration => 2, %o);
-            last unless $r->{rps};
-            $delay = max(0, $delay + 1000 * $c / $target
-                                   - 1000 * $c / $r->{rps});
+            my @r = wrk_together(map {
+                [ url => $urls->[$_], script => $script[$_], duration => 2,
+                  %o ]
+            } 0 .. $#script);
+
+            for my $i (0 .. $#script) {
+                next unless $r[$i]{rps};
+                $delay[$i] = max(0, $delay[$i] + 1000 * $c / $target
+                                              - 1000 * $c / $r[$i]{rps});
+                $write->($script[$i], $delay[$i]);
+            }
         }
     }
 
-    $write->($delay);
-    return $script;
+    return @script;
 }
 
 
 sub latency_pair {
     my ($dir, $id, $x, $y, $peak_a, $peak_b, %o) = @_;
 
-    say_step "$id: calibrating the pause for a quarter of each peak rate";
-    my $sa = paced("$dir/a", $x->{url}, $peak_a / 4, %o);
-    my $sb = paced("$dir/b", $y->{url}, $peak_b / 4, %o);
+    say_step "$id: calibrating the pauses for a quarter of the lower peak";
+    my ($sa, $sb) = paced([ "$dir/a", "$dir/b" ], [ $x->{url}, $y->{url} ],
+                          min($peak_a, $peak_b) / 4, %o);
 
     my (@ra, @rb);
 
