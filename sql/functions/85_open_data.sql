@@ -143,8 +143,9 @@ RETURNS SETOF disclosure.data_line LANGUAGE sql STABLE SET search_path = pg_cata
      WHERE c.status = 'published'
 $$;
 
+-- called by the triggers below, as their owner
 CREATE OR REPLACE FUNCTION disclosure.data_line_refresh(p_reports int[])
-RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM disclosure.data_line l USING unnest(p_reports) i(id) WHERE l.report_id = i.id;
     INSERT INTO disclosure.data_line SELECT * FROM disclosure.data_lines_made(p_reports);
@@ -190,11 +191,14 @@ REVOKE EXECUTE ON FUNCTION disclosure.data_merged(jsonb),
     disclosure.data_line_refresh(int[]), disclosure.data_line_documents(),
     disclosure.data_line_revisions(), disclosure.data_line_agencies() FROM PUBLIC;
 
--- The files' lines, in file order (the index data_line_order), read from the
--- caller's snapshot.  SQL functions called in the select list return their
--- rows one by one (value per call), so the backend sends as it reads.
+-- The files' lines, in file order, read from the caller's snapshot.  SQL
+-- functions called in the select list return their rows one by one (value
+-- per call), so the backend sends as it reads; enable_sort off makes the plan
+-- walk the index data_line_order, where a sort would first read the whole file
+-- (and spill it to disk past work_mem) before the first line goes out.
 CREATE OR REPLACE FUNCTION disclosure_web.data_wide_lines(p_year int, p_format int)
-RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_sort = off AS $$
     SELECT l.wide FROM disclosure.data_line l
      WHERE l.year = p_year AND l.format = p_format ORDER BY l.year, l.slug
 $$;
@@ -202,13 +206,15 @@ COMMENT ON FUNCTION disclosure_web.data_wide_lines(int, int) IS
     '/data/{year}.csv (or {year}-{format}.csv): its lines after the header';
 
 CREATE OR REPLACE FUNCTION disclosure_web.data_json_lines(p_year int)
-RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_sort = off AS $$
     SELECT l.json FROM disclosure.data_line l WHERE l.year = p_year ORDER BY l.year, l.slug
 $$;
 COMMENT ON FUNCTION disclosure_web.data_json_lines(int) IS '/data/{year}.jsonl: its lines';
 
 CREATE OR REPLACE FUNCTION disclosure_web.data_all_lines()
-RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_sort = off AS $$
     SELECT l.long FROM disclosure.data_line l ORDER BY l.year, l.slug
 $$;
 COMMENT ON FUNCTION disclosure_web.data_all_lines() IS
