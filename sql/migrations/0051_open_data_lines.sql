@@ -60,11 +60,9 @@ CREATE TRIGGER data_line_agencies_updated AFTER UPDATE ON disclosure.agency
     REFERENCING OLD TABLE AS old_agencies NEW TABLE AS new_agencies
     FOR EACH STATEMENT EXECUTE FUNCTION disclosure.data_line_agencies();
 
--- the line of one revision is now made from its document and agency, and the
--- files stream data_line: the per-revision functions of 85_open_data.sql
--- before 0051 go (IF EXISTS: a fresh install has not made them yet)
-DROP FUNCTION IF EXISTS disclosure_web.data_wide_line(int), disclosure_web.data_long_lines(int),
-    disclosure_web.data_json_line(int), disclosure_web.data_revisions(int, int),
-    disclosure.data_document(int);
+-- a line is now made from the document and the agency: data_document() of
+-- 85_open_data.sql before 0051 goes (IF EXISTS: a fresh install has not made
+-- it yet)
+DROP FUNCTION IF EXISTS disclosure.data_document(int);
 
 GRANT SELECT ON disclosure.data_line TO disclosure_editor;

@@ -4,7 +4,7 @@
 -- slug change and a move, the merged （六） row of a legacy report, the
 -- reader's rights, the catalog and the data dictionary.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 -- escaping as _csv.c does it
 SELECT is(disclosure.csv_text('=1+1'), '''=1+1', 'a formula gets an apostrophe');
@@ -119,6 +119,9 @@ SELECT is(ARRAY(SELECT disclosure_web.data_all_lines()),
           ARRAY(SELECT l.long FROM disclosure.data_report d JOIN disclosure.data_line l ON l.revision_id = d.revision_id
                  ORDER BY d.year, d.slug),
           'all.csv''s reports by year and slug');
+SELECT is(ARRAY(SELECT disclosure_web.data_long_lines(r) FROM disclosure_web.data_revisions(NULL, NULL) r),
+          ARRAY(SELECT disclosure_web.data_all_lines()),
+          'the per-revision API (bench/run''s B9) gives the same lines');
 
 -- the dictionary: every cell once, totals with their parts
 SELECT is((SELECT json_array_length(disclosure_web.data_dictionary(2019) -> 'cells')),

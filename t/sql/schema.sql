@@ -38,7 +38,8 @@ SELECT columns_are('disclosure', 'appeals_grid',
 SELECT functions_are('disclosure_web', ARRAY['data_version', 'report', 'published_years', 'index', 'agency',
                                              'changes', 'trend', 'compare', 'rollup', 'year_page', 'ancestors',
                                              'data_wide_lines', 'data_json_lines', 'data_all_lines', 'data_file',
-                                             'data_catalog', 'data_dictionary'],
+                                             'data_catalog', 'data_dictionary', 'data_revisions',
+                                             'data_wide_line', 'data_long_lines', 'data_json_line'],
     'the web API');
 SELECT is((SELECT string_agg(format('%s %s %s %s', p.proname, l.lanname, p.prosecdef, p.proconfig), '; '
                            ORDER BY p.proname)
@@ -49,7 +50,8 @@ SELECT is((SELECT string_agg(format('%s %s %s %s', p.proname, l.lanname, p.prose
              FROM (VALUES ('agency', ',jit=off'), ('ancestors', ''), ('changes', ''), ('compare', ',jit=off'),
                           ('data_catalog', ''), ('data_dictionary', ''), ('data_file', ''),
                           ('data_all_lines', ',enable_sort=off'), ('data_json_lines', ',enable_sort=off'),
-                          ('data_wide_lines', ',enable_sort=off'),
+                          ('data_wide_lines', ',enable_sort=off'), ('data_json_line', ''),
+                          ('data_long_lines', ''), ('data_revisions', ''), ('data_wide_line', ''),
                           ('data_version', ''), ('index', ',jit=off'), ('published_years', ''),
                           ('report', ''), ('rollup', ',jit=off'), ('trend', ',jit=off'),
                           ('year_page', ',jit=off')) v(f, j)),
