@@ -810,6 +810,7 @@ static void
 ngx_http_disclosure_data_writer(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_chain_t                 *out;
     ngx_event_t                 *wev;
     ngx_http_disclosure_data_t  *d;
 
@@ -831,7 +832,10 @@ ngx_http_disclosure_data_writer(ngx_http_request_t *r)
 
     rc = ngx_http_output_filter(r, NULL);
 
-    ngx_chain_update_chains(r->pool, &d->free, &d->busy, NULL,
+    /* nothing new: ngx_chain_update_chains() reads *out, never NULL */
+    out = NULL;
+
+    ngx_chain_update_chains(r->pool, &d->free, &d->busy, &out,
                             (ngx_buf_tag_t) &ngx_http_disclosure_data_module);
 
     if (rc == NGX_ERROR || ngx_http_disclosure_data_watch(d) != NGX_OK) {

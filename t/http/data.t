@@ -76,14 +76,17 @@ $pg->psql(q{
     SELECT disclosure.publish('t-printed', 2024);
 });
 
+# a second listener whose 4 KB send buffer fills at once: the file goes out
+# through the write handler, the backend suspended in between
+my $narrow = Disclosure::Test::free_port();
 my $ngx = Disclosure::Test->nginx(pg => $pg, http => 'disclosure_data_connections 1; gzip on; gzip_types text/csv;',
-                                  server => 'location /r/ { disclosure; }');
+                                  server => "listen 127.0.0.1:$narrow sndbuf=4k; location /r/ { disclosure; }");
 
 # a raw HTTP/1.1 request, read later: the body de-chunked, and whether the
 # final chunk came
 sub request {
-    my ($path, $headers) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ngx->port, Proto => 'tcp')
+    my ($path, $headers, $port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port // $ngx->port, Proto => 'tcp')
         or die "connect: $!";
     print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
              . join('', map { "$_: $headers->{$_}\r\n" } sort keys %{ $headers || {} }) . "\r\n";
@@ -297,6 +300,18 @@ subtest 'the catalog and the dictionary' => sub {
     is $ngx->get('/r/data/2030.csv')->{status}, 404, 'no such year: 404';
     is $ngx->get('/r/data/2024-2021.csv')->{status}, 404, 'the year\'s own format has only the plain name';
     is $ngx->get('/r/data/nothing')->{status}, 404, 'anything else: 404';
+};
+
+subtest 'a client slower than PostgreSQL gets the whole file' => sub {
+    my $size = $json->decode($ngx->get('/r/data/index.json')->{content});
+    my ($all) = grep { $_->{identifier} eq 'all.csv' } @{ $size->{dataset} };
+    for (1 .. 3) {
+        my $r = reply(request('/r/data/all.csv', {}, $narrow));
+        is $r->{status}, 200, 'all.csv through a 4 KB send buffer';
+        ok $r->{complete}, 'whole';
+        is length($r->{body}), $all->{distribution}[0]{byteSize}, 'every byte';
+    }
+    unlike $ngx->error_log, qr/signal \d+/, 'no worker crashed in the write handler';
 };
 
 subtest 'gzip by nginx where the client asks' => sub {
