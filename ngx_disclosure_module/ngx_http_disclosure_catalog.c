@@ -301,7 +301,9 @@ ngx_http_disclosure_catalog_html(ngx_http_request_t *r, yajl_val doc,
         "<a href=\"../format/2019.json\">2019 年版</a>。</p>\n"
         "<table class=\"data-files\">\n<thead><tr><th scope=\"col\">文件</th>"
         "<th scope=\"col\">年度</th><th scope=\"col\">格式</th>"
-        "<th scope=\"col\">报告数</th></tr></thead>\n<tbody>\n");
+        "<th scope=\"col\">报告数</th><th scope=\"col\">字节数</th>"
+        "<th scope=\"col\">数据版本</th><th scope=\"col\">更新于</th>"
+        "</tr></thead>\n<tbody>\n");
 
     sets = ngx_http_disclosure_doc_get(doc, "dataset");
 
@@ -325,6 +327,17 @@ ngx_http_disclosure_catalog_html(ngx_http_request_t *r, yajl_val doc,
         ngx_http_disclosure_catalog_text(&o, set, "format");
         ngx_http_disclosure_out_literal(&o, "</td><td>");
         ngx_http_disclosure_catalog_text(&o, set, "rows");
+        ngx_http_disclosure_out_literal(&o, "</td><td>");
+        ngx_http_disclosure_catalog_text(&o, dist, "byteSize");
+        ngx_http_disclosure_out_literal(&o, "</td><td>");
+        ngx_http_disclosure_catalog_text(&o, set, "data_version");
+        ngx_http_disclosure_out_literal(&o, "</td><td>");
+
+        s = ngx_http_disclosure_doc_get_string(set, "modified");
+        if (s) {
+            ngx_http_disclosure_html_out_time(&o, s);
+        }
+
         ngx_http_disclosure_out_literal(&o, "</td></tr>\n");
     }
 

@@ -17,7 +17,7 @@
  * disclosure_web.data_file() (does the file exist, the data version for
  * ETag and Last-Modified, the CSV header), then, unless the answer is a
  * 404, a 304 or a HEAD, one SELECT in single-row mode whose rows are the
- * file's lines, computed by the backend as it sends them.  Rows are copied
+ * file's lines, made at publication and read in file order as they are sent.  Rows are copied
  * into a few reused buffers and passed to the output filters (chunked,
  * gzip where configured).  While the client has not taken what was sent,
  * the connection is suspended (its socket not read): the backend blocks on
@@ -60,16 +60,11 @@
     "SELECT format, version, changed_at, header"                              \
     " FROM disclosure_web.data_file($1, $2::int, $3::int)"
 
-/* the ordered ids first, then each line computed as it is sent */
+/* the file's stored lines (disclosure.data_line), in its order */
 static const char  *ngx_http_disclosure_data_sql[] = {
-    "SELECT disclosure_web.data_wide_line(r)"
-    " FROM disclosure_web.data_revisions($1::int, $2::int) r",
-
-    "SELECT disclosure_web.data_json_line(r)"
-    " FROM disclosure_web.data_revisions($1::int, NULL) r",
-
-    "SELECT disclosure_web.data_long_lines(r)"
-    " FROM disclosure_web.data_revisions(NULL, NULL) r"
+    "SELECT disclosure_web.data_wide_lines($1::int, $2::int)",
+    "SELECT disclosure_web.data_json_lines($1::int)",
+    "SELECT disclosure_web.data_all_lines()"
 };
 
 
@@ -815,6 +810,7 @@ static void
 ngx_http_disclosure_data_writer(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_chain_t                 *out;
     ngx_event_t                 *wev;
     ngx_http_disclosure_data_t  *d;
 
@@ -836,7 +832,10 @@ ngx_http_disclosure_data_writer(ngx_http_request_t *r)
 
     rc = ngx_http_output_filter(r, NULL);
 
-    ngx_chain_update_chains(r->pool, &d->free, &d->busy, NULL,
+    /* nothing new: ngx_chain_update_chains() reads *out, never NULL */
+    out = NULL;
+
+    ngx_chain_update_chains(r->pool, &d->free, &d->busy, &out,
                             (ngx_buf_tag_t) &ngx_http_disclosure_data_module);
 
     if (rc == NGX_ERROR || ngx_http_disclosure_data_watch(d) != NGX_OK) {

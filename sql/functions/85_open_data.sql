@@ -1,17 +1,20 @@
 -- Open data in bulk (issue 14): every published report of a year as one file,
 -- streamed by nginx from one snapshot, a catalog and the data dictionary.
 --
+-- The lines of every current publication are made once, from its stored report
+-- document (published_document, the very document the per-report JSON and CSV
+-- are rendered from) and its agency, into disclosure.data_line (migration 0051),
+-- kept by triggers on publication, withdrawal and an agency's change.
 -- nginx reads a file in one REPEATABLE READ transaction: disclosure_web.data_file()
 -- says whether the file exists and gives the data version, the row count and the
--- CSV header; then one SELECT over disclosure_web.data_revisions() (the file's
--- reports in slug order) yields one line (or one report's lines) per row, computed
--- as the row is sent, so that a slow client stops the backend instead of filling
--- memory.  nginx's role reads no table or view: only these functions.
--- The lines are made from the stored report documents (published_document), the
--- very documents the per-report JSON and CSV are rendered from.
+-- CSV header; then one SELECT of data_wide_lines(), data_json_lines() or
+-- data_all_lines() sends the stored lines in file order, row by row, so that a
+-- slow client stops the backend instead of filling memory.  nginx's role reads no
+-- table or view: only these functions.
 --
--- A repeatable file (README, "Migrations"); the table of the catalog's fixed
--- part is migration 0050.
+-- A repeatable file (README, "Migrations"); the tables are migrations 0050 and
+-- 0051.  Its last statement remakes every line when the functions that make
+-- them changed.
 
 -- A CSV field as _csv.c writes one: a leading = + - @ tab or CR gets an
 -- apostrophe (no formula), a comma, quote or line break quotes the field.
@@ -43,33 +46,6 @@ SELECT s.year, s.format, a.slug, s.revision_id
 COMMENT ON VIEW disclosure.data_report IS
     'the current publication of every report: what /data/ files list, one row each';
 
--- the reports of a file in its order: a year's (NULL: every year, by year),
--- of a format (NULL: any); only ids, the lines are made one by one
-CREATE OR REPLACE FUNCTION disclosure_web.data_revisions(p_year int, p_format int)
-RETURNS SETOF int LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN QUERY
-        SELECT d.revision_id FROM disclosure.data_report d
-         WHERE (p_year IS NULL OR d.year = p_year) AND (p_format IS NULL OR d.format = p_format)
-         ORDER BY d.year, d.slug;
-END
-$$;
-COMMENT ON FUNCTION disclosure_web.data_revisions(int, int) IS
-    'the revisions a /data/ file lists, in its order';
-
--- the document of a revision only while it is a current publication
-CREATE OR REPLACE FUNCTION disclosure.data_document(p_revision_id int)
-RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN (
-        SELECT d.document::jsonb
-          FROM disclosure.published_document d
-          JOIN disclosure.year_state s ON s.revision_id = d.revision_id AND s.status = 'published'
-         WHERE d.revision_id = p_revision_id
-    );
-END
-$$;
-
 -- the format of a year's own reports (2019 for 2019 and 2020, else 2021)
 CREATE OR REPLACE FUNCTION disclosure.year_format(p_year int)
 RETURNS smallint LANGUAGE sql STABLE AS $$
@@ -78,71 +54,208 @@ RETURNS smallint LANGUAGE sql STABLE AS $$
      ORDER BY f.format DESC LIMIT 1
 $$;
 
+-- The cells a file gives for a format, in order: every cell of the format,
+-- and where the format splits （六）其他处理 into three sub-rows (2021), the
+-- row as legacy reports printed it in one, under the 2019 key
+-- applications.other.{col}: the lines the per-report CSV (_csv.c) adds after
+-- the applications table for such a report, from
+-- published_totals.applications.other.  merged marks those.
+CREATE OR REPLACE VIEW disclosure.data_column AS
+SELECT f.format, f.tbl, f.row_key, f.col_key, f.ord::numeric AS ord, false AS merged
+  FROM disclosure.format_cell f
+UNION ALL
+SELECT f.format, f.tbl, 'other', f.col_key, m.last + f.col_ord / 1000.0, true
+  FROM disclosure.format_cell f
+  JOIN (SELECT c.format, max(c.ord) AS last FROM disclosure.format_cell c
+         WHERE c.tbl = 'applications' GROUP BY c.format) m ON m.format = f.format
+ WHERE f.tbl = 'applications' AND f.row_key = 'other_misc'
+   AND NOT EXISTS (SELECT 1 FROM disclosure.format_cell o
+                    WHERE o.format = f.format AND o.tbl = 'applications' AND o.row_key = 'other');
+COMMENT ON VIEW disclosure.data_column IS
+    'the cells of the /data/ files per format, in order: the format''s, and applications.other.{col} where legacy reports print （六） as one row';
+
+-- the merged （六） row of a legacy document, as _csv.c takes it
+CREATE OR REPLACE FUNCTION disclosure.data_merged(doc jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN doc -> 'legacy' = 'true'
+                 AND jsonb_typeof(doc #> '{published_totals,applications,other}') = 'object'
+                THEN doc #> '{published_totals,applications,other}' END
+$$;
+
 CREATE OR REPLACE FUNCTION disclosure.data_wide_header(p_format smallint)
 RETURNS text LANGUAGE sql STABLE AS $$
     SELECT E'\uFEFF' || 'slug,name,parent,kind,scope,year,format,revision,published_at,'
            'source_url,index_no,legacy,'
            || string_agg(f.tbl || '.' || f.row_key || '.' || f.col_key, ',' ORDER BY f.ord) || E'\r\n'
-      FROM disclosure.format_cell f WHERE f.format = p_format
+      FROM disclosure.data_column f WHERE f.format = p_format
 $$;
 
--- /data/{year}.csv: one report on one line
+-- The lines of one publication: wide (/data/{year}.csv; the agency as it is
+-- today, the rest from the document; a merged cell the report did not print:
+-- not_printed), the document (/data/{year}.jsonl, as /{slug}/{year}.json
+-- gives it) and long (/data/all.csv: exactly the per-report CSV's lines,
+-- prefixed with agency and year, without its derived column).
+CREATE OR REPLACE FUNCTION disclosure.data_lines_of(p_doc json, p_slug text, p_name text,
+    p_parent text, p_kind text, OUT wide text, OUT json text, OUT long text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    doc jsonb := p_doc::jsonb;
+    merged_row jsonb := disclosure.data_merged(doc);
+    pre text := disclosure.csv_text(p_slug) || ',' || (doc ->> 'year') || ',';
+BEGIN
+    SELECT string_agg(disclosure.csv_cell(x.v), ',' ORDER BY x.ord),
+           string_agg(pre || x.tbl || ',' || x.row_key || ',' || x.col_key || ','
+                      || disclosure.csv_cell(x.v) || E'\r\n', '' ORDER BY x.ord)
+               FILTER (WHERE NOT x.merged OR merged_row IS NOT NULL)
+      INTO wide, long
+      FROM (SELECT f.*, CASE WHEN f.merged THEN merged_row -> f.col_key
+                             ELSE doc -> 'tables' -> f.tbl -> f.row_key -> f.col_key END AS v
+              FROM disclosure.data_column f
+             WHERE f.format = (doc ->> 'format')::smallint) x;
+    wide := concat_ws(',',
+                disclosure.csv_text(p_slug), disclosure.csv_text(p_name),
+                disclosure.csv_text(p_parent), disclosure.csv_text(p_kind),
+                disclosure.csv_text(doc ->> 'scope'),
+                doc ->> 'year', doc ->> 'format', doc ->> 'revision',
+                disclosure.csv_text(doc ->> 'published_at'),
+                disclosure.csv_text(doc ->> 'source_url'),
+                disclosure.csv_text(doc ->> 'index_no'),
+                doc ->> 'legacy', wide) || E'\r\n';
+    json := p_doc::text || E'\n';
+END
+$$;
+
+-- the lines of the current publications of some reports, made now
+CREATE OR REPLACE FUNCTION disclosure.data_lines_made(p_reports int[])
+RETURNS SETOF disclosure.data_line LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.report_id, c.revision_id, c.year, c.format, a.slug,
+           x.wide, octet_length(x.wide), x.json, octet_length(x.json), x.long, octet_length(x.long)
+      FROM (SELECT DISTINCT ON (v.report_id) v.report_id, v.id AS revision_id, v.status,
+                   r.year, v.format, r.agency_id
+              FROM (SELECT DISTINCT i.id FROM unnest(p_reports) i(id)) i
+              JOIN disclosure.report r ON r.id = i.id
+              JOIN disclosure.revision v ON v.report_id = r.id AND v.status <> 'draft'
+             ORDER BY v.report_id, v.revision DESC) c
+      JOIN disclosure.published_document d ON d.revision_id = c.revision_id
+      JOIN disclosure.agency a ON a.id = c.agency_id
+      LEFT JOIN disclosure.agency p ON p.id = a.parent_id
+     CROSS JOIN LATERAL disclosure.data_lines_of(d.document, a.slug, a.name, p.slug, a.kind) x
+     WHERE c.status = 'published'
+$$;
+
+-- called by the triggers below, as their owner
+CREATE OR REPLACE FUNCTION disclosure.data_line_refresh(p_reports int[])
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM disclosure.data_line l USING unnest(p_reports) i(id) WHERE l.report_id = i.id;
+    INSERT INTO disclosure.data_line SELECT * FROM disclosure.data_lines_made(p_reports);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION disclosure.data_line_documents() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM disclosure.data_line_refresh(ARRAY(
+        SELECT v.report_id FROM new_documents n JOIN disclosure.revision v ON v.id = n.revision_id));
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION disclosure.data_line_revisions() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM disclosure.data_line_refresh(ARRAY(
+        SELECT DISTINCT n.report_id FROM new_revisions n WHERE n.status <> 'draft'));
+    RETURN NULL;
+END
+$$;
+
+-- an agency renamed, of another kind or moved: its lines; its slug changed:
+-- also its children's (their parent column)
+CREATE OR REPLACE FUNCTION disclosure.data_line_agencies() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM disclosure.data_line_refresh(ARRAY(
+        SELECT l.report_id
+          FROM new_agencies n JOIN old_agencies o USING (id)
+          JOIN disclosure.agency a ON a.id = n.id OR (a.parent_id = n.id AND n.slug <> o.slug)
+          JOIN disclosure.report r ON r.agency_id = a.id
+          JOIN disclosure.data_line l ON l.report_id = r.id
+         WHERE (n.slug, n.name, n.kind, n.parent_id) IS DISTINCT FROM (o.slug, o.name, o.kind, o.parent_id)));
+    RETURN NULL;
+END
+$$;
+
+REVOKE EXECUTE ON FUNCTION disclosure.data_merged(jsonb),
+    disclosure.data_lines_of(json, text, text, text, text), disclosure.data_lines_made(int[]),
+    disclosure.data_line_refresh(int[]), disclosure.data_line_documents(),
+    disclosure.data_line_revisions(), disclosure.data_line_agencies() FROM PUBLIC;
+
+-- The files' lines, in file order, read from the caller's snapshot.  SQL
+-- functions called in the select list return their rows one by one (value
+-- per call), so the backend sends as it reads; enable_sort off makes the plan
+-- walk the index data_line_order, where a sort would first read the whole file
+-- (and spill it to disk past work_mem) before the first line goes out.
+CREATE OR REPLACE FUNCTION disclosure_web.data_wide_lines(p_year int, p_format int)
+RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_sort = off AS $$
+    SELECT l.wide FROM disclosure.data_line l
+     WHERE l.year = p_year AND l.format = p_format ORDER BY l.year, l.slug
+$$;
+COMMENT ON FUNCTION disclosure_web.data_wide_lines(int, int) IS
+    '/data/{year}.csv (or {year}-{format}.csv): its lines after the header';
+
+CREATE OR REPLACE FUNCTION disclosure_web.data_json_lines(p_year int)
+RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_sort = off AS $$
+    SELECT l.json FROM disclosure.data_line l WHERE l.year = p_year ORDER BY l.year, l.slug
+$$;
+COMMENT ON FUNCTION disclosure_web.data_json_lines(int) IS '/data/{year}.jsonl: its lines';
+
+CREATE OR REPLACE FUNCTION disclosure_web.data_all_lines()
+RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_sort = off AS $$
+    SELECT l.long FROM disclosure.data_line l ORDER BY l.year, l.slug
+$$;
+COMMENT ON FUNCTION disclosure_web.data_all_lines() IS
+    '/data/all.csv: its lines after the header, each row a report''s';
+
+-- The per-revision API of before 0051, now over the stored lines: a file's
+-- revisions in order, and a revision's lines while it is a current
+-- publication (NULL else).  bench/run's B9 runs its "same query" through them
+-- until it names the streams above; nginx does not use them.
+CREATE OR REPLACE FUNCTION disclosure_web.data_revisions(p_year int, p_format int)
+RETURNS SETOF int LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN QUERY
+        SELECT l.revision_id FROM disclosure.data_line l
+         WHERE (p_year IS NULL OR l.year = p_year) AND (p_format IS NULL OR l.format = p_format)
+         ORDER BY l.year, l.slug;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION disclosure_web.data_wide_line(p_revision_id int)
 RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    doc jsonb := disclosure.data_document(p_revision_id);
 BEGIN
-    IF doc IS NULL THEN
-        RETURN NULL;
-    END IF;
-    RETURN concat_ws(',',
-               disclosure.csv_text(doc #>> '{agency,slug}'),
-               disclosure.csv_text(doc #>> '{agency,name}'),
-               disclosure.csv_text(doc #>> '{agency,parent,slug}'),
-               disclosure.csv_text(doc #>> '{agency,kind}'),
-               disclosure.csv_text(doc ->> 'scope'),
-               doc ->> 'year', doc ->> 'format', doc ->> 'revision',
-               disclosure.csv_text(doc ->> 'published_at'),
-               disclosure.csv_text(doc ->> 'source_url'),
-               disclosure.csv_text(doc ->> 'index_no'),
-               doc ->> 'legacy',
-               (SELECT string_agg(disclosure.csv_cell(doc -> 'tables' -> f.tbl -> f.row_key -> f.col_key),
-                                  ',' ORDER BY f.ord)
-                  FROM disclosure.format_cell f WHERE f.format = (doc ->> 'format')::smallint))
-           || E'\r\n';
+    RETURN (SELECT l.wide FROM disclosure.data_line l WHERE l.revision_id = p_revision_id);
 END
 $$;
 
--- /data/all.csv: one report's lines, agency,year,table,row,col,value
 CREATE OR REPLACE FUNCTION disclosure_web.data_long_lines(p_revision_id int)
 RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    doc jsonb := disclosure.data_document(p_revision_id);
-    pre text;
 BEGIN
-    IF doc IS NULL THEN
-        RETURN NULL;
-    END IF;
-    pre := disclosure.csv_text(doc #>> '{agency,slug}') || ',' || (doc ->> 'year') || ',';
-    RETURN (SELECT string_agg(pre || f.tbl || ',' || f.row_key || ',' || f.col_key || ','
-                              || disclosure.csv_cell(doc -> 'tables' -> f.tbl -> f.row_key -> f.col_key)
-                              || E'\r\n', '' ORDER BY f.ord)
-              FROM disclosure.format_cell f WHERE f.format = (doc ->> 'format')::smallint);
+    RETURN (SELECT l.long FROM disclosure.data_line l WHERE l.revision_id = p_revision_id);
 END
 $$;
 
--- /data/{year}.jsonl: the report document on one line
 CREATE OR REPLACE FUNCTION disclosure_web.data_json_line(p_revision_id int)
 RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    RETURN (
-        SELECT d.document::text || E'\n'
-          FROM disclosure.published_document d
-          JOIN disclosure.year_state s ON s.revision_id = d.revision_id AND s.status = 'published'
-         WHERE d.revision_id = p_revision_id
-    );
+    RETURN (SELECT l.json FROM disclosure.data_line l WHERE l.revision_id = p_revision_id);
 END
 $$;
+COMMENT ON FUNCTION disclosure_web.data_revisions(int, int) IS
+    'the revisions a /data/ file lists, in its order (bench/run''s B9; nginx streams data_*_lines())';
 
 -- Whether a file exists, and what its response needs before its body:
 -- p_kind 'csv' (p_format NULL: the year's own format; else the other format,
@@ -158,18 +271,18 @@ BEGIN
       FROM disclosure.data_version v;
 
     IF p_kind = 'all' THEN
-        rows := (SELECT count(*) FROM disclosure.data_report);
+        rows := (SELECT count(*) FROM disclosure.data_line);
         header := E'\uFEFF' || E'agency,year,table,row,col,value\r\n';
         RETURN NEXT;
         RETURN;
     END IF;
 
     IF p_kind = 'jsonl' THEN
-        rows := (SELECT count(*) FROM disclosure.data_report d WHERE d.year = p_year);
+        rows := (SELECT count(*) FROM disclosure.data_line d WHERE d.year = p_year);
         header := '';
     ELSIF p_kind = 'csv' AND (p_format IS NULL OR p_format IS DISTINCT FROM own) THEN
         format := fmt;
-        rows := (SELECT count(*) FROM disclosure.data_report d
+        rows := (SELECT count(*) FROM disclosure.data_line d
                   WHERE d.year = p_year AND d.format = fmt);
         header := disclosure.data_wide_header(fmt);
     END IF;
@@ -182,23 +295,39 @@ $$;
 COMMENT ON FUNCTION disclosure_web.data_file(text, int, int) IS
     'a /data/ file: its format, the data version and time, its row count and CSV header; no row if there is no such file';
 
--- /data/index.json: every file, DCAT-like (dcat:Catalog → dataset → distribution)
+-- /data/index.json: every file, DCAT-like (dcat:Catalog → dataset → distribution),
+-- each with its row count, its size in bytes (as sent uncompressed: BOM, header,
+-- CRLF lines) and its last change: the latest publication or withdrawal of a
+-- report of its year and format (of its year: .jsonl; of all: all.csv)
 CREATE OR REPLACE FUNCTION disclosure_web.data_catalog()
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN (
         WITH f AS (
-            SELECT d.year, d.format, count(*) AS rows,
-                   d.format = disclosure.year_format(d.year) AS own
-              FROM disclosure.data_report d GROUP BY d.year, d.format
+            SELECT l.year, l.format, count(*) AS rows,
+                   sum(l.wide_bytes) + octet_length(disclosure.data_wide_header(l.format))
+                       AS wide_bytes,
+                   sum(l.json_bytes) AS json_bytes, sum(l.long_bytes) AS long_bytes,
+                   l.format = disclosure.year_format(l.year) AS own,
+                   (SELECT max(greatest(v.published_at, v.withdrawn_at))
+                      FROM disclosure.report r
+                      JOIN disclosure.revision v ON v.report_id = r.id AND v.status <> 'draft'
+                     WHERE r.year = l.year AND v.format = l.format) AS changed
+              FROM disclosure.data_line l GROUP BY l.year, l.format
         ), dist AS (
-            SELECT f.year, f.format, f.rows,
+            SELECT f.year, f.format, f.rows, f.wide_bytes AS bytes, f.changed,
                    CASE WHEN f.own THEN f.year || '.csv' ELSE f.year || '-' || f.format || '.csv' END AS name,
                    'text/csv' AS media
               FROM f
             UNION ALL
-            SELECT f.year, NULL, sum(f.rows), f.year || '.jsonl', 'application/x-ndjson'
+            SELECT f.year, NULL, sum(f.rows), sum(f.json_bytes), max(f.changed),
+                   f.year || '.jsonl', 'application/x-ndjson'
               FROM f GROUP BY f.year
+            UNION ALL
+            SELECT NULL, NULL, sum(f.rows),
+                   sum(f.long_bytes) + octet_length(E'\uFEFFagency,year,table,row,col,value\r\n'),
+                   max(f.changed), 'all.csv', 'text/csv'
+              FROM f HAVING count(*) > 0
         )
         SELECT json_build_object(
             'document', 'disclosure-data-catalog/1',
@@ -221,25 +350,23 @@ BEGIN
                            'format', x.format,
                            'rows', x.rows,
                            'data_version', v.version,
-                           'modified', disclosure.json_time(v.changed_at),
+                           'modified', disclosure.json_time(x.changed),
                            'license', m.license,
                            'distribution', json_build_array(json_build_object(
                                '@type', 'dcat:Distribution',
                                'downloadURL', x.name,
                                'mediaType', x.media,
+                               'byteSize', x.bytes,
                                'describedBy', CASE WHEN x.format IS NOT NULL
                                                    THEN '../format/' || x.format || '.json' END)))
                            ORDER BY x.year DESC NULLS FIRST, x.name)
-                  FROM (SELECT * FROM dist
-                        UNION ALL
-                        SELECT NULL, NULL, (SELECT count(*) FROM disclosure.data_report),
-                               'all.csv', 'text/csv') x), '[]'))
+                  FROM dist x), '[]'))
           FROM disclosure.data_catalog_meta m, disclosure.data_version v
     );
 END
 $$;
 COMMENT ON FUNCTION disclosure_web.data_catalog() IS
-    'the open-data catalog: every /data/ file with its row count, the data version, the licence and the source';
+    'the open-data catalog: every /data/ file with its row count, size in bytes, last change, the data version, the licence and the source';
 
 -- /format/{format}.json: the data dictionary, from format_cell (format/cells.tsv)
 CREATE OR REPLACE FUNCTION disclosure_web.data_dictionary(p_format int)
@@ -269,26 +396,71 @@ BEGIN
                                 WHERE p.format = c.format AND p.tbl = c.tbl
                                   AND p.row_key = c.row_key AND p.col_key = c.col_key) END)
                        ORDER BY c.ord)
-                  FROM disclosure.format_cell c WHERE c.format = f.format))
+                  FROM disclosure.format_cell c WHERE c.format = f.format),
+            -- the columns of the /data/ files beyond cells: （六） printed as one row
+            'merged_cells', coalesce((
+                SELECT json_agg(json_build_object(
+                           'key', c.tbl || '.' || 'other' || '.' || c.col_key,
+                           'table', c.tbl, 'row', 'other', 'col', c.col_key,
+                           'kind', 'as_printed', 'unit', c.unit,
+                           'row_group', c.row_group, 'row_label', '（六）其他处理',
+                           'col_group', c.col_group, 'col_label', c.col_label,
+                           'instead_of', (SELECT json_agg(s.tbl || '.' || s.row_key || '.' || s.col_key
+                                                          ORDER BY s.ord)
+                                            FROM disclosure.format_cell s
+                                           WHERE s.format = c.format AND s.tbl = c.tbl
+                                             AND s.col_key = c.col_key
+                                             AND s.row_key IN ('other_no_correction', 'other_unpaid_fee', 'other_misc')),
+                           'note', '旧格式印法：（六）其他处理印为一行（2019 年版的行），三个子行为 not_printed；'
+                                   || '取自报告文档的 published_totals.applications.other，其他报告为 not_printed')
+                       ORDER BY d.ord)
+                  FROM disclosure.data_column d
+                  JOIN disclosure.format_cell c ON c.format = d.format AND c.tbl = d.tbl
+                   AND c.row_key = 'other_misc' AND c.col_key = d.col_key
+                 WHERE d.format = f.format AND d.merged), '[]'))
           FROM disclosure.format f WHERE f.format = p_format
     );
 END
 $$;
 COMMENT ON FUNCTION disclosure_web.data_dictionary(int) IS
-    'the data dictionary of a format: every cell key with its labels as printed, kind, unit and the cells a total adds up; NULL for no such format';
+    'the data dictionary of a format: every cell key with its labels as printed, kind, unit and the cells a total adds up, and the /data/ files'' merged （六） columns; NULL for no such format';
 
 REVOKE EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb),
-    disclosure.data_document(int), disclosure.year_format(int), disclosure.data_wide_header(smallint),
-    disclosure_web.data_wide_line(int), disclosure_web.data_long_lines(int),
-    disclosure_web.data_json_line(int), disclosure_web.data_file(text, int, int),
+    disclosure.year_format(int), disclosure.data_wide_header(smallint),
+    disclosure_web.data_wide_lines(int, int), disclosure_web.data_json_lines(int),
+    disclosure_web.data_all_lines(), disclosure_web.data_file(text, int, int),
     disclosure_web.data_catalog(), disclosure_web.data_dictionary(int),
-    disclosure_web.data_revisions(int, int) FROM PUBLIC;
+    disclosure_web.data_revisions(int, int), disclosure_web.data_wide_line(int),
+    disclosure_web.data_long_lines(int), disclosure_web.data_json_line(int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb),
-    disclosure.year_format(int), disclosure.data_wide_header(smallint)
+    disclosure.year_format(int), disclosure.data_wide_header(smallint),
+    disclosure.data_merged(jsonb), disclosure.data_lines_of(json, text, text, text, text),
+    disclosure.data_lines_made(int[])
     TO disclosure_editor;
-GRANT EXECUTE ON FUNCTION disclosure_web.data_wide_line(int), disclosure_web.data_long_lines(int),
-    disclosure_web.data_json_line(int), disclosure_web.data_file(text, int, int),
+GRANT EXECUTE ON FUNCTION disclosure_web.data_wide_lines(int, int), disclosure_web.data_json_lines(int),
+    disclosure_web.data_all_lines(), disclosure_web.data_file(text, int, int),
     disclosure_web.data_catalog(), disclosure_web.data_dictionary(int),
-    disclosure_web.data_revisions(int, int)
+    disclosure_web.data_revisions(int, int), disclosure_web.data_wide_line(int),
+    disclosure_web.data_long_lines(int), disclosure_web.data_json_line(int)
     TO disclosure_reader, disclosure_editor;
-GRANT SELECT ON disclosure.data_report TO disclosure_editor;
+GRANT SELECT ON disclosure.data_report, disclosure.data_column TO disclosure_editor;
+
+-- Every line made again when the functions that make them are not those that
+-- made them (the first pass after migration 0051 fills the table)
+DO $$
+DECLARE
+    fp text := md5(string_agg(pg_get_functiondef(p.oid), E'\n' ORDER BY p.proname)
+                   || (SELECT pg_get_viewdef('disclosure.data_column'::regclass)))
+                 FROM pg_proc p
+                WHERE p.pronamespace = 'disclosure'::regnamespace
+                  AND p.proname IN ('csv_text', 'csv_cell', 'data_merged', 'data_lines_of', 'data_lines_made');
+BEGIN
+    IF fp IS DISTINCT FROM (SELECT m.fingerprint FROM disclosure.data_line_maker m) THEN
+        DELETE FROM disclosure.data_line;
+        INSERT INTO disclosure.data_line
+        SELECT * FROM disclosure.data_lines_made(ARRAY(SELECT r.id FROM disclosure.report r));
+        INSERT INTO disclosure.data_line_maker VALUES (true, fp)
+            ON CONFLICT (singleton) DO UPDATE SET fingerprint = excluded.fingerprint;
+    END IF;
+END
+$$;

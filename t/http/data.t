@@ -7,8 +7,11 @@
 #
 # The gate (Disclosure::Slow::gate: an advisory lock the test holds) stops
 # a download in PostgreSQL: in data_file() for the year 2023 (before the
-# headers, after the snapshot was taken) and in data_wide_line() at the
+# headers, after the snapshot was taken) and in data_wide_lines() at the
 # row of demo-district-health (mid-file).
+#
+# t-printed 2024 is a legacy report that printed （六）其他处理 as one row
+# (as t/http/printed.t makes it): the files give its merged row as its CSV does.
 use strict;
 use warnings;
 use utf8;
@@ -38,29 +41,52 @@ BEGIN
     RETURN QUERY SELECT * FROM disclosure_web.data_file_ungated(p_kind, p_year, p_format);
 END
 $$;
-ALTER FUNCTION disclosure_web.data_wide_line(int) RENAME TO data_wide_line_ungated;
-CREATE FUNCTION disclosure_web.data_wide_line(p_revision_id int)
-RETURNS text LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE FUNCTION disclosure.data_gate(p_slug text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-    IF (SELECT slug FROM disclosure.data_report WHERE revision_id = p_revision_id) = 'demo-district-health' THEN
+    IF p_slug = 'demo-district-health' THEN
         PERFORM pg_advisory_lock_shared(4711);
         PERFORM pg_advisory_unlock_shared(4711);
     END IF;
-    RETURN disclosure_web.data_wide_line_ungated(p_revision_id);
+    RETURN '';
 END
 $$;
-GRANT EXECUTE ON FUNCTION disclosure_web.data_file(text, int, int), disclosure_web.data_wide_line(int)
+ALTER FUNCTION disclosure_web.data_wide_lines(int, int) RENAME TO data_wide_lines_ungated;
+CREATE FUNCTION disclosure_web.data_wide_lines(p_year int, p_format int)
+RETURNS SETOF text LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT disclosure.data_gate(l.slug) || l.wide FROM disclosure.data_line l
+     WHERE l.year = p_year AND l.format = p_format ORDER BY l.year, l.slug
+$$;
+GRANT EXECUTE ON FUNCTION disclosure_web.data_file(text, int, int), disclosure_web.data_wide_lines(int, int)
     TO disclosure_reader;
 SQL
 
+$pg->psql(q{
+    INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-printed', '原样局', 'department');
+    CREATE TEMP TABLE doc AS
+    SELECT jsonb_set(disclosure.export_report('demo-district-housing', 2024)::jsonb, '{agency}',
+                     '{"slug": "t-printed", "name": "原样局", "kind": "department", "parent": null}') AS d;
+    UPDATE doc SET d = jsonb_set(d, '{tables,applications}', (d #> '{tables,applications}') ||
+           (SELECT jsonb_object_agg(r, x.v) FROM unnest('{other_no_correction,other_unpaid_fee,other_misc}'::text[]) r,
+                   (SELECT jsonb_object_agg(k, 'not_printed') AS v
+                      FROM jsonb_object_keys(d #> '{tables,applications,other_misc}') k) x));
+    UPDATE doc SET d = d || '{"legacy": true, "published_at": "2025-01-20T09:30:00+08:00",
+                              "published_totals": {"applications": {"other": {"natural_person": 3, "business": 1,
+                                  "research": 0, "nonprofit": null, "legal_services": "/", "other_org": 0, "total": 4}}}}';
+    SELECT disclosure.import_report(d) FROM doc;
+    SELECT disclosure.publish('t-printed', 2024);
+});
+
+# a second listener whose 4 KB send buffer fills at once: the file goes out
+# through the write handler, the backend suspended in between
+my $narrow = Disclosure::Test::free_port();
 my $ngx = Disclosure::Test->nginx(pg => $pg, http => 'disclosure_data_connections 1; gzip on; gzip_types text/csv;',
-                                  server => 'location /r/ { disclosure; }');
+                                  server => "listen 127.0.0.1:$narrow sndbuf=4k; location /r/ { disclosure; }");
 
 # a raw HTTP/1.1 request, read later: the body de-chunked, and whether the
 # final chunk came
 sub request {
-    my ($path, $headers) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ngx->port, Proto => 'tcp')
+    my ($path, $headers, $port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port // $ngx->port, Proto => 'tcp')
         or die "connect: $!";
     print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
              . join('', map { "$_: $headers->{$_}\r\n" } sort keys %{ $headers || {} }) . "\r\n";
@@ -150,10 +176,15 @@ subtest 'the year files hold the per-report documents, cell by cell' => sub {
         my $expected_format = $year >= 2021 ? 2021 : 2019;
         my $ncells = grep { /^$expected_format\t/ } split /\n/,
                      Disclosure::Test::read_file("$Disclosure::Test::REPO/format/cells.tsv");
-        is scalar(@cols), 12 + $ncells, "then one per cell of the $expected_format format";
+        my $nmerged = $expected_format == 2021
+            ? grep { /^2021\tapplications\tother_misc\t/ } split /\n/,
+                   Disclosure::Test::read_file("$Disclosure::Test::REPO/format/cells.tsv")
+            : 0;
+        is scalar(@cols), 12 + $ncells + $nmerged,
+           "then one per cell of the $expected_format format" . ($nmerged ? ' and the merged （六） row' : '');
         ok @lines >= 4, scalar(@lines) . ' reports';
-        my ($cells, $same) = (0, 0);
         my @slugs;
+        my $merged = 0;
         for my $line (@lines) {
             my %row;
             @row{@cols} = fields($line);
@@ -169,12 +200,16 @@ subtest 'the year files hold the per-report documents, cell by cell' => sub {
             my %want;
             for (@per) {
                 my ($t, $rk, $c, $v) = fields(decode_utf8($_));
-                $want{"$t.$rk.$c"} = $v if exists $row{"$t.$rk.$c"};
+                $want{"$t.$rk.$c"} = $v;
             }
+            is_deeply [grep { !exists $row{$_} } sort keys %want], [], "$row{slug}: every line of its CSV has a column";
             my %got = map { $_ => $row{$_} } keys %want;
-            is scalar(keys %want), $ncells, "$row{slug}: every cell of its CSV has a column";
             is_deeply \%got, \%want, "$row{slug}: the cells are the per-report CSV's";
+            is_deeply [grep { !exists $want{$_} && $row{$_} ne 'not_printed' } @cols[12 .. $#cols]], [],
+                "$row{slug}: a column its CSV has no line for: not_printed";
+            $merged++ if exists $want{'applications.other.natural_person'} && $expected_format == 2021;
         }
+        is $merged, 1, 'the legacy report with （六） as one row: its merged row' if $year == 2024;
         is_deeply \@slugs, [sort @slugs], 'in the order of the slugs';
 
         my $j = get("/r/data/$year.jsonl");
@@ -199,10 +234,18 @@ subtest 'the year files hold the per-report documents, cell by cell' => sub {
     }
     is scalar(keys %long), $pg->psql(q{SELECT count(*) FROM disclosure.public_revision WHERE status = 'published'}),
        'every current publication';
-    my $csv = $ngx->get('/r/demo-district-housing/2024.csv');
-    my ($h, @per) = split /\r\n/, $csv->{content};
-    my %want = map { my ($t, $r, $c, $v) = fields($_); ("$t.$r.$c" => $v) } @per;
-    is_deeply $long{'demo-district-housing/2024'}, \%want, 'a report\'s lines are its CSV\'s';
+    my %long_lines;
+    for (@lines) {
+        my ($a, $y) = fields($_);
+        push @{ $long_lines{"$a/$y"} }, join ',', (fields($_))[2 .. 5];
+    }
+    for my $report ('demo-district-housing/2024', 't-printed/2024') {
+        my $csv = $ngx->get("/r/$report.csv");
+        my ($h, @per) = split /\r\n/, decode_utf8($csv->{content});
+        is_deeply $long_lines{$report}, [map { join ',', (fields($_))[0 .. 3] } @per],
+            "$report: its lines are its CSV's, in order";
+    }
+    ok grep({ /^applications,other,/ } @{ $long_lines{'t-printed/2024'} }), 'with the merged （六） row';
 };
 
 subtest 'the catalog and the dictionary' => sub {
@@ -218,10 +261,25 @@ subtest 'the catalog and the dictionary' => sub {
     is $sets{'2024.csv'}{distribution}[0]{downloadURL}, '2024.csv', 'and where to get it';
     is $sets{'2024.csv'}{data_version}, $pg->psql('SELECT version FROM disclosure.data_version'),
        'the data version';
+    for my $name (sort keys %sets) {
+        my $dist = $sets{$name}{distribution}[0];
+        my $body = get("/r/data/$dist->{downloadURL}")->{body};
+        is $dist->{byteSize}, length($body), "$name: byteSize is the length of its body";
+        my (undef, @rows) = split /\n/, ($name =~ /\.csv$/ ? '' : "\n") . $body;
+        my %reports = map { /^([^,]*,\d+),/ ? ($1 => 1) : () } @rows;
+        is $sets{$name}{rows}, $name eq 'all.csv' ? scalar(keys %reports) : scalar(@rows),
+           "$name: its row count";
+    }
+    is $sets{'2024.csv'}{modified},
+       $pg->psql(q{SELECT disclosure.json_time(max(greatest(v.published_at, v.withdrawn_at)))
+                     FROM disclosure.revision v JOIN disclosure.report r ON r.id = v.report_id
+                    WHERE r.year = 2024 AND v.status <> 'draft'}),
+       '2024.csv: its last change is the latest publication or withdrawal of a 2024 report';
     my $html = $ngx->get('/r/data/');
     is $html->{status}, 200, 'data/: the page';
     like $html->{content}, qr{<a href="2024\.csv">2024\.csv</a>}, 'links the files';
     like $html->{content}, qr{<a href="index\.json">}, 'and the machine-readable catalog';
+    like $html->{content}, qr{<td>$sets{'2024.csv'}{distribution}[0]{byteSize}</td>}, 'with each file\'s size';
 
     for my $format (2021, 2019) {
         my $r = $ngx->get("/r/format/$format.json");
@@ -232,6 +290,9 @@ subtest 'the catalog and the dictionary' => sub {
         is_deeply [map { "$_->{key} $_->{kind} $_->{unit} $_->{row_label} $_->{col_label}" } @{ $d->{cells} }],
                   [map { "$_->[1].$_->[2].$_->[3] $_->[4] $_->[5] $_->[7] $_->[9]" } @tsv],
                   'every cell of format/cells.tsv, with its kind, unit and labels, in order';
+        is_deeply [map { $_->{key} } @{ $d->{merged_cells} }],
+                  [$format == 2021 ? map { "applications.other.$_->[3]" } grep { $_->[1] eq 'applications' && $_->[2] eq 'other_misc' } @tsv : ()],
+                  'the files\' merged （六） columns' . ($format == 2021 ? '' : ': none');
         my ($total) = grep { $_->{kind} eq 'total' } @{ $d->{cells} };
         ok @{ $total->{sum_of} } > 1, "a total says what it adds up ($total->{key})";
     }
@@ -239,6 +300,18 @@ subtest 'the catalog and the dictionary' => sub {
     is $ngx->get('/r/data/2030.csv')->{status}, 404, 'no such year: 404';
     is $ngx->get('/r/data/2024-2021.csv')->{status}, 404, 'the year\'s own format has only the plain name';
     is $ngx->get('/r/data/nothing')->{status}, 404, 'anything else: 404';
+};
+
+subtest 'a client slower than PostgreSQL gets the whole file' => sub {
+    my $size = $json->decode($ngx->get('/r/data/index.json')->{content});
+    my ($all) = grep { $_->{identifier} eq 'all.csv' } @{ $size->{dataset} };
+    for (1 .. 3) {
+        my $r = reply(request('/r/data/all.csv', {}, $narrow));
+        is $r->{status}, 200, 'all.csv through a 4 KB send buffer';
+        ok $r->{complete}, 'whole';
+        is length($r->{body}), $all->{distribution}[0]{byteSize}, 'every byte';
+    }
+    unlike $ngx->error_log, qr/signal \d+/, 'no worker crashed in the write handler';
 };
 
 subtest 'gzip by nginx where the client asks' => sub {

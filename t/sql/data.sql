@@ -1,9 +1,10 @@
--- Open data in bulk (issue 14, migration 0050): the CSV escaping of the
--- per-report CSV, the files that exist, their lines against the stored
--- documents, drafts and withdrawn reports never listed, the reader's rights,
--- the catalog and the data dictionary.
+-- Open data in bulk (issue 14, migrations 0050, 0051): the CSV escaping of
+-- the per-report CSV, the files that exist, the lines kept in data_line equal
+-- to the lines made now after a publication, a correction, a withdrawal, a
+-- slug change and a move, the merged （六） row of a legacy report, the
+-- reader's rights, the catalog and the data dictionary.
 BEGIN;
-SELECT plan(26);
+SELECT plan(40);
 
 -- escaping as _csv.c does it
 SELECT is(disclosure.csv_text('=1+1'), '''=1+1', 'a formula gets an apostrophe');
@@ -32,44 +33,101 @@ SELECT is((SELECT rows FROM disclosure_web.data_file('all', NULL, NULL)),
 -- a line has a field for each header field, and the document's cells in order
 SELECT is((SELECT array_length(regexp_split_to_array(rtrim(header, E'\r\n'), ','), 1)
              FROM disclosure_web.data_file('csv', 2024, NULL)),
-          12 + (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021),
-          'the wide header: 12 fields and one per cell');
-SELECT is((SELECT array_length(regexp_split_to_array(disclosure_web.data_wide_line(revision_id), ','), 1)
-             FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district'),
-          12 + (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021),
+          12 + (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021) + 7,
+          'the wide header: 12 fields, one per cell and 7 for the merged （六） row');
+SELECT is((SELECT array_length(regexp_split_to_array(wide, ','), 1)
+             FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district'),
+          12 + (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021) + 7,
           'a line of demo-district (no commas in its texts) has as many');
-SELECT is((SELECT array_length(string_to_array(rtrim(disclosure_web.data_long_lines(revision_id), E'\r\n'), E'\r\n'), 1)
-             FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district'),
+SELECT is((SELECT array_length(string_to_array(rtrim(long, E'\r\n'), E'\r\n'), 1)
+             FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district'),
           (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2021),
-          'all.csv: a line per cell of a report');
+          'all.csv: a line per cell of a report that printed （六） in three rows');
+SELECT is((SELECT wide_bytes + json_bytes + long_bytes FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district'),
+          (SELECT octet_length(wide || json || long) FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district'),
+          'the sizes in bytes');
 
--- a withdrawn report leaves the files; its revision's line is NULL
+-- the kept lines are the lines made now, after every change that moves them
+CREATE TEMP VIEW kept_vs_made AS
+SELECT 'kept' AS side, * FROM (SELECT * FROM disclosure.data_line EXCEPT
+                                SELECT * FROM disclosure.data_lines_made(ARRAY(SELECT id FROM disclosure.report))) k
+UNION ALL
+SELECT 'made', * FROM (SELECT * FROM disclosure.data_lines_made(ARRAY(SELECT id FROM disclosure.report)) EXCEPT
+                       SELECT * FROM disclosure.data_line) m;
+SELECT is_empty('SELECT * FROM kept_vs_made', 'the sample: kept = made');
+SELECT set_eq('SELECT report_id, revision_id, year, format, slug FROM disclosure.data_line',
+              $$SELECT s.report_id, s.revision_id, s.year, s.format, a.slug FROM disclosure.year_state s
+                  JOIN disclosure.agency a ON a.id = s.agency_id WHERE s.status = 'published'$$,
+              'a line for every current publication, none else');
+
+SELECT disclosure.revise('demo-district-housing', 2024, '更正测试');
+SELECT disclosure.publish('demo-district-housing', 2024);
+SELECT is_empty('SELECT * FROM kept_vs_made', 'a correction published: kept = made');
+SELECT is((SELECT revision_id FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district-housing'),
+          (SELECT revision_id FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district-housing'),
+          'the line is the correction''s');
+
 SELECT disclosure.withdraw('demo-district-market', 2024, '测试撤回');
-SELECT is((SELECT count(*)::int FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district-market'),
+SELECT is_empty('SELECT * FROM kept_vs_made', 'a withdrawal: kept = made');
+SELECT is((SELECT count(*)::int FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district-market'),
           0, 'a withdrawn report is not listed');
-SELECT is(disclosure_web.data_wide_line((SELECT v.id FROM disclosure.revision v
-                                           JOIN disclosure.report r ON r.id = v.report_id
-                                           JOIN disclosure.agency a ON a.id = r.agency_id
-                                          WHERE a.slug = 'demo-district-market' AND r.year = 2024
-                                          ORDER BY v.revision LIMIT 1)),
-          NULL, 'nor given by its revision id');
-SELECT is(disclosure_web.data_json_line((SELECT v.id FROM disclosure.revision v WHERE v.status = 'draft' LIMIT 1)),
-          NULL, 'a draft is never given');
+SELECT is((SELECT rows FROM disclosure_web.data_file('all', NULL, NULL)),
+          (SELECT count(*) FROM disclosure.public_revision WHERE status = 'published'),
+          'all.csv: every current publication');
+
+UPDATE disclosure.agency SET slug = 'demo-zone' WHERE slug = 'demo-district';
+SELECT is_empty('SELECT * FROM kept_vs_made', 'a slug changed: kept = made');
+SELECT ok((SELECT bool_and(wide ~ '^demo-district-[a-z]+,[^,]*,demo-zone,') FROM disclosure.data_line
+            WHERE slug LIKE 'demo-district-%'), 'the children name the parent''s new slug');
+
+UPDATE disclosure.agency SET parent_id = NULL, name = name || '（新）' WHERE slug = 'demo-district-housing';
+SELECT is_empty('SELECT * FROM kept_vs_made', 'an agency moved and renamed: kept = made');
+
+-- a legacy report that printed （六） as one row: the lines its CSV has
+INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-printed', '原样局', 'department');
+SELECT disclosure.import_report(d || '{"legacy": true, "published_at": "2025-01-20T09:30:00+08:00",
+           "published_totals": {"applications": {"other": {"natural_person": 3, "business": 1, "research": 0,
+               "nonprofit": null, "legal_services": "/", "other_org": 0, "total": 4}}}}')
+  FROM (SELECT jsonb_set(jsonb_set(d, '{agency}', '{"slug": "t-printed", "name": "原样局", "kind": "department", "parent": null}'),
+                         '{tables,applications}', (d #> '{tables,applications}') ||
+                         (SELECT jsonb_object_agg(r, x.v) FROM unnest('{other_no_correction,other_unpaid_fee,other_misc}'::text[]) r,
+                                 (SELECT jsonb_object_agg(k, 'not_printed') AS v
+                                    FROM jsonb_object_keys(d #> '{tables,applications,other_misc}') k) x)) AS d
+          FROM (SELECT disclosure.export_report('demo-zone', 2024)::jsonb AS d) e) x;
+SELECT disclosure.publish('t-printed', 2024);
+SELECT is_empty('SELECT * FROM kept_vs_made', 'a legacy import published: kept = made');
+SELECT is(array_to_string(ARRAY(SELECT m[1] FROM disclosure.data_line l,
+                                     regexp_matches(l.long, 't-printed,2024,(applications,other,[^\r]*)\r\n', 'g') m
+                               WHERE l.slug = 't-printed'), ' '),
+          'applications,other,natural_person,3 applications,other,business,1 applications,other,research,0 '
+          'applications,other,nonprofit, applications,other,legal_services,/ applications,other,other_org,0 '
+          'applications,other,total,4',
+          'all.csv: its merged row under the 2019 key, as printed');
+SELECT ok((SELECT wide ~ ',3,1,0,,/,0,4,' FROM disclosure.data_line WHERE slug = 't-printed'),
+          'the wide line: the merged row''s columns');
+SELECT ok((SELECT wide ~ (',' || repeat('not_printed,', 7)) FROM disclosure.data_line WHERE slug = 'demo-zone' AND year = 2024),
+          'not_printed in them for a report that printed three rows');
 
 -- the reader
 SET LOCAL ROLE disclosure_reader;
-SELECT ok((SELECT count(*) FROM disclosure_web.data_revisions(2024, NULL)) > 0, 'reader: reads the list');
-SELECT throws_ok($$ SELECT * FROM disclosure.data_report $$, '42501', NULL, 'reader: through the function only');
-SELECT throws_ok($$ SELECT disclosure.data_document(1) $$, '42501', NULL, 'reader: not the documents by id');
+SELECT ok((SELECT count(*) FROM disclosure_web.data_wide_lines(2024, 2021)) > 0, 'reader: reads the lines');
+SELECT throws_ok($$ SELECT * FROM disclosure.data_line $$, '42501', NULL, 'reader: through the functions only');
+SELECT throws_ok($$ SELECT * FROM disclosure.data_report $$, '42501', NULL, 'reader: not the view either');
 RESET ROLE;
 
-SELECT is(ARRAY(SELECT disclosure_web.data_revisions(NULL, NULL)),
-          ARRAY(SELECT revision_id FROM disclosure.data_report ORDER BY year, slug),
+SELECT is(ARRAY(SELECT disclosure_web.data_all_lines()),
+          ARRAY(SELECT l.long FROM disclosure.data_report d JOIN disclosure.data_line l ON l.revision_id = d.revision_id
+                 ORDER BY d.year, d.slug),
           'all.csv''s reports by year and slug');
+SELECT is(ARRAY(SELECT disclosure_web.data_long_lines(r) FROM disclosure_web.data_revisions(NULL, NULL) r),
+          ARRAY(SELECT disclosure_web.data_all_lines()),
+          'the per-revision API (bench/run''s B9) gives the same lines');
 
 -- the dictionary: every cell once, totals with their parts
 SELECT is((SELECT json_array_length(disclosure_web.data_dictionary(2019) -> 'cells')),
           (SELECT count(*)::int FROM disclosure.format_cell WHERE format = 2019),
           'format/2019.json: every cell');
+SELECT is((SELECT json_array_length(disclosure_web.data_dictionary(2021) -> 'merged_cells')), 7,
+          'format/2021.json: the files'' merged （六） columns, one per applicant column and the total');
 
 ROLLBACK;

@@ -9,7 +9,8 @@ SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
           '0008_reader_writes_nothing.sql', '0009_web_api_plpgsql.sql',
           '0010_agency_changes_announced.sql', '0011_change_log.sql', '0020_as_printed.sql',
           '0021_rules_as_printed.sql', '0022_agency_children_shown.sql', '0030_preview.sql',
-          '0040_across_reports.sql', '0041_changes_ancestors.sql', '0050_open_data.sql'],
+          '0040_across_reports.sql', '0041_changes_ancestors.sql', '0050_open_data.sql',
+          '0051_open_data_lines.sql'],
     'every migration is recorded once, in order');
 SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
     $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');
@@ -36,23 +37,26 @@ SELECT columns_are('disclosure', 'appeals_grid',
           'upheld', 'corrected', 'other', 'pending', 'total'], 'the appeals grid has one column per table column');
 SELECT functions_are('disclosure_web', ARRAY['data_version', 'report', 'published_years', 'index', 'agency',
                                              'changes', 'trend', 'compare', 'rollup', 'year_page', 'ancestors',
-                                             'data_wide_line', 'data_long_lines', 'data_json_line', 'data_file',
-                                             'data_catalog', 'data_dictionary', 'data_revisions'],
+                                             'data_wide_lines', 'data_json_lines', 'data_all_lines', 'data_file',
+                                             'data_catalog', 'data_dictionary', 'data_revisions',
+                                             'data_wide_line', 'data_long_lines', 'data_json_line'],
     'the web API');
 SELECT is((SELECT string_agg(format('%s %s %s %s', p.proname, l.lanname, p.prosecdef, p.proconfig), '; '
                            ORDER BY p.proname)
              FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
             WHERE p.pronamespace = 'disclosure_web'::regnamespace),
-          (SELECT string_agg(f || ' plpgsql t {"search_path=pg_catalog, pg_temp"' || j || '}', '; ' ORDER BY f)
+          (SELECT string_agg(f || CASE WHEN j = ',enable_sort=off' THEN ' sql' ELSE ' plpgsql' END
+                             || ' t {"search_path=pg_catalog, pg_temp"' || j || '}', '; ' ORDER BY f)
              FROM (VALUES ('agency', ',jit=off'), ('ancestors', ''), ('changes', ''), ('compare', ',jit=off'),
                           ('data_catalog', ''), ('data_dictionary', ''), ('data_file', ''),
-                          ('data_json_line', ''), ('data_long_lines', ''), ('data_revisions', ''),
-                          ('data_wide_line', ''),
+                          ('data_all_lines', ',enable_sort=off'), ('data_json_lines', ',enable_sort=off'),
+                          ('data_wide_lines', ',enable_sort=off'), ('data_json_line', ''),
+                          ('data_long_lines', ''), ('data_revisions', ''), ('data_wide_line', ''),
                           ('data_version', ''), ('index', ',jit=off'), ('published_years', ''),
                           ('report', ''), ('rollup', ',jit=off'), ('trend', ',jit=off'),
                           ('year_page', ',jit=off')) v(f, j)),
     'the web API keeps its plans between calls (PL/pgSQL), as its owner, with a fixed search_path, '
-    'index and agency pages without JIT');
+    'index and agency pages without JIT; the bulk files'' lines in SQL (rows one by one, in index order)');
 SELECT is((SELECT count(*)::int FROM disclosure.revision v JOIN disclosure.report r ON r.id = v.report_id
             JOIN disclosure.agency a ON a.id = r.agency_id
            WHERE a.slug LIKE 'demo-district%' AND v.status = 'published'), 27,
