@@ -55,8 +55,9 @@ sub table_text {
 }
 
 
-# write_results($file, command, seconds, table, details, notes, machine,
-# settings): replaces the section, or appends it when the markers are gone
+# write_results($file, command, make (true under make), seconds, table,
+# details, notes, machine, settings): replaces the section, or appends it
+# when the markers are gone
 sub write_results {
     my ($file, %r) = @_;
     my $m = $r{machine};
@@ -67,6 +68,7 @@ sub write_results {
     my $when = strftime('%Y-%m-%d %H:%M UTC', gmtime);
     my $results = join "\n", $begin,
         "Run $when by `$r{command}`"
+        . ($r{make} ? ' (`make bench`)' : '')
         . sprintf(', %.0f s in all.', $r{seconds}),
         '',
         table_text($r{table}),
