@@ -220,43 +220,6 @@ $$;
 COMMENT ON FUNCTION disclosure_web.data_all_lines() IS
     '/data/all.csv: its lines after the header, each row a report''s';
 
--- The per-revision API of before 0051, now over the stored lines: a file's
--- revisions in order, and a revision's lines while it is a current
--- publication (NULL else).  bench/run's B9 runs its "same query" through them
--- until it names the streams above; nginx does not use them.
-CREATE OR REPLACE FUNCTION disclosure_web.data_revisions(p_year int, p_format int)
-RETURNS SETOF int LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN QUERY
-        SELECT l.revision_id FROM disclosure.data_line l
-         WHERE (p_year IS NULL OR l.year = p_year) AND (p_format IS NULL OR l.format = p_format)
-         ORDER BY l.year, l.slug;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION disclosure_web.data_wide_line(p_revision_id int)
-RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN (SELECT l.wide FROM disclosure.data_line l WHERE l.revision_id = p_revision_id);
-END
-$$;
-
-CREATE OR REPLACE FUNCTION disclosure_web.data_long_lines(p_revision_id int)
-RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN (SELECT l.long FROM disclosure.data_line l WHERE l.revision_id = p_revision_id);
-END
-$$;
-
-CREATE OR REPLACE FUNCTION disclosure_web.data_json_line(p_revision_id int)
-RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN (SELECT l.json FROM disclosure.data_line l WHERE l.revision_id = p_revision_id);
-END
-$$;
-COMMENT ON FUNCTION disclosure_web.data_revisions(int, int) IS
-    'the revisions a /data/ file lists, in its order (bench/run''s B9; nginx streams data_*_lines())';
-
 -- Whether a file exists, and what its response needs before its body:
 -- p_kind 'csv' (p_format NULL: the year's own format; else the other format,
 -- /data/{year}-{format}.csv), 'jsonl' or 'all'.  No row: 404.
@@ -429,9 +392,7 @@ REVOKE EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb)
     disclosure.year_format(int), disclosure.data_wide_header(smallint),
     disclosure_web.data_wide_lines(int, int), disclosure_web.data_json_lines(int),
     disclosure_web.data_all_lines(), disclosure_web.data_file(text, int, int),
-    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int),
-    disclosure_web.data_revisions(int, int), disclosure_web.data_wide_line(int),
-    disclosure_web.data_long_lines(int), disclosure_web.data_json_line(int) FROM PUBLIC;
+    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb),
     disclosure.year_format(int), disclosure.data_wide_header(smallint),
     disclosure.data_merged(jsonb), disclosure.data_lines_of(json, text, text, text, text),
@@ -439,9 +400,7 @@ GRANT EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb),
     TO disclosure_editor;
 GRANT EXECUTE ON FUNCTION disclosure_web.data_wide_lines(int, int), disclosure_web.data_json_lines(int),
     disclosure_web.data_all_lines(), disclosure_web.data_file(text, int, int),
-    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int),
-    disclosure_web.data_revisions(int, int), disclosure_web.data_wide_line(int),
-    disclosure_web.data_long_lines(int), disclosure_web.data_json_line(int)
+    disclosure_web.data_catalog(), disclosure_web.data_dictionary(int)
     TO disclosure_reader, disclosure_editor;
 GRANT SELECT ON disclosure.data_report, disclosure.data_column TO disclosure_editor;
 

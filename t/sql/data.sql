@@ -119,9 +119,10 @@ SELECT is(ARRAY(SELECT disclosure_web.data_all_lines()),
           ARRAY(SELECT l.long FROM disclosure.data_report d JOIN disclosure.data_line l ON l.revision_id = d.revision_id
                  ORDER BY d.year, d.slug),
           'all.csv''s reports by year and slug');
-SELECT is(ARRAY(SELECT disclosure_web.data_long_lines(r) FROM disclosure_web.data_revisions(NULL, NULL) r),
-          ARRAY(SELECT disclosure_web.data_all_lines()),
-          'the per-revision API (bench/run''s B9) gives the same lines');
+SELECT is(ARRAY(SELECT disclosure_web.data_json_lines(2024)),
+          ARRAY(SELECT l.json FROM disclosure.data_report d JOIN disclosure.data_line l ON l.revision_id = d.revision_id
+                 WHERE d.year = 2024 ORDER BY d.slug),
+          '2024.jsonl''s reports by slug');
 
 -- the dictionary: every cell once, totals with their parts
 SELECT is((SELECT json_array_length(disclosure_web.data_dictionary(2019) -> 'cells')),

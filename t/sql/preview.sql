@@ -2,7 +2,7 @@
 -- current draft with its findings; the public reader role, and a role that
 -- is both, are refused; nobody else may call it.
 BEGIN;
-SELECT plan(17);
+SELECT plan(18);
 
 SET LOCAL client_min_messages = warning;
 CREATE ROLE t_pv_login LOGIN IN ROLE disclosure_previewer;
@@ -41,6 +41,8 @@ SELECT throws_ok($$ SELECT * FROM disclosure.cell $$, '42501', NULL, 'previewer:
 SELECT throws_ok($$ CREATE TEMP TABLE scratch (i int) $$, '42501', NULL,
     'previewer: cannot create a temporary table');
 SELECT throws_ok($$ CREATE TABLE public.scratch (i int) $$, '42501', NULL, 'previewer: cannot create a table');
+SELECT throws_ok($$ SELECT count(*) FROM disclosure_web.data_all_lines() $$, '42501', NULL,
+    'previewer: no bulk files (published data is the reader''s)');
 SELECT throws_ok($$ SELECT disclosure_web.report('demo-district', 2024) $$, '42501', NULL,
     'previewer: not the public web API');
 RESET SESSION AUTHORIZATION;

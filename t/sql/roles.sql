@@ -65,9 +65,7 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure_web.data_all_lines()',
           'disclosure_web.data_file(text,integer,integer)', 'disclosure_web.data_catalog()',
           'disclosure_web.data_dictionary(integer)', 'disclosure.data_line_documents()',
-          'disclosure.data_line_revisions()', 'disclosure.data_line_agencies()',
-          'disclosure_web.data_revisions(integer,integer)', 'disclosure_web.data_wide_line(integer)',
-          'disclosure_web.data_long_lines(integer)', 'disclosure_web.data_json_line(integer)'],
+          'disclosure.data_line_revisions()', 'disclosure.data_line_agencies()'],
     'the SECURITY DEFINER functions, each tested below');
 -- PUBLIC executes nothing in the project's schemas (sql/functions/99_no_public.sql)
 SELECT is_empty($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -111,7 +109,9 @@ SELECT throws_ok($$ INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-
     'editor: cannot insert an agency (nor fire announce_agencies)');
 SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
                           disclosure_web.index(), disclosure_web.agency('demo-district'),
-                          disclosure_web.published_years(1) $$, 'editor: reads the web API');
+                          disclosure_web.published_years(1),
+                          (SELECT count(*) FROM disclosure_web.data_all_lines()),
+                          disclosure_web.data_catalog() $$, 'editor: reads the web API, the bulk files too');
 SELECT lives_ok($$ SELECT disclosure.delete_draft('t-roles', 2023) $$, 'editor: deletes a draft');
 SELECT throws_ok($$ SELECT disclosure_preview.report('demo-district', 2025) $$, '42501', NULL,
     'editor: no draft preview through nginx''s previewer functions (an editor reads the grids)');
@@ -140,7 +140,9 @@ SELECT lives_ok($$ UPDATE disclosure.reports SET scope = 'office' WHERE agency =
     'publisher: updates reports');
 SELECT lives_ok($$ SELECT disclosure_web.data_version(), disclosure_web.report('demo-district', 2024),
                           disclosure_web.index(), disclosure_web.agency('demo-district'),
-                          disclosure_web.published_years(1) $$, 'publisher: reads the web API');
+                          disclosure_web.published_years(1),
+                          (SELECT count(*) FROM disclosure_web.data_all_lines()),
+                          disclosure_web.data_catalog() $$, 'publisher: reads the web API, the bulk files too');
 SELECT throws_ok($$ SELECT disclosure_preview.index() $$, '42501', NULL, 'publisher: not a previewer either');
 SELECT throws_ok($$ SELECT disclosure.rollup_rebuild() $$, '42501', NULL,
     'publisher: cannot rebuild the sums (only their owner; publications keep them)');
@@ -179,10 +181,8 @@ SELECT lives_ok($$ SELECT (SELECT count(*) FROM disclosure_web.data_wide_lines(2
                           (SELECT count(*) FROM disclosure_web.data_all_lines()),
                           disclosure_web.data_catalog(), disclosure_web.data_dictionary(2021) $$,
     'nginx: reads the bulk files (issue 14)');
-SELECT lives_ok($$ SELECT disclosure_web.data_wide_line(r), disclosure_web.data_long_lines(r),
-                          disclosure_web.data_json_line(r)
-                     FROM disclosure_web.data_revisions(2024, NULL) r LIMIT 1 $$,
-    'nginx: and a report''s lines by its revision id (bench/run''s B9)');
+SELECT throws_ok($$ SELECT * FROM disclosure.data_line LIMIT 1 $$, '42501', NULL,
+    'nginx: but not the stored lines themselves, only through the functions');
 SELECT lives_ok($$ SELECT * FROM disclosure_web.data_file('csv', 2024, NULL) $$, 'nginx: and what each holds');
 SELECT throws_ok($$ SELECT disclosure.data_line_refresh(ARRAY[1]) $$, '42501', NULL,
     'nginx: does not remake lines (the triggers do, as the owner)');

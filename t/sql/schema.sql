@@ -10,7 +10,7 @@ SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
           '0010_agency_changes_announced.sql', '0011_change_log.sql', '0020_as_printed.sql',
           '0021_rules_as_printed.sql', '0022_agency_children_shown.sql', '0030_preview.sql',
           '0040_across_reports.sql', '0041_changes_ancestors.sql', '0050_open_data.sql',
-          '0051_open_data_lines.sql'],
+          '0051_open_data_lines.sql', '0052_open_data_per_revision_dropped.sql'],
     'every migration is recorded once, in order');
 SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
     $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');
@@ -38,8 +38,7 @@ SELECT columns_are('disclosure', 'appeals_grid',
 SELECT functions_are('disclosure_web', ARRAY['data_version', 'report', 'published_years', 'index', 'agency',
                                              'changes', 'trend', 'compare', 'rollup', 'year_page', 'ancestors',
                                              'data_wide_lines', 'data_json_lines', 'data_all_lines', 'data_file',
-                                             'data_catalog', 'data_dictionary', 'data_revisions',
-                                             'data_wide_line', 'data_long_lines', 'data_json_line'],
+                                             'data_catalog', 'data_dictionary'],
     'the web API');
 SELECT is((SELECT string_agg(format('%s %s %s %s', p.proname, l.lanname, p.prosecdef, p.proconfig), '; '
                            ORDER BY p.proname)
@@ -50,8 +49,7 @@ SELECT is((SELECT string_agg(format('%s %s %s %s', p.proname, l.lanname, p.prose
              FROM (VALUES ('agency', ',jit=off'), ('ancestors', ''), ('changes', ''), ('compare', ',jit=off'),
                           ('data_catalog', ''), ('data_dictionary', ''), ('data_file', ''),
                           ('data_all_lines', ',enable_sort=off'), ('data_json_lines', ',enable_sort=off'),
-                          ('data_wide_lines', ',enable_sort=off'), ('data_json_line', ''),
-                          ('data_long_lines', ''), ('data_revisions', ''), ('data_wide_line', ''),
+                          ('data_wide_lines', ',enable_sort=off'),
                           ('data_version', ''), ('index', ',jit=off'), ('published_years', ''),
                           ('report', ''), ('rollup', ',jit=off'), ('trend', ',jit=off'),
                           ('year_page', ',jit=off')) v(f, j)),
