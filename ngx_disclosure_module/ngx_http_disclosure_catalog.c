@@ -8,8 +8,13 @@
  * The open-data catalog (data/, data/index.html, data/index.json) and the
  * data dictionary (format/{format}.json): one query of the pool each, a
  * small document.  The JSON is served as the database made it; the HTML
- * page lists the catalog's files with every text escaped.  The catalog's
- * ETag is the data version, as the files' are.
+ * page lists the catalog's files with every text escaped.  The catalog has
+ * a version of its own (data_catalog()'s data_version, which moves with any
+ * file's and with its title, licence and source) and a last change: its
+ * ETag and Last-Modified.  The page's bytes also come from the location's
+ * template and prefix, as every page's: its ETag carries their checksum and
+ * its Last-Modified is no earlier than the template was read, so that a
+ * reload with a new template is not answered 304.
  */
 
 
@@ -23,6 +28,7 @@
 #include "ngx_http_disclosure_doc.h"
 #include "ngx_http_disclosure_out.h"
 #include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_time.h"
 #include "ngx_http_disclosure_data.h"
 #include "ngx_http_disclosure_catalog.h"
 
@@ -44,6 +50,8 @@ static void ngx_http_disclosure_catalog_done(ngx_http_request_t *r,
     ngx_http_disclosure_query_t *q, ngx_int_t rc);
 static ngx_int_t ngx_http_disclosure_catalog_respond(ngx_http_request_t *r,
     ngx_http_disclosure_catalog_t *cat);
+static ngx_int_t ngx_http_disclosure_catalog_validators(ngx_http_request_t *r,
+    ngx_http_disclosure_catalog_t *cat, yajl_val doc);
 static ngx_int_t ngx_http_disclosure_catalog_html(ngx_http_request_t *r,
     yajl_val doc, ngx_chain_t **out);
 static void ngx_http_disclosure_catalog_text(ngx_http_disclosure_out_t *o,
@@ -145,14 +153,12 @@ static ngx_int_t
 ngx_http_disclosure_catalog_respond(ngx_http_request_t *r,
     ngx_http_disclosure_catalog_t *cat)
 {
-    u_char           *p;
     off_t             len;
     yajl_val          doc;
-    ngx_int_t         rc, version;
+    ngx_int_t         rc;
     ngx_str_t         err;
     ngx_buf_t        *b;
     ngx_chain_t      *out, *cl;
-    ngx_table_elt_t  *etag;
 
     if (cat->what == NGX_HTTP_DISCLOSURE_CATALOG_HTML) {
         doc = ngx_http_disclosure_doc_parse(r->pool, r->connection->log,
@@ -199,25 +205,10 @@ ngx_http_disclosure_catalog_respond(ngx_http_request_t *r,
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     ngx_str_set(&r->headers_out.charset, "utf-8");
 
-    /* the catalog changes with the data version, and only then */
-
-    if (doc && ngx_http_disclosure_doc_get_int(doc, "data_version", &version)
-               == NGX_OK)
+    if (doc
+        && ngx_http_disclosure_catalog_validators(r, cat, doc) != NGX_OK)
     {
-        etag = ngx_list_push(&r->headers_out.headers);
-        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + sizeof("\"c-html\""));
-        if (etag == NULL || p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        etag->hash = 1;
-        ngx_str_set(&etag->key, "ETag");
-        etag->value.data = p;
-        etag->value.len = ngx_sprintf(p, "\"c%i-%s\"", version,
-                                      cat->what == NGX_HTTP_DISCLOSURE_CATALOG_HTML
-                                      ? "html" : "json")
-                          - p;
-        r->headers_out.etag = etag;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     len = 0;
@@ -236,6 +227,69 @@ ngx_http_disclosure_catalog_respond(ngx_http_request_t *r,
     }
 
     return ngx_http_output_filter(r, out);
+}
+
+
+/* ETag and Last-Modified of the catalog; nginx's not_modified filter
+ * answers conditional requests from them */
+
+static ngx_int_t
+ngx_http_disclosure_catalog_validators(ngx_http_request_t *r,
+    ngx_http_disclosure_catalog_t *cat, yajl_val doc)
+{
+    u_char                          *p;
+    ngx_int_t                        version;
+    const char                      *modified;
+    ngx_table_elt_t                 *etag;
+    ngx_http_disclosure_loc_conf_t  *dlcf;
+
+    dlcf = ngx_http_get_module_loc_conf(r, ngx_http_disclosure_module);
+
+    modified = ngx_http_disclosure_doc_get_string(doc, "modified");
+
+    if (modified) {
+        r->headers_out.last_modified_time =
+                                  ngx_http_disclosure_time_parse_iso(modified);
+    }
+
+    if (cat->what == NGX_HTTP_DISCLOSURE_CATALOG_HTML
+        && dlcf->template_time > r->headers_out.last_modified_time)
+    {
+        r->headers_out.last_modified_time = dlcf->template_time;
+    }
+
+    if (ngx_http_disclosure_doc_get_int(doc, "data_version", &version)
+        != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    etag = ngx_list_push(&r->headers_out.headers);
+    p = ngx_pnalloc(r->pool, sizeof("\"" NGX_HTTP_DISCLOSURE_RENDER_VERSION
+                                    "-c-html-\"")
+                             + NGX_INT_T_LEN + 8);
+    if (etag == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->hash = 1;
+    ngx_str_set(&etag->key, "ETag");
+    etag->value.data = p;
+
+    if (cat->what == NGX_HTTP_DISCLOSURE_CATALOG_HTML) {
+        etag->value.len = ngx_sprintf(p, "\"" NGX_HTTP_DISCLOSURE_RENDER_VERSION
+                                      "-c%i-html-%08xD\"", version,
+                                      dlcf->cache_location)
+                          - p;
+
+    } else {
+        /* the database's bytes as they are */
+        etag->value.len = ngx_sprintf(p, "\"c%i-json\"", version) - p;
+    }
+
+    r->headers_out.etag = etag;
+
+    return NGX_OK;
 }
 
 

@@ -125,30 +125,150 @@ BEGIN
 END
 $$;
 
--- the lines of the current publications of some reports, made now
+-- The lines of the current publications of some reports, made now: of the
+-- latest revision published or withdrawn that has its document.  publish()
+-- marks the revision published and then inserts its document: in between
+-- the report keeps the line it had, so that a correction is one change of
+-- its line, not a line deleted and another inserted.
 CREATE OR REPLACE FUNCTION disclosure.data_lines_made(p_reports int[])
 RETURNS SETOF disclosure.data_line LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT c.report_id, c.revision_id, c.year, c.format, a.slug,
            x.wide, octet_length(x.wide), x.json, octet_length(x.json), x.long, octet_length(x.long)
       FROM (SELECT DISTINCT ON (v.report_id) v.report_id, v.id AS revision_id, v.status,
-                   r.year, v.format, r.agency_id
+                   r.year, v.format, r.agency_id, d.document
               FROM (SELECT DISTINCT i.id FROM unnest(p_reports) i(id)) i
               JOIN disclosure.report r ON r.id = i.id
               JOIN disclosure.revision v ON v.report_id = r.id AND v.status <> 'draft'
+              JOIN disclosure.published_document d ON d.revision_id = v.id
              ORDER BY v.report_id, v.revision DESC) c
-      JOIN disclosure.published_document d ON d.revision_id = c.revision_id
       JOIN disclosure.agency a ON a.id = c.agency_id
       LEFT JOIN disclosure.agency p ON p.id = a.parent_id
-     CROSS JOIN LATERAL disclosure.data_lines_of(d.document, a.slug, a.name, p.slug, a.kind) x
+     CROSS JOIN LATERAL disclosure.data_lines_of(c.document, a.slug, a.name, p.slug, a.kind) x
      WHERE c.status = 'published'
 $$;
 
--- called by the triggers below, as their owner
+-- called by the triggers below, as their owner: the lines of some reports
+-- made again, and only those that differ written (the triggers on data_line
+-- step the files a written line belongs to: an unchanged one steps none).
+-- One statement: a line changed in place, one gone deleted, a new one
+-- inserted; each report in one of the three.
 CREATE OR REPLACE FUNCTION disclosure.data_line_refresh(p_reports int[])
+RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    WITH made AS MATERIALIZED (
+        SELECT * FROM disclosure.data_lines_made(p_reports)
+    ), changed AS (
+        UPDATE disclosure.data_line l
+           SET revision_id = m.revision_id, year = m.year, format = m.format, slug = m.slug,
+               wide = m.wide, wide_bytes = m.wide_bytes, json = m.json, json_bytes = m.json_bytes,
+               long = m.long, long_bytes = m.long_bytes
+          FROM made m
+         WHERE l.report_id = m.report_id AND ROW(l.*) IS DISTINCT FROM ROW(m.*)
+        RETURNING l.report_id
+    ), gone AS (
+        DELETE FROM disclosure.data_line l
+         WHERE l.report_id = ANY (p_reports)
+           AND NOT EXISTS (SELECT 1 FROM made m WHERE m.report_id = l.report_id)
+        RETURNING l.report_id
+    )
+    INSERT INTO disclosure.data_line
+    SELECT m.* FROM made m
+     WHERE NOT EXISTS (SELECT 1 FROM disclosure.data_line l WHERE l.report_id = m.report_id)
+$$;
+
+-- the name of a file under /data/: 'csv' (p_format NULL: the year's own),
+-- 'jsonl' or 'all'
+CREATE OR REPLACE FUNCTION disclosure.data_file_name(p_kind text, p_year int, p_format int)
+RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE p_kind
+               WHEN 'all' THEN 'all.csv'
+               WHEN 'jsonl' THEN p_year || '.jsonl'
+               WHEN 'csv' THEN p_year || CASE WHEN p_format IS NULL OR p_format = disclosure.year_format(p_year)
+                                              THEN '' ELSE '-' || p_format END || '.csv'
+           END
+$$;
+
+-- Some files changed: each gets a new version (the sequence's next: never
+-- one a file had before) and the time, and so does the catalog, which lists
+-- them.  data_version's row is locked first, as announce() locks it: every
+-- writer of these rows takes that one lock first, so two never wait on each
+-- other's rows.
+CREATE OR REPLACE FUNCTION disclosure.data_file_step(p_files text[])
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    DELETE FROM disclosure.data_line l USING unnest(p_reports) i(id) WHERE l.report_id = i.id;
-    INSERT INTO disclosure.data_line SELECT * FROM disclosure.data_lines_made(p_reports);
+    IF coalesce(cardinality(p_files), 0) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM disclosure.data_version FOR UPDATE;
+    INSERT INTO disclosure.data_file_version AS f (file, version, changed_at)
+    SELECT x.file, nextval('disclosure.data_file_version_seq'), clock_timestamp()
+      FROM (SELECT DISTINCT n.file FROM unnest(p_files || 'index.json'::text) n(file)
+             WHERE n.file IS NOT NULL) x
+        ON CONFLICT (file) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at;
+END
+$$;
+
+-- The triggers on data_line: not SECURITY DEFINER, since only its owner
+-- writes it (the functions above, as the owner; a cascade, as the table's
+-- owner; a migration).
+--
+-- Lines inserted or deleted (their transition table is "lines" either way):
+-- the files they belong to, their year's wide file and .jsonl, and all.csv
+CREATE OR REPLACE FUNCTION disclosure.data_line_written() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM disclosure.data_file_step(ARRAY(
+        SELECT DISTINCT f
+          FROM lines l,
+               unnest(ARRAY[disclosure.data_file_name('csv', l.year, l.format),
+                            disclosure.data_file_name('jsonl', l.year, NULL), 'all.csv']) f));
+    RETURN NULL;
+END
+$$;
+
+-- A line changed in place: only the files whose bytes changed.  Its wide
+-- line names the agency (a new name changes only the wide file); its JSON
+-- line is the document as published, which keeps the names it was published
+-- with, but a new slug moves it in the file's order; the long lines start
+-- with the slug.  A line that moved to another year or format changes the
+-- files it left too.
+CREATE OR REPLACE FUNCTION disclosure.data_line_updated() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM disclosure.data_file_step(ARRAY(
+        SELECT DISTINCT f
+          FROM old_lines o JOIN new_lines n USING (report_id),
+               LATERAL (VALUES (o.year, o.format), (n.year, n.format)) y(year, format),
+               unnest(ARRAY[
+                   CASE WHEN (o.wide, o.year, o.format, o.slug) IS DISTINCT FROM (n.wide, n.year, n.format, n.slug)
+                        THEN disclosure.data_file_name('csv', y.year, y.format) END,
+                   CASE WHEN (o.json, o.year, o.slug) IS DISTINCT FROM (n.json, n.year, n.slug)
+                        THEN disclosure.data_file_name('jsonl', y.year, NULL) END,
+                   CASE WHEN (o.long, o.year, o.slug) IS DISTINCT FROM (n.long, n.year, n.slug)
+                        THEN 'all.csv' END]) f
+         WHERE f IS NOT NULL));
+    RETURN NULL;
+END
+$$;
+
+-- TRUNCATE names no line: every file there was
+CREATE OR REPLACE FUNCTION disclosure.data_line_truncated() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM disclosure.data_file_step(ARRAY(SELECT v.file FROM disclosure.data_file_version v));
+    RETURN NULL;
+END
+$$;
+
+-- the catalog's title, publisher, licence or source changed: the catalog
+-- (the publisher updates data_catalog_meta; the versions are the owner's)
+CREATE OR REPLACE FUNCTION disclosure.data_catalog_meta_updated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM old_meta o JOIN new_meta n USING (singleton)
+                WHERE ROW(o.*) IS DISTINCT FROM ROW(n.*)) THEN
+        PERFORM disclosure.data_file_step(ARRAY['index.json']);
+    END IF;
+    RETURN NULL;
 END
 $$;
 
@@ -189,7 +309,10 @@ $$;
 REVOKE EXECUTE ON FUNCTION disclosure.data_merged(jsonb),
     disclosure.data_lines_of(json, text, text, text, text), disclosure.data_lines_made(int[]),
     disclosure.data_line_refresh(int[]), disclosure.data_line_documents(),
-    disclosure.data_line_revisions(), disclosure.data_line_agencies() FROM PUBLIC;
+    disclosure.data_line_revisions(), disclosure.data_line_agencies(),
+    disclosure.data_file_name(text, int, int), disclosure.data_file_step(text[]),
+    disclosure.data_line_written(), disclosure.data_line_updated(), disclosure.data_line_truncated(),
+    disclosure.data_catalog_meta_updated() FROM PUBLIC;
 
 -- The files' lines, in file order, read from the caller's snapshot.  SQL
 -- functions called in the select list return their rows one by one (value
@@ -230,8 +353,11 @@ DECLARE
     own smallint := disclosure.year_format(p_year);
     fmt smallint := coalesce(p_format, own);
 BEGIN
-    SELECT v.version, extract(epoch FROM v.changed_at)::bigint INTO version, changed_at
-      FROM disclosure.data_version v;
+    -- the file's own version and last change (Last-Modified: the second it
+    -- falls in, as the catalog's "modified" gives it, never the next one)
+    SELECT v.version, floor(extract(epoch FROM v.changed_at))::bigint INTO version, changed_at
+      FROM disclosure.data_file_version v
+     WHERE v.file = disclosure.data_file_name(p_kind, p_year, p_format);
 
     IF p_kind = 'all' THEN
         rows := (SELECT count(*) FROM disclosure.data_line);
@@ -256,12 +382,13 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION disclosure_web.data_file(text, int, int) IS
-    'a /data/ file: its format, the data version and time, its row count and CSV header; no row if there is no such file';
+    'a /data/ file: its format, its version and last change (epoch seconds), its row count and CSV header; no row if there is no such file';
 
 -- /data/index.json: every file, DCAT-like (dcat:Catalog → dataset → distribution),
 -- each with its row count, its size in bytes (as sent uncompressed: BOM, header,
--- CRLF lines) and its last change: the latest publication or withdrawal of a
--- report of its year and format (of its year: .jsonl; of all: all.csv)
+-- CRLF lines), its version and last change (its ETag's and Last-Modified's:
+-- disclosure.data_file_version); the catalog's own version and last change
+-- (its ETag's) move with any file's and with data_catalog_meta
 CREATE OR REPLACE FUNCTION disclosure_web.data_catalog()
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -271,26 +398,22 @@ BEGIN
                    sum(l.wide_bytes) + octet_length(disclosure.data_wide_header(l.format))
                        AS wide_bytes,
                    sum(l.json_bytes) AS json_bytes, sum(l.long_bytes) AS long_bytes,
-                   l.format = disclosure.year_format(l.year) AS own,
-                   (SELECT max(greatest(v.published_at, v.withdrawn_at))
-                      FROM disclosure.report r
-                      JOIN disclosure.revision v ON v.report_id = r.id AND v.status <> 'draft'
-                     WHERE r.year = l.year AND v.format = l.format) AS changed
+                   disclosure.data_file_name('csv', l.year, l.format) AS name
               FROM disclosure.data_line l GROUP BY l.year, l.format
-        ), dist AS (
-            SELECT f.year, f.format, f.rows, f.wide_bytes AS bytes, f.changed,
-                   CASE WHEN f.own THEN f.year || '.csv' ELSE f.year || '-' || f.format || '.csv' END AS name,
-                   'text/csv' AS media
+        ), d AS (
+            SELECT f.year, f.format, f.rows, f.wide_bytes AS bytes, f.name, 'text/csv' AS media
               FROM f
             UNION ALL
-            SELECT f.year, NULL, sum(f.rows), sum(f.json_bytes), max(f.changed),
-                   f.year || '.jsonl', 'application/x-ndjson'
+            SELECT f.year, NULL, sum(f.rows), sum(f.json_bytes), f.year || '.jsonl', 'application/x-ndjson'
               FROM f GROUP BY f.year
             UNION ALL
             SELECT NULL, NULL, sum(f.rows),
                    sum(f.long_bytes) + octet_length(E'\uFEFFagency,year,table,row,col,value\r\n'),
-                   max(f.changed), 'all.csv', 'text/csv'
+                   'all.csv', 'text/csv'
               FROM f HAVING count(*) > 0
+        ), dist AS (
+            SELECT d.*, fv.version, fv.changed_at AS changed
+              FROM d LEFT JOIN disclosure.data_file_version fv ON fv.file = d.name
         )
         SELECT json_build_object(
             'document', 'disclosure-data-catalog/1',
@@ -312,7 +435,7 @@ BEGIN
                            'year', x.year,
                            'format', x.format,
                            'rows', x.rows,
-                           'data_version', v.version,
+                           'data_version', x.version,
                            'modified', disclosure.json_time(x.changed),
                            'license', m.license,
                            'distribution', json_build_array(json_build_object(
@@ -324,12 +447,13 @@ BEGIN
                                                    THEN '../format/' || x.format || '.json' END)))
                            ORDER BY x.year DESC NULLS FIRST, x.name)
                   FROM dist x), '[]'))
-          FROM disclosure.data_catalog_meta m, disclosure.data_version v
+          FROM disclosure.data_catalog_meta m, disclosure.data_file_version v
+         WHERE v.file = 'index.json'
     );
 END
 $$;
 COMMENT ON FUNCTION disclosure_web.data_catalog() IS
-    'the open-data catalog: every /data/ file with its row count, size in bytes, last change, the data version, the licence and the source';
+    'the open-data catalog: every /data/ file with its row count, size in bytes, version and last change, the catalog''s version, the licence and the source';
 
 -- /format/{format}.json: the data dictionary, from format_cell (format/cells.tsv)
 CREATE OR REPLACE FUNCTION disclosure_web.data_dictionary(p_format int)
@@ -404,20 +528,25 @@ GRANT EXECUTE ON FUNCTION disclosure_web.data_wide_lines(int, int), disclosure_w
     TO disclosure_reader, disclosure_editor;
 GRANT SELECT ON disclosure.data_report, disclosure.data_column TO disclosure_editor;
 
--- Every line made again when the functions that make them are not those that
--- made them (the first pass after migration 0051 fills the table)
+-- Every line made again when the functions that make them, or the columns
+-- they give (format_cell, through data_column), are not those that made them
+-- (the first pass after migration 0051 fills the table).  Only the lines that
+-- differ are written: the files they belong to, and only those, get a new
+-- version (a comment changed in a function sends no client the files again).
 DO $$
 DECLARE
     fp text := md5(string_agg(pg_get_functiondef(p.oid), E'\n' ORDER BY p.proname)
-                   || (SELECT pg_get_viewdef('disclosure.data_column'::regclass)))
+                   || (SELECT pg_get_viewdef('disclosure.data_column'::regclass))
+                   || (SELECT string_agg(concat_ws(' ', c.format, c.tbl, c.row_key, c.col_key, c.ord, c.merged),
+                                         E'\n' ORDER BY c.format, c.ord)
+                         FROM disclosure.data_column c))
                  FROM pg_proc p
                 WHERE p.pronamespace = 'disclosure'::regnamespace
                   AND p.proname IN ('csv_text', 'csv_cell', 'data_merged', 'data_lines_of', 'data_lines_made');
 BEGIN
     IF fp IS DISTINCT FROM (SELECT m.fingerprint FROM disclosure.data_line_maker m) THEN
-        DELETE FROM disclosure.data_line;
-        INSERT INTO disclosure.data_line
-        SELECT * FROM disclosure.data_lines_made(ARRAY(SELECT r.id FROM disclosure.report r));
+        PERFORM disclosure.data_line_refresh(ARRAY(
+            SELECT r.id FROM disclosure.report r UNION SELECT l.report_id FROM disclosure.data_line l));
         INSERT INTO disclosure.data_line_maker VALUES (true, fp)
             ON CONFLICT (singleton) DO UPDATE SET fingerprint = excluded.fingerprint;
     END IF;

@@ -23,8 +23,11 @@ use IO::Select;
 use JSON::PP;
 use IO::Uncompress::Gunzip ();
 use Encode qw(decode_utf8 encode_utf8);
+use Time::Local qw(timegm);
+use File::Temp ();
 use Disclosure::Test;
 use Disclosure::Slow;
+use Disclosure::Part;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 
@@ -146,6 +149,19 @@ sub csv_lines {
     return map { decode_utf8($_) } split /\r\n/, $body;
 }
 
+# an HTTP date or the catalog's ISO 8601 time, in seconds since the epoch
+sub epoch {
+    my ($t) = @_;
+    my %mon = (Jan => 1, Feb => 2, Mar => 3, Apr => 4, May => 5, Jun => 6,
+               Jul => 7, Aug => 8, Sep => 9, Oct => 10, Nov => 11, Dec => 12);
+    if ($t =~ /^\w{3}, (\d\d) (\w{3}) (\d{4}) (\d\d):(\d\d):(\d\d) GMT$/) {
+        return timegm($6, $5, $4, $1, $mon{$2} - 1, $3);
+    }
+    $t =~ /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)([+-])(\d\d):(\d\d)$/
+        or die "not a time: $t";
+    return timegm($6, $5, $4, $3, $2 - 1, $1) - ($7 eq '+' ? 1 : -1) * ($8 * 3600 + $9 * 60);
+}
+
 sub backends_waiting {
     my ($like) = @_;
     return $pg->psql(qq{SELECT count(*) FROM pg_stat_activity
@@ -259,8 +275,8 @@ subtest 'the catalog and the dictionary' => sub {
     my @lines = split /\r\n/, get('/r/data/2024.csv')->{body};
     is $sets{'2024.csv'}{rows}, @lines - 1, 'the row count of 2024.csv';
     is $sets{'2024.csv'}{distribution}[0]{downloadURL}, '2024.csv', 'and where to get it';
-    is $sets{'2024.csv'}{data_version}, $pg->psql('SELECT version FROM disclosure.data_version'),
-       'the data version';
+    my $head2024 = $ngx->head('/r/data/2024.csv')->{headers};
+    is qq{"d$sets{'2024.csv'}{data_version}-2024.csv"}, $head2024->{etag}, 'the file\'s version: its ETag\'s';
     for my $name (sort keys %sets) {
         my $dist = $sets{$name}{distribution}[0];
         my $body = get("/r/data/$dist->{downloadURL}")->{body};
@@ -270,11 +286,8 @@ subtest 'the catalog and the dictionary' => sub {
         is $sets{$name}{rows}, $name eq 'all.csv' ? scalar(keys %reports) : scalar(@rows),
            "$name: its row count";
     }
-    is $sets{'2024.csv'}{modified},
-       $pg->psql(q{SELECT disclosure.json_time(max(greatest(v.published_at, v.withdrawn_at)))
-                     FROM disclosure.revision v JOIN disclosure.report r ON r.id = v.report_id
-                    WHERE r.year = 2024 AND v.status <> 'draft'}),
-       '2024.csv: its last change is the latest publication or withdrawal of a 2024 report';
+    is epoch($sets{'2024.csv'}{modified}), epoch($head2024->{'last-modified'}),
+       '2024.csv: its last change is its Last-Modified';
     my $html = $ngx->get('/r/data/');
     is $html->{status}, 200, 'data/: the page';
     like $html->{content}, qr{<a href="2024\.csv">2024\.csv</a>}, 'links the files';
@@ -349,7 +362,7 @@ subtest 'HEAD and 304 without the query' => sub {
 
 subtest 'one snapshot under a publication; the bound' => sub {
     my $open = Disclosure::Slow::gate($pg);
-    my $before = $pg->psql('SELECT version FROM disclosure.data_version');
+    my $before = $pg->psql(q{SELECT version FROM disclosure.data_file_version WHERE file = '2023.csv'});
     my $held = request('/r/data/2023.csv');
     ok Disclosure::Test::poll(sub { backends_waiting('data_file') == 1 }), 'a download is held in PostgreSQL';
 
@@ -409,5 +422,98 @@ subtest 'PostgreSQL down: 503 with Retry-After' => sub {
     ok Disclosure::Test::poll(sub { get('/r/data/2024.csv')->{status} == 200 }), 'back when it is';
 };
 
-unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert';
+# A file's ETag and Last-Modified are its own (migration 0053): a change in
+# one year leaves the other years' files 304; a correction there, and an
+# agency's new name, give that year's file a new ETag.  Conditional requests
+# as a browser sends them: If-None-Match and If-Modified-Since.
+part 'conditional GETs: each file its own version' => sub {
+    my %was;
+    for my $name (qw(2023.csv 2023.jsonl 2024.csv all.csv)) {
+        my $r = get("/r/data/$name");
+        is $r->{status}, 200, "$name";
+        $was{$name} = $r->{headers};
+    }
+    my $again = sub {
+        my ($name) = @_;
+        return get("/r/data/$name", { 'If-None-Match' => $was{$name}{etag},
+                                      'If-Modified-Since' => $was{$name}{'last-modified'} });
+    };
+    my $changed = sub {
+        my ($name, $r, $why) = @_;
+        is $r->{status}, 200, "$name after $why: 200";
+        isnt $r->{headers}{etag}, $was{$name}{etag}, 'with a new ETag';
+        like $r->{headers}{etag}, qr/^"d\d+-\Q$name\E"$/, 'of the file';
+        cmp_ok epoch($r->{headers}{'last-modified'}), '>=', epoch($was{$name}{'last-modified'}),
+               'and a Last-Modified no earlier';
+        $was{$name} = $r->{headers};
+    };
+
+    is $again->('2023.csv')->{status}, 304, 'unchanged: 304';
+
+    $pg->psql(q{
+        SELECT disclosure.revise('demo-district-health', 2024, '更正数字');
+        UPDATE disclosure.applications_grid
+           SET natural_person = (coalesce(nullif(natural_person, ''), '0')::int + 1)::text
+         WHERE agency = 'demo-district-health' AND year = 2024 AND row_key IN ('granted', 'received')
+           AND status = 'draft';
+        SELECT disclosure.publish('demo-district-health', 2024);
+    });
+    my $r = $again->('2023.csv');
+    is $r->{status}, 304, '2023.csv after a correction published in 2024: still 304';
+    is $r->{body}, '', 'without a body';
+    is $again->('2023.jsonl')->{status}, 304, '2023.jsonl too';
+    $changed->('2024.csv', $again->('2024.csv'), 'the correction');
+    $changed->('all.csv', $again->('all.csv'), 'the correction');
+
+    $pg->psql(q{UPDATE disclosure.agency SET name = '示例区教育和体育局' WHERE slug = 'demo-district-education'});
+    $r = $again->('2023.csv');
+    $changed->('2023.csv', $r, 'an agency\'s new name');
+    like decode_utf8($r->{body}), qr/\r\ndemo-district-education,示例区教育和体育局,/, 'which it gives';
+    is $again->('2023.jsonl')->{status}, 304,
+       '2023.jsonl: 304 (the documents keep the names they were published with)';
+    is $again->('all.csv')->{status}, 304, 'all.csv (slugs only): 304';
+
+    my $cat = $json->decode($ngx->get('/r/data/index.json')->{content});
+    my %sets = map { $_->{identifier} => $_ } @{ $cat->{dataset} };
+    for my $name (qw(2023.csv 2023.jsonl 2024.csv all.csv)) {
+        my $h = $ngx->head("/r/data/$name")->{headers};
+        is qq{"d$sets{$name}{data_version}-$name"}, $h->{etag}, "the catalog: $name\'s version is its ETag's";
+        is epoch($sets{$name}{modified}), epoch($h->{'last-modified'}), 'and its last change its Last-Modified';
+    }
+};
+
+# The catalog's page is rendered in the location's template: its ETag
+# carries the location's checksum and its Last-Modified is no earlier than
+# the template was read, as every page's, so that a reload with another
+# template is not answered 304 (its ETag was the catalog's version alone).
+part 'the catalog page after a reload with another template' => sub {
+    my $dir = File::Temp::tempdir('disclosure-data-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    chmod 0755, $dir;
+    Disclosure::Test::write_file("$dir/$_.html", encode_utf8("<html><body>$_<!--# disclosure --></body></html>\n"))
+        for qw(first second);
+    my $server = sub {
+        "listen 127.0.0.1:$narrow sndbuf=4k; location /r/ { disclosure; }"
+        . " location /t/ { disclosure; disclosure_template $dir/$_[0].html; }";
+    };
+    ok $ngx->reload(server => $server->('first')), 'a location with a template';
+    my $page = get('/t/data/');
+    is $page->{status}, 200, 'the catalog page';
+    like $page->{body}, qr/first/, 'in it';
+    my $json = get('/t/data/index.json');
+    is get('/t/data/', { 'If-None-Match' => $page->{headers}{etag},
+                         'If-Modified-Since' => $page->{headers}{'last-modified'} })->{status},
+       304, 'unchanged: 304';
+    ok $ngx->reload(server => $server->('second')), 'another template';
+    my $r = get('/t/data/', { 'If-None-Match' => $page->{headers}{etag},
+                              'If-Modified-Since' => $page->{headers}{'last-modified'} });
+    is $r->{status}, 200, 'the page: 200';
+    like $r->{body}, qr/second/, 'in the new template';
+    isnt $r->{headers}{etag}, $page->{headers}{etag}, 'under another ETag';
+    is get('/t/data/index.json', { 'If-None-Match' => $json->{headers}{etag},
+                                   'If-Modified-Since' => $json->{headers}{'last-modified'} })->{status},
+       304, 'index.json (no template): still 304';
+};
+
+# (the reloads above log the signals they send: a crash is a worker that exited on one)
+unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|exited on signal \d+/, 'no crash, no alert';
 done_testing;

@@ -4,7 +4,7 @@
 -- slug change and a move, the merged （六） row of a legacy report, the
 -- reader's rights, the catalog and the data dictionary.
 BEGIN;
-SELECT plan(40);
+SELECT plan(57);
 
 -- escaping as _csv.c does it
 SELECT is(disclosure.csv_text('=1+1'), '''=1+1', 'a formula gets an apostrophe');
@@ -123,6 +123,108 @@ SELECT is(ARRAY(SELECT disclosure_web.data_json_lines(2024)),
           ARRAY(SELECT l.json FROM disclosure.data_report d JOIN disclosure.data_line l ON l.revision_id = d.revision_id
                  WHERE d.year = 2024 ORDER BY d.slug),
           '2024.jsonl''s reports by slug');
+
+-- Each file's version and last change (its ETag and Last-Modified, through
+-- data_file()) and the catalog's move exactly when the file's bytes change
+-- (migration 0053): "moved" lists the files whose version changed since
+-- "remember", index.json for the catalog's own.
+CREATE TEMP TABLE seen (file text PRIMARY KEY, version bigint, changed_at bigint);
+CREATE FUNCTION pg_temp.files() RETURNS TABLE (file text, version bigint, changed_at bigint,
+                                               cat_version bigint, cat_modified text)
+LANGUAGE sql AS $$
+    SELECT d ->> 'identifier', f.version, f.changed_at, (d ->> 'data_version')::bigint, d ->> 'modified'
+      FROM json_array_elements(disclosure_web.data_catalog() -> 'dataset') d
+     CROSS JOIN LATERAL disclosure_web.data_file(
+               CASE WHEN d ->> 'identifier' = 'all.csv' THEN 'all'
+                    WHEN d ->> 'identifier' LIKE '%.jsonl' THEN 'jsonl' ELSE 'csv' END,
+               (d ->> 'year')::int,
+               CASE WHEN d ->> 'identifier' LIKE '%-%' THEN (d ->> 'format')::int END) f
+    UNION ALL
+    SELECT 'index.json', (c ->> 'data_version')::bigint, NULL, NULL, NULL
+      FROM disclosure_web.data_catalog() c
+$$;
+CREATE FUNCTION pg_temp.remember() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM seen;
+    INSERT INTO seen SELECT f.file, f.version, f.changed_at FROM pg_temp.files() f;
+$$;
+CREATE FUNCTION pg_temp.moved() RETURNS text LANGUAGE sql AS $$
+    SELECT coalesce(string_agg(coalesce(f.file, s.file), ' ' ORDER BY coalesce(f.file, s.file)), '')
+      FROM pg_temp.files() f FULL JOIN seen s ON s.file = f.file
+     WHERE f.version IS DISTINCT FROM s.version
+$$;
+-- a file that moved has a Last-Modified no earlier than before; one that did not, the same
+CREATE FUNCTION pg_temp.times_kept() RETURNS boolean LANGUAGE sql AS $$
+    SELECT bool_and(CASE WHEN f.version = s.version THEN f.changed_at = s.changed_at
+                         ELSE f.changed_at >= s.changed_at END)
+      FROM pg_temp.files() f JOIN seen s ON s.file = f.file WHERE f.file <> 'index.json'
+$$;
+
+SELECT pg_temp.remember();
+SELECT disclosure.revise('demo-district-health', 2024, '更正数字');
+UPDATE disclosure.applications_grid
+   SET natural_person = (coalesce(nullif(natural_person, ''), '0')::int + 1)::text
+ WHERE agency = 'demo-district-health' AND year = 2024 AND row_key IN ('granted', 'received') AND status = 'draft';
+SELECT is(pg_temp.moved(), '', 'a draft of a correction: no file moves');
+SELECT disclosure.publish('demo-district-health', 2024);
+SELECT is(pg_temp.moved(), '2024.csv 2024.jsonl all.csv index.json',
+          'a correction published: its year''s files and all.csv move, 2023''s and the others'' keep their version');
+SELECT ok(pg_temp.times_kept(), 'their Last-Modified no earlier; the others'' the same');
+
+SELECT pg_temp.remember();
+SELECT disclosure.revise('demo-district-health', 2024, '更正说明');
+SELECT disclosure.publish('demo-district-health', 2024);
+SELECT is(pg_temp.moved(), '2024.csv 2024.jsonl index.json',
+          'a correction that changes no cell: all.csv (cells only) keeps its version');
+
+SELECT pg_temp.remember();
+SELECT disclosure.withdraw('demo-district-finance', 2023, '测试撤回');
+SELECT is(pg_temp.moved(), '2023.csv 2023.jsonl all.csv index.json', 'a withdrawal in 2023: 2023''s files and all.csv');
+SELECT ok(pg_temp.times_kept(), 'Last-Modified no earlier, the others'' the same');
+
+SELECT pg_temp.remember();
+UPDATE disclosure.agency SET name = name || '（更名）' WHERE slug = 'demo-district-education';
+SELECT is(pg_temp.moved(), '2020.csv 2021.csv 2022.csv 2023.csv 2024.csv index.json',
+          'an agency renamed: the wide files of its years (they name it); the documents keep the name they were published with');
+SELECT ok(pg_temp.times_kept(), 'Last-Modified no earlier, the others'' the same');
+
+SELECT pg_temp.remember();
+UPDATE disclosure.agency SET slug = 'demo-zone-school' WHERE slug = 'demo-district-education';
+SELECT is(pg_temp.moved(),
+          '2020.csv 2020.jsonl 2021.csv 2021.jsonl 2022.csv 2022.jsonl 2023.csv 2023.jsonl 2024.csv 2024.jsonl all.csv index.json',
+          'a new slug: every file of its years (the slug column, the order) and all.csv');
+
+SELECT pg_temp.remember();
+UPDATE disclosure.agency SET parent_id = (SELECT id FROM disclosure.agency WHERE slug = 'xigong-edz')
+ WHERE slug = 'demo-district-market';
+SELECT is(pg_temp.moved(), '2020.csv 2021.csv 2022.csv 2023.csv index.json',
+          'an agency moved: the wide files of its years (the parent column; its 2024 report was withdrawn above)');
+
+SELECT pg_temp.remember();
+UPDATE disclosure.agency SET name = name, kind = kind;
+SELECT is(pg_temp.moved(), '', 'an update that changes nothing: no file moves');
+
+SELECT pg_temp.remember();
+SET LOCAL ROLE disclosure_publisher;
+UPDATE disclosure.data_catalog_meta SET license = 'https://creativecommons.org/licenses/by/4.0/';
+RESET ROLE;
+SELECT is(pg_temp.moved(), 'index.json', 'the publisher changes the licence: the catalog moves, no file');
+
+SELECT pg_temp.remember();
+SELECT disclosure.data_line_refresh(ARRAY(SELECT id FROM disclosure.report));
+SELECT is(pg_temp.moved(), '', 'every line made again, the same bytes: no file moves');
+UPDATE disclosure.data_line SET wide = 'x' || wide WHERE year = 2022 AND slug = 'demo-zone';
+SELECT pg_temp.remember();
+SELECT disclosure.data_line_refresh(ARRAY(SELECT id FROM disclosure.report));
+SELECT is(pg_temp.moved(), '2022.csv index.json', 'a line that differs made again: its file moves');
+SELECT is_empty('SELECT * FROM kept_vs_made', 'kept = made');
+
+SELECT is_empty($$ SELECT * FROM pg_temp.files()
+                   WHERE file <> 'index.json'
+                     AND (cat_version IS DISTINCT FROM version
+                          OR cat_modified IS DISTINCT FROM disclosure.json_time(to_timestamp(changed_at))) $$,
+                'the catalog gives each file the version and last change of its ETag and Last-Modified');
+SELECT is((SELECT count(DISTINCT version)::int FROM pg_temp.files()), (SELECT count(*)::int FROM pg_temp.files()),
+          'no two files share a version');
 
 -- the dictionary: every cell once, totals with their parts
 SELECT is((SELECT json_array_length(disclosure_web.data_dictionary(2019) -> 'cells')),

@@ -65,7 +65,8 @@ SELECT set_eq($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespa
           'disclosure_web.data_all_lines()',
           'disclosure_web.data_file(text,integer,integer)', 'disclosure_web.data_catalog()',
           'disclosure_web.data_dictionary(integer)', 'disclosure.data_line_documents()',
-          'disclosure.data_line_revisions()', 'disclosure.data_line_agencies()'],
+          'disclosure.data_line_revisions()', 'disclosure.data_line_agencies()',
+          'disclosure.data_catalog_meta_updated()'],
     'the SECURITY DEFINER functions, each tested below');
 -- PUBLIC executes nothing in the project's schemas (sql/functions/99_no_public.sql)
 SELECT is_empty($$ SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
