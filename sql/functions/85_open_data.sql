@@ -228,8 +228,8 @@ $$;
 -- A line changed in place: only the files whose bytes changed.  Its wide
 -- line names the agency (a new name changes only the wide file); its JSON
 -- line is the document as published, which keeps the names it was published
--- with, but a new slug moves it in the file's order; the long lines start
--- with the slug.  A line that moved to another year or format changes the
+-- with, but a new slug can move it in the file's order (the file is
+-- stepped whether it does or not); the long lines start with the slug.  A line that moved to another year or format changes the
 -- files it left too.
 CREATE OR REPLACE FUNCTION disclosure.data_line_updated() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
