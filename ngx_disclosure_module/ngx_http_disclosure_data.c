@@ -23,7 +23,10 @@
  * the connection is suspended (its socket not read): the backend blocks on
  * its send and the worker's memory stays a few buffers per download.  A
  * silence of PostgreSQL longer than disclosure_query_timeout, the client's
- * reading aside, fails the download.
+ * reading aside, fails the download.  While the server answers other
+ * requests as well, the worker's downloads together keep to
+ * disclosure_data_rate: after a buffer that goes beyond it, the
+ * connection is suspended the same way until a timer ends the wait.
  *
  * A client that goes away terminates the request; the cleanup closes the
  * connection (libpq's Terminate, then the socket), and the backend, whose
@@ -50,6 +53,13 @@
 
 #define NGX_HTTP_DISCLOSURE_DATA_BUF        (64 * 1024)
 #define NGX_HTTP_DISCLOSURE_DATA_RETRY      "10"
+
+/* busy: another request within the window; a look older than stale
+ * cannot date what it saw; the pace's burst */
+#define NGX_HTTP_DISCLOSURE_DATA_WINDOW     100
+#define NGX_HTTP_DISCLOSURE_DATA_STALE      1000
+#define NGX_HTTP_DISCLOSURE_DATA_BURST(rate)                                  \
+    ngx_max((off_t) (rate) / 10, 2 * NGX_HTTP_DISCLOSURE_DATA_BUF)
 
 #define NGX_HTTP_DISCLOSURE_DATA_BEGIN_SQL                                    \
     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"                        \
@@ -84,7 +94,26 @@ typedef enum {
 
 typedef struct {
     ngx_uint_t                        connections;
+    size_t                            rate;
 } ngx_http_disclosure_data_conf_t;
+
+
+/*
+ * The pace of this worker's downloads: while the server answers other
+ * requests too, all of them together send at most disclosure_data_rate
+ * bytes a second (a token bucket), so that flat-out downloads do not take
+ * the CPU from the pages; alone, they go as fast as the client reads.
+ */
+typedef struct {
+    ngx_msec_t                        sampled;      /* the counter read at */
+    ngx_atomic_uint_t                 requests;     /* its value then */
+    ngx_uint_t                        started;      /* downloads since */
+    ngx_msec_t                        other;        /* a request seen at */
+    ngx_msec_t                        last;         /* tokens counted at */
+    off_t                             tokens;       /* bytes; may be < 0 */
+    unsigned                          looked:1;
+    unsigned                          seen:1;
+} ngx_http_disclosure_data_pace_t;
 
 
 typedef struct {
@@ -103,11 +132,15 @@ typedef struct {
     ngx_chain_t                      *free;
     ngx_chain_t                      *busy;
 
+    ngx_event_t                       pace;         /* the delay's timer */
+
     off_t                             sent;         /* bytes of rows */
     ngx_uint_t                        rows;
+    ngx_uint_t                        waits;        /* delays of the pace */
 
     unsigned                          header_sent:1;
     unsigned                          counted:1;
+    unsigned                          paced:1;
 } ngx_http_disclosure_data_t;
 
 
@@ -130,6 +163,11 @@ static ngx_int_t ngx_http_disclosure_data_append(
 static ngx_int_t ngx_http_disclosure_data_output(
     ngx_http_disclosure_data_t *d, ngx_uint_t last);
 static void ngx_http_disclosure_data_writer(ngx_http_request_t *r);
+static ngx_msec_t ngx_http_disclosure_data_delay(ngx_http_request_t *r,
+    off_t size);
+static ngx_uint_t ngx_http_disclosure_data_busy(
+    ngx_http_disclosure_data_pace_t *pace, ngx_msec_t now);
+static void ngx_http_disclosure_data_pace_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_disclosure_data_watch(
     ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_finish(ngx_http_disclosure_data_t *d,
@@ -158,6 +196,13 @@ static ngx_command_t  ngx_http_disclosure_data_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_disclosure_data_conf_t, connections),
+      NULL },
+
+    { ngx_string("disclosure_data_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_disclosure_data_conf_t, rate),
       NULL },
 
       ngx_null_command
@@ -195,8 +240,9 @@ ngx_module_t  ngx_http_disclosure_data_module = {
 };
 
 
-/* this worker's downloads now */
-static ngx_uint_t  ngx_http_disclosure_data_active;
+/* this worker's downloads now, and their pace */
+static ngx_uint_t                       ngx_http_disclosure_data_active;
+static ngx_http_disclosure_data_pace_t  ngx_http_disclosure_data_pace;
 
 
 ngx_int_t
@@ -227,6 +273,9 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
 
     ddcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_data_module);
 
+    /* a download's own request does not make the server busy */
+    ngx_http_disclosure_data_pace.started++;
+
     if (ngx_http_disclosure_data_active >= ddcf->connections) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "disclosure: %ui downloads already run in this worker "
@@ -248,6 +297,10 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
     d->request = r;
     d->counted = 1;
     ngx_http_disclosure_data_active++;
+
+    d->pace.handler = ngx_http_disclosure_data_pace_handler;
+    d->pace.data = d;
+    d->pace.log = r->connection->log;
 
     rc = ngx_http_disclosure_data_start(r, d);
 
@@ -477,7 +530,7 @@ ngx_http_disclosure_data_result(ngx_http_disclosure_pg_t *pg, PGresult *res)
             return NGX_ERROR;
         }
 
-        if (d->busy) {
+        if (d->busy || d->paced) {
             /* a silence while the client reads is not PostgreSQL's */
             if (pg->timer.timer_set) {
                 ngx_del_timer(&pg->timer);
@@ -549,8 +602,9 @@ ngx_http_disclosure_data_done(ngx_http_disclosure_pg_t *pg)
 
     default: /* NGX_HTTP_DISCLOSURE_DATA_STREAM */
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
-                      "disclosure: \"%V\": %ui rows, %O bytes",
-                      &d->request->uri, d->rows, d->sent);
+                      "disclosure: \"%V\": %ui rows, %O bytes, "
+                      "%ui waits for disclosure_data_rate",
+                      &d->request->uri, d->rows, d->sent, d->waits);
 
         ngx_http_disclosure_data_finish(d,
                                         ngx_http_disclosure_data_output(d, 1));
@@ -753,8 +807,10 @@ ngx_http_disclosure_data_append(ngx_http_disclosure_data_t *d, u_char *data,
 static ngx_int_t
 ngx_http_disclosure_data_output(ngx_http_disclosure_data_t *d, ngx_uint_t last)
 {
+    off_t                size;
     ngx_int_t            rc;
     ngx_buf_t           *b;
+    ngx_msec_t           delay;
     ngx_chain_t         *cl, *out;
     ngx_http_request_t  *r;
 
@@ -787,6 +843,8 @@ ngx_http_disclosure_data_output(ngx_http_disclosure_data_t *d, ngx_uint_t last)
     cl->next = NULL;
     out = cl;
 
+    size = b->last - b->pos;
+
     rc = ngx_http_output_filter(r, out);
 
     ngx_chain_update_chains(r->pool, &d->free, &d->busy, &out,
@@ -800,7 +858,126 @@ ngx_http_disclosure_data_output(ngx_http_disclosure_data_t *d, ngx_uint_t last)
         return rc;
     }
 
+    delay = ngx_http_disclosure_data_delay(r, size);
+
+    if (delay) {
+        /* read PostgreSQL again when the timer fires */
+        d->paced = 1;
+        d->waits++;
+        ngx_add_timer(&d->pace, delay);
+    }
+
     return ngx_http_disclosure_data_watch(d);
+}
+
+
+/* how long this worker's downloads wait after size more bytes: 0, no wait */
+
+static ngx_msec_t
+ngx_http_disclosure_data_delay(ngx_http_request_t *r, off_t size)
+{
+    off_t                             burst;
+    ngx_msec_t                        now;
+    ngx_http_disclosure_data_pace_t  *pace;
+    ngx_http_disclosure_data_conf_t  *ddcf;
+
+    ddcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_data_module);
+
+    if (ddcf->rate == 0) {
+        return 0;
+    }
+
+    pace = &ngx_http_disclosure_data_pace;
+    now = ngx_current_msec;
+    burst = NGX_HTTP_DISCLOSURE_DATA_BURST(ddcf->rate);
+
+    if (!ngx_http_disclosure_data_busy(pace, now)) {
+        pace->tokens = burst;
+        pace->last = now;
+        return 0;
+    }
+
+    pace->tokens += (off_t) ddcf->rate * (off_t) (now - pace->last) / 1000;
+    pace->tokens = ngx_min(pace->tokens, burst) - size;
+    pace->last = now;
+
+    if (pace->tokens >= 0) {
+        return 0;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "disclosure data: paced, %O bytes behind", -pace->tokens);
+
+    return (ngx_msec_t) (-pace->tokens * 1000 / (off_t) ddcf->rate) + 1;
+}
+
+
+/*
+ * Busy: nginx's request counter (stub_status's, all workers) moved by
+ * more than this worker's downloads within the last window.  Requests seen
+ * after a look long ago cannot be dated: they count for nothing, and the
+ * next look, soon while a download sends, decides.
+ */
+
+static ngx_uint_t
+ngx_http_disclosure_data_busy(ngx_http_disclosure_data_pace_t *pace,
+    ngx_msec_t now)
+{
+#if (NGX_STAT_STUB)
+
+    ngx_atomic_uint_t  requests;
+
+    requests = *ngx_stat_requests;
+
+    if (requests - pace->requests > pace->started
+        && pace->looked
+        && now - pace->sampled < NGX_HTTP_DISCLOSURE_DATA_STALE)
+    {
+        pace->other = now;
+        pace->seen = 1;
+    }
+
+    pace->looked = 1;
+    pace->sampled = now;
+    pace->requests = requests;
+    pace->started = 0;
+
+    return pace->seen && now - pace->other < NGX_HTTP_DISCLOSURE_DATA_WINDOW;
+
+#else
+
+    /* without nginx's counters the pace always holds */
+    return 1;
+
+#endif
+}
+
+
+/* the pace's delay is over: read PostgreSQL again, unless the client holds
+ * buffers (then the writer resumes) */
+
+static void
+ngx_http_disclosure_data_pace_handler(ngx_event_t *ev)
+{
+    ngx_connection_t            *c;
+    ngx_http_disclosure_data_t  *d;
+
+    d = ev->data;
+    c = d->request->connection;
+
+    d->paced = 0;
+
+    if (d->busy || !d->pg.suspended) {
+        return;
+    }
+
+    if (ngx_http_disclosure_pg_resume(&d->pg) != NGX_OK) {
+        ngx_http_disclosure_data_finish(d, NGX_ERROR);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
+
+    ngx_add_timer(&d->pg.timer, d->timeout);
 }
 
 
@@ -843,7 +1020,7 @@ ngx_http_disclosure_data_writer(ngx_http_request_t *r)
         return;
     }
 
-    if (d->busy == NULL && d->pg.suspended) {
+    if (d->busy == NULL && d->pg.suspended && !d->paced) {
         /* all out: read PostgreSQL again (from a posted event) */
         if (ngx_http_disclosure_pg_resume(&d->pg) != NGX_OK) {
             ngx_http_disclosure_data_finish(d, NGX_ERROR);
@@ -942,6 +1119,12 @@ ngx_http_disclosure_data_close(ngx_http_disclosure_data_t *d)
         ngx_http_disclosure_pg_close(&d->pg);
     }
 
+    if (d->pace.timer_set) {
+        ngx_del_timer(&d->pace);
+    }
+
+    d->paced = 0;
+
     if (d->counted) {
         d->counted = 0;
         ngx_http_disclosure_data_active--;
@@ -992,6 +1175,7 @@ ngx_http_disclosure_data_create_conf(ngx_conf_t *cf)
     }
 
     conf->connections = NGX_CONF_UNSET_UINT;
+    conf->rate = NGX_CONF_UNSET_SIZE;
 
     return conf;
 }
@@ -1003,6 +1187,7 @@ ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf)
     ngx_http_disclosure_data_conf_t  *ddcf = conf;
 
     ngx_conf_init_uint_value(ddcf->connections, 2);
+    ngx_conf_init_size_value(ddcf->rate, 4 * 1024 * 1024);
 
     return NGX_CONF_OK;
 }

@@ -1,0 +1,127 @@
+# The pace of the bulk downloads (disclosure_data_rate): alone, a download
+# goes as fast as its client reads; while the server answers other requests
+# (nginx's request counter moves by more than the downloads' own), this
+# worker's downloads wait for the rate; 0 turns the pace off.  The bytes
+# are the same either way.
+#
+# What the worker did is read from its log line at the end of a download
+# ("N rows, M bytes, K waits for disclosure_data_rate"), not from a clock.
+# The busy download goes through a listener with a 4 KB send buffer, a page
+# request between two reads, so that it is still sending when the worker
+# sees the pages.
+use strict;
+use warnings;
+use utf8;
+use FindBin;
+use lib "$FindBin::Bin/../lib";
+use Test::More;
+use IO::Socket::INET;
+use IO::Select;
+use Socket qw(SOL_SOCKET SO_RCVBUF);
+use Disclosure::Test;
+use Disclosure::Part;
+
+my $pg = Disclosure::Test->pg(sample => 1);
+
+# 40 more published reports: all.csv of a few hundred KB
+$pg->psql(<<'SQL');
+DO $$
+DECLARE
+    doc jsonb := disclosure.export_report('demo-district-housing', 2024)::jsonb;
+BEGIN
+    FOR i IN 1 .. 40 LOOP
+        INSERT INTO disclosure.agency (slug, name, kind)
+            VALUES ('t-pace-' || i, '测速局' || i, 'department');
+        PERFORM disclosure.import_report(jsonb_set(doc, '{agency}',
+            jsonb_build_object('slug', 't-pace-' || i, 'name', '测速局' || i,
+                               'kind', 'department', 'parent', null)));
+        PERFORM disclosure.publish('t-pace-' || i, 2024);
+    END LOOP;
+END
+$$;
+SQL
+
+my %narrow = (on => Disclosure::Test::free_port(), off => Disclosure::Test::free_port());
+
+sub server {
+    my ($rate, $port) = @_;
+    return Disclosure::Test->nginx(pg => $pg, worker_processes => 1,
+        http => "disclosure_data_rate $rate;",
+        server => "listen 127.0.0.1:$port sndbuf=4k; location /r/ { disclosure; }");
+}
+
+# the whole body of a download read at once, headers cut off
+sub download {
+    my ($ngx) = @_;
+    my $r = $ngx->get('/r/data/all.csv');
+    return $r->{status} == 200 ? $r->{content} : die "all.csv: $r->{status}\n";
+}
+
+# a download through the 4 KB listener, a page request between two reads
+sub busy_download {
+    my ($ngx, $port) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp')
+        or die "connect: $!";
+    $s->blocking(0);
+    print $s "GET /r/data/all.csv HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    my ($text, $pages, $sel) = ('', 0, IO::Select->new($s));
+    my $deadline = time + $Disclosure::Test::TIMEOUT;
+    READ: while (time < $deadline) {
+        $pages++ if $ngx->get('/r/demo-district-housing/2024')->{status} == 200;
+        $sel->can_read(0.01) or next;
+        while (1) {
+            my $got = sysread $s, my $buf, 65536;
+            last READ if defined $got && $got == 0;
+            last unless $got;
+            $text .= $buf;
+        }
+    }
+    close $s;
+    $text =~ s/\A.*?\r\n\r\n//s or die "no headers\n";
+    return ($text, $pages);
+}
+
+# the last "waits for disclosure_data_rate" of all.csv in the log
+sub waits {
+    my ($ngx, $nth) = @_;
+    Disclosure::Test::poll(sub {
+        my @w = $ngx->error_log =~ /"\/r\/data\/all\.csv": \d+ rows, \d+ bytes, (\d+) waits/g;
+        @w >= $nth;
+    }) or return undef;
+    my @w = $ngx->error_log =~ /"\/r\/data\/all\.csv": \d+ rows, \d+ bytes, (\d+) waits/g;
+    return $w[$nth - 1];
+}
+
+my $ngx = server('512k', $narrow{on});
+my $file;
+
+part 'alone: no wait' => sub {
+    $file = download($ngx);
+    cmp_ok length $file, '>', 512 * 1024, 'all.csv is larger than a second of the rate';
+    is waits($ngx, 1), 0, 'no other request: the download never waited';
+};
+
+part 'busy: the download waits for the rate, the bytes unchanged' => sub {
+    my ($text, $pages) = busy_download($ngx, $narrow{on});
+    cmp_ok $pages, '>', 10, "pages served during the download ($pages)";
+    ok $text eq $file, 'the same bytes as alone';
+    cmp_ok waits($ngx, 2), '>', 0, 'the download waited for disclosure_data_rate';
+};
+
+part 'disclosure_data_rate 0: no pace' => sub {
+    my $off = server('0', $narrow{off});
+    my ($text, $pages) = busy_download($off, $narrow{off});
+    cmp_ok $pages, '>', 0, "pages served during the download ($pages)";
+    ok $text eq $file, 'the same bytes';
+    is waits($off, 1), 0, 'no wait with the pace off';
+    $off->stop;
+};
+
+part 'a bad rate is refused' => sub {
+    my ($ok, $out) = Disclosure::Test->conf_test(http => 'disclosure_data_rate fast;',
+                                                 server => 'location /r/ { disclosure; }');
+    ok !$ok, 'nginx -t fails';
+    like $out, qr/"disclosure_data_rate" directive invalid value/, 'and says which directive';
+};
+
+done_testing;
