@@ -1,8 +1,10 @@
 -- Open data in bulk (issue 14, migrations 0050, 0051): the CSV escaping of
 -- the per-report CSV, the files that exist, the lines kept in data_line equal
 -- to the lines made now after a publication, a correction, a withdrawal, a
--- slug change and a move, the merged （六） row of a legacy report, the
--- reader's rights, the catalog and the data dictionary.
+-- slug change and a move, the merged （六） row of a legacy report, each
+-- file's own version and last change (migration 0053: which files move on
+-- each change, and only those), the reader's rights, the catalog and the
+-- data dictionary.
 BEGIN;
 SELECT plan(57);
 
