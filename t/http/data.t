@@ -27,6 +27,7 @@ use Time::Local qw(timegm);
 use File::Temp ();
 use Disclosure::Test;
 use Disclosure::Slow;
+use Disclosure::Csv qw(fields);
 use Disclosure::Part;
 
 my $pg = Disclosure::Test->pg(sample => 1);
@@ -129,17 +130,6 @@ sub reply {
 }
 
 sub get { reply(request(@_)) }
-
-# RFC 4180 fields of one line (no line breaks inside the sample's fields)
-sub fields {
-    my ($line) = @_;
-    my @f;
-    while ($line =~ /\G(?:"((?:[^"]|"")*)"|([^,"]*))(,|$)/gc) {
-        push @f, defined $1 ? $1 =~ s/""/"/gr : $2;
-        last if $3 eq '';
-    }
-    return @f;
-}
 
 # lines of a CSV body: BOM and CRLF checked, decoded
 sub csv_lines {
