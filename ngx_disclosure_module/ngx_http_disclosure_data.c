@@ -2024,7 +2024,13 @@ ngx_http_disclosure_data_init_process(ngx_cycle_t *cycle)
     dmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_disclosure_module);
 
-    if (ddcf == NULL || dmcf == NULL || ddcf->connections == 0) {
+    if (ddcf == NULL || dmcf == NULL) {
+        return NGX_OK;
+    }
+
+    ngx_http_disclosure_data_main = dmcf;
+
+    if (ddcf->connections == 0) {
         return NGX_OK;
     }
 
@@ -2037,7 +2043,6 @@ ngx_http_disclosure_data_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_disclosure_data_nsessions = ddcf->connections;
-    ngx_http_disclosure_data_main = dmcf;
 
     return NGX_OK;
 }
