@@ -7,15 +7,10 @@
 /*
  * The bulk files, streamed from PostgreSQL (issue 14).
  *
- * A download runs on a session of this worker's (at most
+ * A download runs on a session of this worker's (_data_session.c: at most
  * "disclosure_data_connections" of them, past which the answer is 503 with
- * Retry-After): a connection of its own (_pg.c), opened with the pool's
- * parameters (_conninfo.c), since a download holds it for minutes, which
- * the pool's short queries must not wait behind.  Sessions outlive their
- * requests: after a download the transaction ends and the session idles
- * until the next one, the server closing it, disclosure_keepalive_timeout
- * or the worker's exit.  A download that finds only sessions about to be
- * idle (ending a transaction, cancelling for another) waits for one.
+ * Retry-After): a connection of its own, kept between downloads.  While
+ * the session serves a download its callbacks come here.
  *
  * One transaction, REPEATABLE READ READ ONLY, is one snapshot: first
  * disclosure_web.data_file() (does the file exist, the data version for
@@ -32,17 +27,11 @@
  * disclosure_data_rate: after a buffer that goes beyond it, the
  * connection is suspended the same way until a timer ends the wait.
  *
- * A client that goes away terminates the request; the cleanup detaches
- * the session from it and cancels its query without blocking:
- * pg_cancel_backend() run on another connection of the same role (an idle
- * session, or one opened for it), while the session reads and drops what
- * is left (the rows, the 57014 error).  Once both have answered the
- * session rolls back and idles: no signal can hit the ROLLBACK.  Any
- * failure on the way closes it (libpq's Terminate: the backend ends the
- * query at its next send), as does a worker exiting.  PostgreSQL failing
- * after the headers were sent terminates the request: the client sees the
- * connection close without the final chunk, never a short file that looks
- * complete; the broken session is closed, never reused.
+ * A client that goes away terminates the request; the cleanup gives the
+ * session up, which cancels its query (_data_session.c).  PostgreSQL
+ * failing after the headers were sent terminates the request: the client
+ * sees the connection close without the final chunk, never a short file
+ * that looks complete; the broken session is closed, never reused.
  */
 
 
@@ -54,9 +43,9 @@
 #include "ngx_http_disclosure_module.h"
 #include "ngx_http_disclosure_db.h"
 #include "ngx_http_disclosure_pg.h"
-#include "ngx_http_disclosure_conninfo.h"
 #include "ngx_http_disclosure_handler.h"
 #include "ngx_http_disclosure_data.h"
+#include "ngx_http_disclosure_data_session.h"
 #include "ngx_http_disclosure_catalog.h"
 
 
@@ -125,45 +114,6 @@ typedef struct {
 } ngx_http_disclosure_data_pace_t;
 
 
-/* a session's life: what its connection does now */
-typedef enum {
-    NGX_HTTP_DISCLOSURE_DATA_FREE = 0,      /* no connection */
-    NGX_HTTP_DISCLOSURE_DATA_IDLE,          /* kept: the keepalive timer */
-    NGX_HTTP_DISCLOSURE_DATA_SERVING,       /* a download's, or connecting
-                                               for it */
-    NGX_HTTP_DISCLOSURE_DATA_DRAINING,      /* its client gone: the query
-                                               cancelled, the rest dropped */
-    NGX_HTTP_DISCLOSURE_DATA_ENDING,        /* COMMIT or ROLLBACK sent */
-    NGX_HTTP_DISCLOSURE_DATA_CANCELLING     /* cancels another's query */
-} ngx_http_disclosure_data_state_e;
-
-
-typedef struct ngx_http_disclosure_data_s  ngx_http_disclosure_data_t;
-typedef struct ngx_http_disclosure_data_session_s
-    ngx_http_disclosure_data_session_t;
-
-struct ngx_http_disclosure_data_session_s {
-    ngx_http_disclosure_pg_t             pg;
-    ngx_http_disclosure_data_state_e     state;
-
-    /* served, or waiting for the session to be idle; never touched once
-     * its request is gone */
-    ngx_http_disclosure_data_t          *download;
-
-    ngx_http_disclosure_data_session_t  *target;    /* whose query this one
-                                                       cancels */
-    ngx_http_disclosure_data_session_t  *canceller; /* who cancels ours */
-    int                                  backend;   /* its pid */
-
-    unsigned                             temporary:1;  /* opened to cancel,
-                                                          freed after */
-    unsigned                             answered:1;   /* the cancel */
-    unsigned                             drained:1;    /* all results */
-    unsigned                             cancelled:1;  /* 57014 read */
-    unsigned                             failed:1;     /* an error result */
-};
-
-
 struct ngx_http_disclosure_data_s {
     ngx_http_disclosure_data_session_t  *session;
     ngx_http_request_t               *request;
@@ -200,42 +150,9 @@ static ngx_int_t ngx_http_disclosure_data_route(ngx_str_t *path,
     ngx_http_disclosure_data_t *d);
 static ngx_int_t ngx_http_disclosure_data_start(ngx_http_request_t *r,
     ngx_http_disclosure_data_t *d);
-static ngx_http_disclosure_data_session_t *ngx_http_disclosure_data_pick(
-    void);
-static ngx_int_t ngx_http_disclosure_data_connect(
-    ngx_http_disclosure_data_session_t *s, ngx_log_t *log);
-static void ngx_http_disclosure_data_take(
-    ngx_http_disclosure_data_session_t *s,
-    ngx_http_disclosure_data_state_e state);
-static void ngx_http_disclosure_data_ready(ngx_http_disclosure_pg_t *pg);
-static ngx_int_t ngx_http_disclosure_data_result(ngx_http_disclosure_pg_t *pg,
-    PGresult *res);
-static void ngx_http_disclosure_data_done(ngx_http_disclosure_pg_t *pg);
-static void ngx_http_disclosure_data_error(ngx_http_disclosure_pg_t *pg,
-    ngx_uint_t reason, const char *what);
-static void ngx_http_disclosure_data_log(ngx_http_disclosure_data_session_t *s,
-    ngx_uint_t level, const char *what, const char *message);
-static void ngx_http_disclosure_data_cancel(
-    ngx_http_disclosure_data_session_t *s);
-static void ngx_http_disclosure_data_cancel_send(
-    ngx_http_disclosure_data_session_t *cs);
-static void ngx_http_disclosure_data_cancel_done(
-    ngx_http_disclosure_data_session_t *cs);
-static void ngx_http_disclosure_data_end(
-    ngx_http_disclosure_data_session_t *s);
-static void ngx_http_disclosure_data_idle(
-    ngx_http_disclosure_data_session_t *s);
-static void ngx_http_disclosure_data_close(
-    ngx_http_disclosure_data_session_t *s);
-static void ngx_http_disclosure_data_release(ngx_http_disclosure_data_t *d);
 static ngx_int_t ngx_http_disclosure_data_retry(ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_send(ngx_http_disclosure_data_t *d,
     ngx_http_disclosure_data_step_e step);
-static ngx_int_t ngx_http_disclosure_data_row(ngx_http_disclosure_data_t *d,
-    PGresult *res);
-static void ngx_http_disclosure_data_next(ngx_http_disclosure_data_t *d);
-static void ngx_http_disclosure_data_failed(ngx_http_disclosure_data_t *d,
-    ngx_uint_t reason, const char *what);
 static ngx_int_t ngx_http_disclosure_data_headers(
     ngx_http_disclosure_data_t *d);
 static ngx_int_t ngx_http_disclosure_data_append(
@@ -259,16 +176,6 @@ static void *ngx_http_disclosure_data_create_conf(ngx_conf_t *cf);
 static char *ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf);
 static ngx_int_t ngx_http_disclosure_data_init_process(ngx_cycle_t *cycle);
 static void ngx_http_disclosure_data_exit_process(ngx_cycle_t *cycle);
-
-
-static const ngx_http_disclosure_pg_handlers_t  ngx_http_disclosure_data_pg = {
-    ngx_http_disclosure_data_ready,
-    ngx_http_disclosure_data_result,
-    NULL,
-    ngx_http_disclosure_data_done,
-    NULL,
-    ngx_http_disclosure_data_error
-};
 
 
 static ngx_command_t  ngx_http_disclosure_data_commands[] = {
@@ -326,9 +233,7 @@ ngx_module_t  ngx_http_disclosure_data_module = {
 static ngx_uint_t                       ngx_http_disclosure_data_active;
 static ngx_http_disclosure_data_pace_t  ngx_http_disclosure_data_pace;
 
-/* this worker's sessions (disclosure_data_connections), the pool's conf */
-static ngx_http_disclosure_data_session_t  *ngx_http_disclosure_data_sessions;
-static ngx_uint_t                        ngx_http_disclosure_data_nsessions;
+/* the pool's conf */
 static ngx_http_disclosure_main_conf_t  *ngx_http_disclosure_data_main;
 
 
@@ -494,7 +399,7 @@ ngx_http_disclosure_data_start(ngx_http_request_t *r,
 
     d->timeout = ngx_http_disclosure_data_main->query_timeout;
 
-    s = ngx_http_disclosure_data_pick();
+    s = ngx_http_disclosure_data_session_pick();
 
     if (s == NULL) {
         return NGX_BUSY;
@@ -507,7 +412,8 @@ ngx_http_disclosure_data_start(ngx_http_request_t *r,
 
     case NGX_HTTP_DISCLOSURE_DATA_IDLE:
         d->reused = 1;
-        ngx_http_disclosure_data_take(s, NGX_HTTP_DISCLOSURE_DATA_SERVING);
+        ngx_http_disclosure_data_session_take(s,
+                                          NGX_HTTP_DISCLOSURE_DATA_SERVING);
         s->pg.error_log = r->connection->log;
 
         /* ready() from an event: nothing calls back before NGX_DONE */
@@ -515,7 +421,7 @@ ngx_http_disclosure_data_start(ngx_http_request_t *r,
         return NGX_OK;
 
     case NGX_HTTP_DISCLOSURE_DATA_FREE:
-        if (ngx_http_disclosure_data_connect(s, r->connection->log)
+        if (ngx_http_disclosure_data_session_connect(s, r->connection->log)
             != NGX_OK)
         {
             s->download = NULL;
@@ -532,662 +438,6 @@ ngx_http_disclosure_data_start(ngx_http_request_t *r,
                        "disclosure data: waits for session in state %d",
                        s->state);
         return NGX_OK;
-    }
-}
-
-
-/* an idle session first, then one about to be idle, then a new one */
-
-static ngx_http_disclosure_data_session_t *
-ngx_http_disclosure_data_pick(void)
-{
-    ngx_uint_t                           i;
-    ngx_http_disclosure_data_session_t  *s, *best;
-
-    best = NULL;
-
-    for (i = 0; i < ngx_http_disclosure_data_nsessions; i++) {
-        s = &ngx_http_disclosure_data_sessions[i];
-
-        switch (s->state) {
-
-        case NGX_HTTP_DISCLOSURE_DATA_IDLE:
-            return s;
-
-        case NGX_HTTP_DISCLOSURE_DATA_ENDING:
-        case NGX_HTTP_DISCLOSURE_DATA_CANCELLING:
-            if (s->download == NULL
-                && (best == NULL
-                    || best->state == NGX_HTTP_DISCLOSURE_DATA_FREE))
-            {
-                best = s;
-            }
-
-            break;
-
-        case NGX_HTTP_DISCLOSURE_DATA_FREE:
-            if (best == NULL) {
-                best = s;
-            }
-
-            break;
-
-        default:
-            break;
-        }
-    }
-
-    return best;
-}
-
-
-/* the pool's parameters: read-only sessions, its statement_timeout (the
- * transaction sets its own); the session's connection logs to the cycle's
- * log, its messages go to log while a request has it */
-
-static ngx_int_t
-ngx_http_disclosure_data_connect(ngx_http_disclosure_data_session_t *s,
-    ngx_log_t *log)
-{
-    ngx_http_disclosure_conninfo_t   *ci;
-    ngx_http_disclosure_main_conf_t  *dmcf;
-
-    dmcf = ngx_http_disclosure_data_main;
-    ci = dmcf->conninfo;
-
-    ngx_http_disclosure_pg_init(&s->pg, &ngx_http_disclosure_data_pg, s,
-                                ngx_cycle->log, &dmcf->conninfo_safe,
-                                "download");
-    s->pg.error_log = log;
-
-    return ngx_http_disclosure_pg_connect(&s->pg, ci->keywords, ci->values,
-                                          dmcf->connect_timeout);
-}
-
-
-/* an idle session put to work: no keepalive, not closed by a graceful
- * shutdown */
-
-static void
-ngx_http_disclosure_data_take(ngx_http_disclosure_data_session_t *s,
-    ngx_http_disclosure_data_state_e state)
-{
-    if (s->pg.timer.timer_set) {
-        ngx_del_timer(&s->pg.timer);
-    }
-
-    s->pg.timer.cancelable = 0;
-    s->pg.connection->idle = 0;
-    s->state = state;
-}
-
-
-/* the session's callbacks: the download's while it serves one */
-
-static void
-ngx_http_disclosure_data_ready(ngx_http_disclosure_pg_t *pg)
-{
-    ngx_http_disclosure_data_session_t  *s = pg->data;
-
-    /* for messages after the connection is lost */
-    s->backend = PQbackendPID(pg->pgconn);
-
-    switch (s->state) {
-
-    case NGX_HTTP_DISCLOSURE_DATA_SERVING:
-        /* connected, or taken idle: the transaction first */
-        ngx_http_disclosure_data_send(s->download,
-                                      NGX_HTTP_DISCLOSURE_DATA_BEGIN);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_DATA_CANCELLING:
-        ngx_http_disclosure_data_cancel_send(s);
-        return;
-
-    default:
-        /* posted for a download gone since */
-        return;
-    }
-}
-
-
-static ngx_int_t
-ngx_http_disclosure_data_result(ngx_http_disclosure_pg_t *pg, PGresult *res)
-{
-    char                                *state;
-    ngx_http_disclosure_data_session_t  *s = pg->data;
-
-    if (s->state == NGX_HTTP_DISCLOSURE_DATA_SERVING) {
-        return ngx_http_disclosure_data_row(s->download, res);
-    }
-
-    /* what is left of a cancelled query, the answer of a cancel or of
-     * the transaction's end */
-
-    switch (PQresultStatus(res)) {
-
-    case PGRES_SINGLE_TUPLE:
-    case PGRES_TUPLES_OK:
-    case PGRES_COMMAND_OK:
-        break;
-
-    default:
-        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-
-        if (s->state == NGX_HTTP_DISCLOSURE_DATA_DRAINING
-            && state && ngx_strcmp(state, "57014") == 0)
-        {
-            s->cancelled = 1;
-            break;
-        }
-
-        ngx_http_disclosure_data_log(s, NGX_LOG_ERR, "failed",
-                                     PQresultErrorMessage(res));
-
-        /* a cancelled query's own error leaves the session clean */
-        s->failed = (s->state != NGX_HTTP_DISCLOSURE_DATA_DRAINING);
-        break;
-    }
-
-    PQclear(res);
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_disclosure_data_done(ngx_http_disclosure_pg_t *pg)
-{
-    ngx_http_disclosure_data_session_t  *s = pg->data;
-
-    switch (s->state) {
-
-    case NGX_HTTP_DISCLOSURE_DATA_SERVING:
-        ngx_http_disclosure_data_next(s->download);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_DATA_DRAINING:
-        s->drained = 1;
-
-        if (s->answered) {
-            ngx_http_disclosure_data_end(s);
-        }
-
-        return;
-
-    case NGX_HTTP_DISCLOSURE_DATA_ENDING:
-        if (s->failed
-            || PQstatus(pg->pgconn) != CONNECTION_OK
-            || PQtransactionStatus(pg->pgconn) != PQTRANS_IDLE)
-        {
-            ngx_http_disclosure_data_close(s);
-            return;
-        }
-
-        ngx_http_disclosure_data_idle(s);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_DATA_CANCELLING:
-        ngx_http_disclosure_data_cancel_done(s);
-        return;
-
-    default:
-        return;
-    }
-}
-
-
-static void
-ngx_http_disclosure_data_error(ngx_http_disclosure_pg_t *pg,
-    ngx_uint_t reason, const char *what)
-{
-    ngx_http_disclosure_data_session_t  *s = pg->data;
-
-    if (s->state == NGX_HTTP_DISCLOSURE_DATA_SERVING) {
-        ngx_http_disclosure_data_failed(s->download, reason, what);
-        return;
-    }
-
-    switch (reason) {
-
-    case NGX_HTTP_DISCLOSURE_PG_FAILED:
-        /* pg has logged why */
-        break;
-
-    case NGX_HTTP_DISCLOSURE_PG_TIMEDOUT:
-        if (s->state == NGX_HTTP_DISCLOSURE_DATA_IDLE) {
-            ngx_http_disclosure_data_log(s, NGX_LOG_INFO,
-                                         "closed after "
-                                         "disclosure_keepalive_timeout",
-                                         NULL);
-            break;
-        }
-
-        ngx_http_disclosure_data_log(s, NGX_LOG_ERR, "timed out", NULL);
-        break;
-
-    case NGX_HTTP_DISCLOSURE_PG_EXITING:
-        break;
-
-    case NGX_HTTP_DISCLOSURE_PG_CLOSED:
-        ngx_http_disclosure_data_log(s, NGX_LOG_INFO,
-                                     "closed by the server",
-                                     PQerrorMessage(pg->pgconn));
-        break;
-
-    default:
-        ngx_http_disclosure_data_log(s, NGX_LOG_ERR, what,
-                                     PQerrorMessage(pg->pgconn));
-        break;
-    }
-
-    ngx_http_disclosure_data_close(s);
-}
-
-
-/* "disclosure: download session of backend 1234: what: message" */
-
-static void
-ngx_http_disclosure_data_log(ngx_http_disclosure_data_session_t *s,
-    ngx_uint_t level, const char *what, const char *message)
-{
-    u_char     buf[NGX_MAX_ERROR_STR];
-    ngx_str_t  text;
-
-    ngx_str_null(&text);
-
-    if (message) {
-        text = ngx_http_disclosure_pg_text(buf, sizeof(buf), message);
-    }
-
-    ngx_log_error(level, ngx_cycle->log, 0,
-                  "disclosure: download session%s of backend %d: %s%s%V",
-                  s->temporary ? " (opened to cancel)" : "",
-                  s->backend,
-                  what, text.len ? ": " : "", &text);
-}
-
-
-/*
- * The download's request is gone, its query running: the session reads
- * and drops the rest while another connection cancels the query.
- */
-
-static void
-ngx_http_disclosure_data_cancel(ngx_http_disclosure_data_session_t *s)
-{
-    ngx_uint_t                           i;
-    ngx_connection_t                    *c;
-    ngx_http_disclosure_data_session_t  *cs;
-
-    s->state = NGX_HTTP_DISCLOSURE_DATA_DRAINING;
-    s->answered = 0;
-    s->drained = 0;
-    s->cancelled = 0;
-    s->failed = 0;
-
-    c = s->pg.connection;
-
-    if (s->pg.suspended) {
-        if (ngx_http_disclosure_pg_resume(&s->pg) != NGX_OK) {
-            ngx_http_disclosure_data_close(s);
-            return;
-        }
-
-    } else {
-        /* libpq may hold what is left already */
-        ngx_post_event(c->read, &ngx_posted_events);
-    }
-
-    if (s->pg.timer.timer_set) {
-        ngx_del_timer(&s->pg.timer);
-    }
-
-    ngx_add_timer(&s->pg.timer, ngx_http_disclosure_data_main->query_timeout);
-
-    /* an idle session cancels, or one opened for it */
-
-    cs = NULL;
-
-    for (i = 0; i < ngx_http_disclosure_data_nsessions; i++) {
-        if (ngx_http_disclosure_data_sessions[i].state
-            == NGX_HTTP_DISCLOSURE_DATA_IDLE)
-        {
-            cs = &ngx_http_disclosure_data_sessions[i];
-            ngx_http_disclosure_data_take(cs,
-                                          NGX_HTTP_DISCLOSURE_DATA_CANCELLING);
-            ngx_http_disclosure_pg_post_ready(&cs->pg);
-            break;
-        }
-    }
-
-    if (cs == NULL) {
-        cs = ngx_calloc(sizeof(ngx_http_disclosure_data_session_t),
-                        ngx_cycle->log);
-
-        if (cs == NULL) {
-            ngx_http_disclosure_data_close(s);
-            return;
-        }
-
-        cs->temporary = 1;
-
-        if (ngx_http_disclosure_data_connect(cs, ngx_cycle->log) != NGX_OK) {
-            ngx_free(cs);
-            ngx_http_disclosure_data_close(s);
-            return;
-        }
-
-        cs->state = NGX_HTTP_DISCLOSURE_DATA_CANCELLING;
-    }
-
-    cs->target = s;
-    s->canceller = cs;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "disclosure data: cancelling backend %d (%s)",
-                   s->backend, cs->temporary ? "a connection of its own"
-                                          : "from an idle session");
-}
-
-
-/* the backend's pid as a bound parameter */
-
-static void
-ngx_http_disclosure_data_cancel_send(ngx_http_disclosure_data_session_t *cs)
-{
-    u_char       pid[NGX_INT_T_LEN + 1];
-    const char  *values[1];
-
-    if (cs->target == NULL) {
-        /* the target was closed meanwhile */
-        ngx_http_disclosure_data_cancel_done(cs);
-        return;
-    }
-
-    (void) ngx_sprintf(pid, "%d%Z", cs->target->backend);
-    values[0] = (const char *) pid;
-
-    if (!PQsendQueryParams(cs->pg.pgconn, NGX_HTTP_DISCLOSURE_PG_CANCEL_SQL,
-                           1, NULL, values, NULL, NULL, 0))
-    {
-        ngx_http_disclosure_data_log(cs, NGX_LOG_ERR, "PQsendQueryParams()",
-                                     PQerrorMessage(cs->pg.pgconn));
-        ngx_http_disclosure_data_close(cs);
-        return;
-    }
-
-    ngx_http_disclosure_pg_sent(&cs->pg,
-                                ngx_http_disclosure_data_main->query_timeout);
-}
-
-
-/* the cancelling query answered (or there is no target any more) */
-
-static void
-ngx_http_disclosure_data_cancel_done(ngx_http_disclosure_data_session_t *cs)
-{
-    ngx_uint_t                           failed;
-    ngx_http_disclosure_data_session_t  *s;
-
-    s = cs->target;
-    cs->target = NULL;
-    failed = cs->failed;
-
-    if (cs->temporary || failed) {
-        ngx_http_disclosure_data_close(cs);
-
-    } else {
-        ngx_http_disclosure_data_idle(cs);
-    }
-
-    if (s == NULL) {
-        return;
-    }
-
-    s->canceller = NULL;
-
-    if (failed) {
-        ngx_http_disclosure_data_close(s);
-        return;
-    }
-
-    s->answered = 1;
-
-    if (s->drained) {
-        ngx_http_disclosure_data_end(s);
-    }
-}
-
-
-/* the query is over and read: the transaction ends, then the session idles */
-
-static void
-ngx_http_disclosure_data_end(ngx_http_disclosure_data_session_t *s)
-{
-    const char  *sql;
-
-    if (s->state == NGX_HTTP_DISCLOSURE_DATA_DRAINING) {
-        ngx_http_disclosure_data_log(s, NGX_LOG_INFO,
-                                     s->cancelled
-                                     ? "query cancelled"
-                                     : "query ended before the cancel, "
-                                       "its rest dropped", NULL);
-    }
-
-    if (ngx_exiting || ngx_terminate
-        || PQstatus(s->pg.pgconn) != CONNECTION_OK)
-    {
-        ngx_http_disclosure_data_close(s);
-        return;
-    }
-
-    switch (PQtransactionStatus(s->pg.pgconn)) {
-
-    case PQTRANS_IDLE:
-        ngx_http_disclosure_data_idle(s);
-        return;
-
-    case PQTRANS_INTRANS:
-        sql = "COMMIT";
-        break;
-
-    case PQTRANS_INERROR:
-        sql = "ROLLBACK";
-        break;
-
-    default:
-        ngx_http_disclosure_data_close(s);
-        return;
-    }
-
-    if (!PQsendQuery(s->pg.pgconn, sql)) {
-        ngx_http_disclosure_data_log(s, NGX_LOG_ERR, "PQsendQuery()",
-                                     PQerrorMessage(s->pg.pgconn));
-        ngx_http_disclosure_data_close(s);
-        return;
-    }
-
-    s->state = NGX_HTTP_DISCLOSURE_DATA_ENDING;
-    s->failed = 0;
-
-    if (s->pg.timer.timer_set) {
-        ngx_del_timer(&s->pg.timer);
-    }
-
-    ngx_http_disclosure_pg_sent(&s->pg,
-                                ngx_http_disclosure_data_main->query_timeout);
-}
-
-
-/* clean, outside a transaction: to the download waiting for it, or kept */
-
-static void
-ngx_http_disclosure_data_idle(ngx_http_disclosure_data_session_t *s)
-{
-    ngx_http_disclosure_data_t  *d;
-
-    if (s->pg.timer.timer_set) {
-        ngx_del_timer(&s->pg.timer);
-    }
-
-    s->answered = 0;
-    s->drained = 0;
-    s->cancelled = 0;
-    s->failed = 0;
-
-    d = s->download;
-
-    if (d) {
-        s->state = NGX_HTTP_DISCLOSURE_DATA_SERVING;
-        s->pg.error_log = d->request->connection->log;
-        ngx_http_disclosure_pg_post_ready(&s->pg);
-        return;
-    }
-
-    if (ngx_exiting || ngx_terminate) {
-        ngx_http_disclosure_data_close(s);
-        return;
-    }
-
-    s->state = NGX_HTTP_DISCLOSURE_DATA_IDLE;
-    s->pg.error_log = ngx_cycle->log;
-
-    /* let graceful shutdown close it (ngx_close_idle_connections()) */
-    s->pg.connection->idle = 1;
-    s->pg.timer.cancelable = 1;
-
-    ngx_add_timer(&s->pg.timer,
-                  ngx_http_disclosure_data_main->keepalive_timeout);
-
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "disclosure data: session of backend %d kept",
-                   PQbackendPID(s->pg.pgconn));
-}
-
-
-/*
- * Closes the session and frees its slot; a cancel in flight for it is
- * dropped, the session it was cancelling for is closed too (its query
- * would never be known to end), and a download waiting for it gets a new
- * connection.
- */
-
-static void
-ngx_http_disclosure_data_close(ngx_http_disclosure_data_session_t *s)
-{
-    ngx_connection_t                    *c;
-    ngx_http_disclosure_data_t          *d;
-    ngx_http_disclosure_data_session_t  *other;
-
-    if (s->pg.state != NGX_HTTP_DISCLOSURE_PG_NONE) {
-        ngx_http_disclosure_pg_close(&s->pg);
-    }
-
-    other = s->canceller;
-    s->canceller = NULL;
-
-    if (other) {
-        other->target = NULL;
-
-        if (other->temporary) {
-            ngx_http_disclosure_data_close(other);
-        }
-    }
-
-    other = s->target;
-    s->target = NULL;
-
-    if (other) {
-        other->canceller = NULL;
-        ngx_http_disclosure_data_close(other);
-    }
-
-    d = s->download;
-
-    s->state = NGX_HTTP_DISCLOSURE_DATA_FREE;
-    s->download = NULL;
-    s->answered = 0;
-    s->drained = 0;
-    s->cancelled = 0;
-    s->failed = 0;
-
-    if (s->temporary) {
-        ngx_free(s);
-        return;
-    }
-
-    if (d == NULL) {
-        return;
-    }
-
-    c = d->request->connection;
-
-    if (ngx_http_disclosure_data_connect(s, c->log) == NGX_OK) {
-        s->download = d;
-        s->state = NGX_HTTP_DISCLOSURE_DATA_SERVING;
-        return;
-    }
-
-    d->session = NULL;
-    ngx_http_disclosure_data_fail(d);
-    ngx_http_run_posted_requests(c);
-}
-
-
-/*
- * The download is over, or its request: the session leaves it.  A query
- * still running is cancelled; a transaction ends; a session PostgreSQL
- * failed on is closed, as every session when the worker exits.
- */
-
-static void
-ngx_http_disclosure_data_release(ngx_http_disclosure_data_t *d)
-{
-    ngx_connection_t                    *c;
-    ngx_http_disclosure_data_session_t  *s;
-
-    s = d->session;
-
-    if (s == NULL) {
-        return;
-    }
-
-    d->session = NULL;
-    s->download = NULL;
-
-    if (s->state != NGX_HTTP_DISCLOSURE_DATA_SERVING) {
-        /* it waited for the session, which goes on */
-        return;
-    }
-
-    s->pg.error_log = ngx_cycle->log;
-
-    c = s->pg.connection;
-
-    if (c && c->write->posted) {
-        /* the ready() of a session taken idle */
-        ngx_delete_posted_event(c->write);
-    }
-
-    if (d->broken || ngx_exiting || ngx_terminate) {
-        ngx_http_disclosure_data_close(s);
-        return;
-    }
-
-    switch (s->pg.state) {
-
-    case NGX_HTTP_DISCLOSURE_PG_IDLE:
-        ngx_http_disclosure_data_end(s);
-        return;
-
-    case NGX_HTTP_DISCLOSURE_PG_BUSY:
-        ngx_http_disclosure_data_cancel(s);
-        return;
-
-    default:
-        ngx_http_disclosure_data_close(s);
-        return;
     }
 }
 
@@ -1214,7 +464,17 @@ ngx_http_disclosure_data_retry(ngx_http_disclosure_data_t *d)
 
     ngx_http_disclosure_pg_close(&s->pg);
 
-    return ngx_http_disclosure_data_connect(s, d->request->connection->log);
+    return ngx_http_disclosure_data_session_connect(s,
+                                                d->request->connection->log);
+}
+
+
+/* the session's ready(): connected, or taken idle */
+
+void
+ngx_http_disclosure_data_begin(ngx_http_disclosure_data_t *d)
+{
+    ngx_http_disclosure_data_send(d, NGX_HTTP_DISCLOSURE_DATA_BEGIN);
 }
 
 
@@ -1289,7 +549,7 @@ ngx_http_disclosure_data_send(ngx_http_disclosure_data_t *d,
  * the writer resumes; NGX_ERROR: the request is finished, pg closed.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_disclosure_data_row(ngx_http_disclosure_data_t *d, PGresult *res)
 {
     u_char                     buf[NGX_MAX_ERROR_STR];
@@ -1372,7 +632,7 @@ ngx_http_disclosure_data_row(ngx_http_disclosure_data_t *d, PGresult *res)
 
 /* a statement is over: the next one, or the end */
 
-static void
+void
 ngx_http_disclosure_data_next(ngx_http_disclosure_data_t *d)
 {
     ngx_int_t          rc;
@@ -1415,7 +675,7 @@ ngx_http_disclosure_data_next(ngx_http_disclosure_data_t *d)
 
 /* PostgreSQL failed the download: its session is closed, never reused */
 
-static void
+void
 ngx_http_disclosure_data_failed(ngx_http_disclosure_data_t *d,
     ngx_uint_t reason, const char *what)
 {
@@ -1916,17 +1176,46 @@ ngx_http_disclosure_data_fail(ngx_http_disclosure_data_t *d)
 }
 
 
+ngx_log_t *
+ngx_http_disclosure_data_log(ngx_http_disclosure_data_t *d)
+{
+    return d->request->connection->log;
+}
+
+
+/* the session d waited for was closed, no new one connects: d fails */
+
+void
+ngx_http_disclosure_data_lost(ngx_http_disclosure_data_t *d)
+{
+    ngx_connection_t  *c;
+
+    c = d->request->connection;
+
+    d->session = NULL;
+    ngx_http_disclosure_data_fail(d);
+    ngx_http_run_posted_requests(c);
+}
+
+
 /* the download gives its session up (release) and its slot in the bound */
 
 static void
 ngx_http_disclosure_data_stop(ngx_http_disclosure_data_t *d)
 {
+    ngx_http_disclosure_data_session_t  *s;
+
     if (d->head) {
         PQclear(d->head);
         d->head = NULL;
     }
 
-    ngx_http_disclosure_data_release(d);
+    s = d->session;
+
+    if (s) {
+        d->session = NULL;
+        ngx_http_disclosure_data_session_release(s, d->broken);
+    }
 
     if (d->pace.timer_set) {
         ngx_del_timer(&d->pace);
@@ -2030,46 +1319,13 @@ ngx_http_disclosure_data_init_process(ngx_cycle_t *cycle)
 
     ngx_http_disclosure_data_main = dmcf;
 
-    if (ddcf->connections == 0) {
-        return NGX_OK;
-    }
-
-    ngx_http_disclosure_data_sessions =
-        ngx_calloc(ddcf->connections
-                   * sizeof(ngx_http_disclosure_data_session_t), cycle->log);
-
-    if (ngx_http_disclosure_data_sessions == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_disclosure_data_nsessions = ddcf->connections;
-
-    return NGX_OK;
+    return ngx_http_disclosure_data_session_init_process(cycle, dmcf,
+                                                         ddcf->connections);
 }
 
 
 static void
 ngx_http_disclosure_data_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                           i;
-    ngx_http_disclosure_data_session_t  *s, *cs;
-
-    for (i = 0; i < ngx_http_disclosure_data_nsessions; i++) {
-        s = &ngx_http_disclosure_data_sessions[i];
-        cs = s->canceller;
-
-        if (cs && cs->temporary) {
-            ngx_http_disclosure_pg_close(&cs->pg);
-            ngx_free(cs);
-        }
-
-        if (s->pg.state != NGX_HTTP_DISCLOSURE_PG_NONE) {
-            ngx_http_disclosure_pg_close(&s->pg);
-        }
-    }
-
-    ngx_free(ngx_http_disclosure_data_sessions);
-
-    ngx_http_disclosure_data_sessions = NULL;
-    ngx_http_disclosure_data_nsessions = 0;
+    ngx_http_disclosure_data_session_exit_process(cycle);
 }
