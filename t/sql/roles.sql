@@ -1,7 +1,7 @@
 -- Role privileges: the reader (nginx) sees published reports only and writes
 -- nothing; editors edit drafts; only publishers publish.
 BEGIN;
-SELECT plan(71);
+SELECT plan(78);
 
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-roles', '测试权限局', 'department');
 
@@ -187,6 +187,32 @@ SELECT throws_ok($$ SELECT * FROM disclosure.data_line LIMIT 1 $$, '42501', NULL
 SELECT lives_ok($$ SELECT * FROM disclosure_web.data_file('csv', 2024, NULL) $$, 'nginx: and what each holds');
 SELECT throws_ok($$ SELECT disclosure.data_line_refresh(ARRAY[1]) $$, '42501', NULL,
     'nginx: does not remake lines (the triggers do, as the owner)');
+RESET SESSION AUTHORIZATION;
+
+-- the catalog's licence and title: the publisher's; the trigger that steps
+-- the catalog's version runs as its owner (SECURITY DEFINER), nobody calls it
+CREATE TEMP TABLE catalog_before AS
+    SELECT version FROM disclosure.data_file_version WHERE file = 'index.json';
+SET LOCAL SESSION AUTHORIZATION t_editor;
+SELECT throws_ok($$ UPDATE disclosure.data_catalog_meta SET title = title || ' ' $$, '42501', NULL,
+    'editor: cannot change the catalog''s licence or title');
+RESET SESSION AUTHORIZATION;
+SET LOCAL SESSION AUTHORIZATION t_publisher;
+SELECT lives_ok($$ UPDATE disclosure.data_catalog_meta SET title = title || ' ' $$,
+    'publisher: changes the catalog''s title');
+SELECT throws_ok($$ SELECT disclosure.data_catalog_meta_updated() $$, '42501', NULL,
+    'publisher: cannot call the catalog''s trigger function');
+SELECT throws_ok($$ SELECT disclosure.data_file_step(ARRAY['all.csv']) $$, '42501', NULL,
+    'publisher: cannot step a file''s version by hand');
+RESET SESSION AUTHORIZATION;
+SELECT ok((SELECT version FROM disclosure.data_file_version WHERE file = 'index.json')
+          > (SELECT version FROM catalog_before),
+    'the publisher''s change stepped the catalog''s version (the trigger, as its owner)');
+SET LOCAL SESSION AUTHORIZATION t_nginx;
+SELECT throws_ok($$ UPDATE disclosure.data_catalog_meta SET title = title || ' ' $$, '42501', NULL,
+    'nginx: cannot change the catalog''s licence or title');
+SELECT throws_ok($$ SELECT disclosure.data_catalog_meta_updated() $$, '42501', NULL,
+    'nginx: cannot call the catalog''s trigger function');
 RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
