@@ -52,10 +52,12 @@
 #define NGX_HTTP_DISCLOSURE_DATA_BUF        (64 * 1024)
 #define NGX_HTTP_DISCLOSURE_DATA_RETRY      "10"
 
-/* busy: another request within the window; a look older than stale
+/* busy: other requests at disclosure_data_rate's busy= rate, counted over
+ * at least the window, and busy for a window after; a look older than stale
  * cannot date what it saw; the pace's burst */
 #define NGX_HTTP_DISCLOSURE_DATA_WINDOW     100
 #define NGX_HTTP_DISCLOSURE_DATA_STALE      1000
+#define NGX_HTTP_DISCLOSURE_DATA_BUSY       1000
 #define NGX_HTTP_DISCLOSURE_DATA_BURST(rate)                                  \
     ngx_max((off_t) (rate) / 10, 2 * NGX_HTTP_DISCLOSURE_DATA_BUF)
 
@@ -93,20 +95,24 @@ typedef enum {
 typedef struct {
     ngx_uint_t                        connections;
     size_t                            rate;
+    ngx_uint_t                        busy;         /* other requests a second */
 } ngx_http_disclosure_data_conf_t;
 
 
 /*
- * The pace of this worker's downloads: while the server answers other
+ * The pace of this worker's downloads: while the server answers many other
  * requests too, all of them together send at most disclosure_data_rate
  * bytes a second (a token bucket), so that flat-out downloads do not take
- * the CPU from the pages; alone, they go as fast as the client reads.
+ * the CPU from the pages; alone, or beside a few pages, they go as fast
+ * as the client reads.
  */
 typedef struct {
     ngx_msec_t                        sampled;      /* the counter read at */
     ngx_atomic_uint_t                 requests;     /* its value then */
     ngx_uint_t                        started;      /* downloads since */
-    ngx_msec_t                        other;        /* a request seen at */
+    ngx_msec_t                        since;        /* the count began at */
+    ngx_uint_t                        others;       /* other requests since */
+    ngx_msec_t                        other;        /* found busy at */
     ngx_msec_t                        last;         /* tokens counted at */
     off_t                             tokens;       /* bytes; may be < 0 */
     unsigned                          looked:1;
@@ -163,7 +169,7 @@ static void ngx_http_disclosure_data_writer(ngx_http_request_t *r);
 static ngx_msec_t ngx_http_disclosure_data_delay(ngx_http_request_t *r,
     off_t size);
 static ngx_uint_t ngx_http_disclosure_data_busy(
-    ngx_http_disclosure_data_pace_t *pace, ngx_msec_t now);
+    ngx_http_disclosure_data_pace_t *pace, ngx_msec_t now, ngx_uint_t busy);
 static void ngx_http_disclosure_data_pace_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_disclosure_data_watch(
     ngx_http_disclosure_data_t *d);
@@ -174,6 +180,8 @@ static void ngx_http_disclosure_data_stop(ngx_http_disclosure_data_t *d);
 static void ngx_http_disclosure_data_cleanup(void *data);
 static void *ngx_http_disclosure_data_create_conf(ngx_conf_t *cf);
 static char *ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf);
+static char *ngx_http_disclosure_data_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_disclosure_data_init_process(ngx_cycle_t *cycle);
 static void ngx_http_disclosure_data_exit_process(ngx_cycle_t *cycle);
 
@@ -188,10 +196,10 @@ static ngx_command_t  ngx_http_disclosure_data_commands[] = {
       NULL },
 
     { ngx_string("disclosure_data_rate"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_disclosure_data_rate,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_disclosure_data_conf_t, rate),
+      0,
       NULL },
 
       ngx_null_command
@@ -958,7 +966,7 @@ ngx_http_disclosure_data_delay(ngx_http_request_t *r, off_t size)
     now = ngx_current_msec;
     burst = NGX_HTTP_DISCLOSURE_DATA_BURST(ddcf->rate);
 
-    if (!ngx_http_disclosure_data_busy(pace, now)) {
+    if (!ngx_http_disclosure_data_busy(pace, now, ddcf->busy)) {
         pace->tokens = burst;
         pace->last = now;
         return 0;
@@ -980,28 +988,45 @@ ngx_http_disclosure_data_delay(ngx_http_request_t *r, off_t size)
 
 
 /*
- * Busy: nginx's request counter (stub_status's, all workers) moved by
- * more than this worker's downloads within the last window.  Requests seen
- * after a look long ago cannot be dated: they count for nothing, and the
- * next look, soon while a download sends, decides.
+ * Busy: nginx's request counter (stub_status's, all workers) moved, beyond
+ * this worker's downloads, at busy requests a second or more, counted over
+ * at least the window.  Requests seen after a look long ago cannot be
+ * dated: they count for nothing, and the next look, soon while a download
+ * sends, begins a new count.
  */
 
 static ngx_uint_t
 ngx_http_disclosure_data_busy(ngx_http_disclosure_data_pace_t *pace,
-    ngx_msec_t now)
+    ngx_msec_t now, ngx_uint_t busy)
 {
 #if (NGX_STAT_STUB)
 
-    ngx_atomic_uint_t  requests;
+    ngx_msec_t         span;
+    ngx_atomic_uint_t  requests, n;
 
     requests = *ngx_stat_requests;
+    n = requests - pace->requests;
+    n = (n > pace->started) ? n - pace->started : 0;
 
-    if (requests - pace->requests > pace->started
-        && pace->looked
-        && now - pace->sampled < NGX_HTTP_DISCLOSURE_DATA_STALE)
+    if (!pace->looked || now - pace->sampled >= NGX_HTTP_DISCLOSURE_DATA_STALE)
     {
-        pace->other = now;
-        pace->seen = 1;
+        pace->since = now;
+        pace->others = 0;
+
+    } else {
+
+        if (now - pace->since > NGX_HTTP_DISCLOSURE_DATA_WINDOW) {
+            pace->since = pace->sampled;
+            pace->others = 0;
+        }
+
+        pace->others += n;
+        span = ngx_max(now - pace->since, NGX_HTTP_DISCLOSURE_DATA_WINDOW);
+
+        if (pace->others * 1000 >= busy * span) {
+            pace->other = now;
+            pace->seen = 1;
+        }
     }
 
     pace->looked = 1;
@@ -1283,6 +1308,7 @@ ngx_http_disclosure_data_create_conf(ngx_conf_t *cf)
 
     conf->connections = NGX_CONF_UNSET_UINT;
     conf->rate = NGX_CONF_UNSET_SIZE;
+    conf->busy = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -1294,7 +1320,59 @@ ngx_http_disclosure_data_init_conf(ngx_conf_t *cf, void *conf)
     ngx_http_disclosure_data_conf_t  *ddcf = conf;
 
     ngx_conf_init_uint_value(ddcf->connections, 2);
-    ngx_conf_init_size_value(ddcf->rate, 4 * 1024 * 1024);
+    ngx_conf_init_size_value(ddcf->rate, 1024 * 1024);
+    ngx_conf_init_uint_value(ddcf->busy, NGX_HTTP_DISCLOSURE_DATA_BUSY);
+
+    return NGX_CONF_OK;
+}
+
+
+/* disclosure_data_rate size [busy=number[r/s]] */
+
+static char *
+ngx_http_disclosure_data_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_disclosure_data_conf_t  *ddcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+
+    if (ddcf->rate != NGX_CONF_UNSET_SIZE) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    ddcf->rate = ngx_parse_size(&value[1]);
+    if (ddcf->rate == (size_t) NGX_ERROR) {
+        return "invalid value";
+    }
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (value[2].len <= 5 || ngx_strncmp(value[2].data, "busy=", 5) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    s.data = value[2].data + 5;
+    s.len = value[2].len - 5;
+
+    if (s.len > 3 && ngx_strncmp(s.data + s.len - 3, "r/s", 3) == 0) {
+        s.len -= 3;
+    }
+
+    n = ngx_atoi(s.data, s.len);
+    if (n <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid busy rate \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    ddcf->busy = n;
 
     return NGX_CONF_OK;
 }

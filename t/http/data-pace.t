@@ -1,8 +1,9 @@
-# The pace of the bulk downloads (disclosure_data_rate): alone, a download
-# goes as fast as its client reads; while the server answers other requests
-# (nginx's request counter moves by more than the downloads' own), this
-# worker's downloads wait for the rate; 0 turns the pace off.  The bytes
-# are the same either way.
+# The pace of the bulk downloads (disclosure_data_rate): alone, or beside
+# fewer other requests than its busy= rate, a download goes as fast as its
+# client reads; while the server answers more (nginx's request counter moves
+# by more than the downloads' own, at busy= a second or faster), this
+# worker's downloads wait for the rate; 0 turns the pace off.  The bytes are
+# the same either way.
 #
 # What the worker did is read from its log line at the end of a download
 # ("N rows, M bytes, K waits for disclosure_data_rate"), not from a clock.
@@ -41,7 +42,7 @@ END
 $$;
 SQL
 
-my %narrow = (on => Disclosure::Test::free_port(), off => Disclosure::Test::free_port());
+my %narrow = map { $_ => Disclosure::Test::free_port() } qw(on off few);
 
 sub server {
     my ($rate, $port) = @_;
@@ -92,7 +93,8 @@ sub waits {
     return $w[$nth - 1];
 }
 
-my $ngx = server('512k', $narrow{on});
+# busy=1: one other request in the window is busy enough
+my $ngx = server('512k busy=1r/s', $narrow{on});
 my $file;
 
 part 'alone: no wait' => sub {
@@ -108,20 +110,32 @@ part 'busy: the download waits for the rate, the bytes unchanged' => sub {
     cmp_ok waits($ngx, 2), '>', 0, 'the download waited for disclosure_data_rate';
 };
 
-part 'disclosure_data_rate 0: no pace' => sub {
-    my $off = server('0', $narrow{off});
-    my ($text, $pages) = busy_download($off, $narrow{off});
-    cmp_ok $pages, '>', 0, "pages served during the download ($pages)";
-    ok $text eq $file, 'the same bytes';
-    is waits($off, 1), 0, 'no wait with the pace off';
-    $off->stop;
-};
+# 0: the pace off; busy=100000r/s: the loop asks for a page at most every
+# read, far below that
+for (['disclosure_data_rate 0: no pace', '0', 'off'],
+     ['fewer other requests than busy=: no pace', '512k busy=100000r/s', 'few']) {
+    my ($name, $rate, $port) = @$_;
+    part $name => sub {
+        my $other = server($rate, $narrow{$port});
+        my ($text, $pages) = busy_download($other, $narrow{$port});
+        cmp_ok $pages, '>', 0, "pages served during the download ($pages)";
+        ok $text eq $file, 'the same bytes';
+        is waits($other, 1), 0, 'the download never waited';
+        $other->stop;
+    };
+}
 
-part 'a bad rate is refused' => sub {
-    my ($ok, $out) = Disclosure::Test->conf_test(http => 'disclosure_data_rate fast;',
-                                                 server => 'location /r/ { disclosure; }');
-    ok !$ok, 'nginx -t fails';
-    like $out, qr/"disclosure_data_rate" directive invalid value/, 'and says which directive';
+part 'a bad rate or busy= is refused' => sub {
+    for ([fast => qr/"disclosure_data_rate" directive invalid value/],
+         ['4m slow' => qr/invalid parameter "slow"/],
+         ['4m busy=0' => qr/invalid busy rate "busy=0"/],
+         ['4m busy=r/s' => qr/invalid busy rate "busy=r\/s"/]) {
+        my ($value, $says) = @$_;
+        my ($ok, $out) = Disclosure::Test->conf_test(http => "disclosure_data_rate $value;",
+                                                     server => 'location /r/ { disclosure; }');
+        ok !$ok, "nginx -t fails on \"$value\"";
+        like $out, $says, 'and says why';
+    }
 };
 
 done_testing;
