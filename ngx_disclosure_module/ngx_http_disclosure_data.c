@@ -14,11 +14,12 @@
  *
  * One transaction, REPEATABLE READ READ ONLY, is one snapshot: first
  * disclosure_web.data_file() (does the file exist, the data version for
- * ETag and Last-Modified, the CSV header), then, unless the answer is a
- * 404, a 304 or a HEAD, one SELECT in single-row mode whose rows are the
- * file's lines, made at publication and read in file order as they are sent.  Rows are copied
- * into a few reused buffers and passed to the output filters (chunked,
- * gzip where configured).  While the client has not taken what was sent,
+ * ETag and Last-Modified, the CSV header, the size for Content-Length),
+ * then, unless the answer is a 404, a 304 or a HEAD, one SELECT in
+ * single-row mode whose rows are the file's lines, made at publication and
+ * read in file order as they are sent.  Rows are copied into a few reused
+ * buffers and passed to the output filters (gzip where configured, which
+ * drops the length: then chunked).  While the client has not taken what was sent,
  * the connection is suspended (its socket not read): the backend blocks on
  * its send and the worker's memory stays a few buffers per download.  A
  * silence of PostgreSQL longer than disclosure_query_timeout, the client's
@@ -30,8 +31,9 @@
  * A client that goes away terminates the request; the cleanup gives the
  * session up, which cancels its query (_data_session.c).  PostgreSQL
  * failing after the headers were sent terminates the request: the client
- * sees the connection close without the final chunk, never a short file
- * that looks complete; the broken session is closed, never reused.
+ * sees the connection close before Content-Length (or the final chunk),
+ * never a short file that looks complete; the broken session is closed,
+ * never reused.
  */
 
 
@@ -67,7 +69,7 @@
     "SET LOCAL client_connection_check_interval = 1000"
 
 #define NGX_HTTP_DISCLOSURE_DATA_FILE_SQL                                     \
-    "SELECT format, version, changed_at, header"                              \
+    "SELECT format, version, changed_at, header, bytes"                       \
     " FROM disclosure_web.data_file($1, $2::int, $3::int)"
 
 /* the file's stored lines (disclosure.data_line), in its order */
@@ -139,6 +141,7 @@ struct ngx_http_disclosure_data_s {
     ngx_event_t                       pace;         /* the delay's timer */
 
     off_t                             sent;         /* bytes of rows */
+    off_t                             length;       /* data_file()'s; or -1 */
     ngx_uint_t                        rows;
     ngx_uint_t                        waits;        /* delays of the pace */
 
@@ -287,6 +290,7 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
     ngx_http_set_ctx(r, d, ngx_http_disclosure_data_module);
 
     d->request = r;
+    d->length = -1;
     d->counted = 1;
     ngx_http_disclosure_data_active++;
 
@@ -667,6 +671,17 @@ ngx_http_disclosure_data_next(ngx_http_disclosure_data_t *d)
         break;
 
     default: /* NGX_HTTP_DISCLOSURE_DATA_STREAM */
+        if (d->length >= 0 && d->sent != d->length) {
+            /* the stored sizes are wrong: never a short file that looks
+             * whole */
+            ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                          "disclosure: \"%V\": %O bytes, not the %O of its "
+                          "Content-Length, cut", &d->request->uri, d->sent,
+                          d->length);
+            ngx_http_disclosure_data_finish(d, NGX_ERROR);
+            break;
+        }
+
         ngx_log_error(NGX_LOG_INFO, c->log, 0,
                       "disclosure: \"%V\": %ui rows, %O bytes, "
                       "%ui waits for disclosure_data_rate",
@@ -802,6 +817,15 @@ ngx_http_disclosure_data_headers(ngx_http_disclosure_data_t *d)
     ngx_http_clear_content_length(r);
     ngx_http_clear_accept_ranges(r);
 
+    /* the size the stored lines add up to: a client of any HTTP version
+     * can tell a cut download from a whole one (gzip drops it) */
+    d->length = PQgetisnull(d->head, 0, 4)
+                ? -1
+                : ngx_atoof((u_char *) PQgetvalue(d->head, 0, 4),
+                            PQgetlength(d->head, 0, 4));
+
+    r->headers_out.content_length_n = d->length;
+
     rc = ngx_http_send_header(r);
 
     d->header_sent = 1;
@@ -832,6 +856,13 @@ ngx_http_disclosure_data_append(ngx_http_disclosure_data_t *d, u_char *data,
 {
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
+
+    if (d->length >= 0 && d->sent + (off_t) len > d->length) {
+        ngx_log_error(NGX_LOG_ALERT, d->request->connection->log, 0,
+                      "disclosure: \"%V\" is longer than the %O bytes of its "
+                      "Content-Length, cut", &d->request->uri, d->length);
+        return NGX_ERROR;
+    }
 
     b = d->buf;
 

@@ -345,9 +345,13 @@ COMMENT ON FUNCTION disclosure_web.data_all_lines() IS
 
 -- Whether a file exists, and what its response needs before its body:
 -- p_kind 'csv' (p_format NULL: the year's own format; else the other format,
--- /data/{year}-{format}.csv), 'jsonl' or 'all'.  No row: 404.
+-- /data/{year}-{format}.csv), 'jsonl' or 'all'.  No row: 404.  bytes: the
+-- body's size, BOM and header included, as nginx sends it (its
+-- Content-Length): the stored lines' sizes are in the server's encoding, so
+-- NULL when the session's client encoding is another.
 CREATE OR REPLACE FUNCTION disclosure_web.data_file(p_kind text, p_year int, p_format int,
-    OUT format smallint, OUT version bigint, OUT changed_at bigint, OUT rows bigint, OUT header text)
+    OUT format smallint, OUT version bigint, OUT changed_at bigint, OUT rows bigint, OUT header text,
+    OUT bytes bigint)
 RETURNS SETOF record LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     own smallint := disclosure.year_format(p_year);
@@ -360,29 +364,30 @@ BEGIN
      WHERE v.file = disclosure.data_file_name(p_kind, p_year, p_format);
 
     IF p_kind = 'all' THEN
-        rows := (SELECT count(*) FROM disclosure.data_line);
         header := E'\uFEFF' || E'agency,year,table,row,col,value\r\n';
-        RETURN NEXT;
-        RETURN;
-    END IF;
-
-    IF p_kind = 'jsonl' THEN
-        rows := (SELECT count(*) FROM disclosure.data_line d WHERE d.year = p_year);
+        SELECT count(*), coalesce(sum(d.long_bytes), 0) INTO rows, bytes FROM disclosure.data_line d;
+    ELSIF p_kind = 'jsonl' THEN
         header := '';
+        SELECT count(*), coalesce(sum(d.json_bytes), 0) INTO rows, bytes
+          FROM disclosure.data_line d WHERE d.year = p_year;
     ELSIF p_kind = 'csv' AND (p_format IS NULL OR p_format IS DISTINCT FROM own) THEN
         format := fmt;
-        rows := (SELECT count(*) FROM disclosure.data_line d
-                  WHERE d.year = p_year AND d.format = fmt);
         header := disclosure.data_wide_header(fmt);
+        SELECT count(*), coalesce(sum(d.wide_bytes), 0) INTO rows, bytes
+          FROM disclosure.data_line d WHERE d.year = p_year AND d.format = fmt;
     END IF;
 
-    IF rows > 0 THEN
+    bytes := CASE WHEN pg_client_encoding() = current_setting('server_encoding')
+                  THEN bytes + octet_length(header) END;
+
+    -- all.csv exists with no report; a year's file only with one
+    IF p_kind = 'all' OR rows > 0 THEN
         RETURN NEXT;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION disclosure_web.data_file(text, int, int) IS
-    'a /data/ file: its format, its version and last change (epoch seconds), its row count and CSV header; no row if there is no such file';
+    'a /data/ file: its format, its version and last change (epoch seconds), its row count, CSV header and size in bytes (NULL when the client encoding is not the server''s); no row if there is no such file';
 
 -- /data/index.json: every file, DCAT-like (dcat:Catalog → dataset → distribution),
 -- each with its row count, its size in bytes (as sent uncompressed: BOM, header,

@@ -35,7 +35,8 @@ my $pg = Disclosure::Test->pg(sample => 1);
 $pg->psql(<<'SQL');
 ALTER FUNCTION disclosure_web.data_file(text, int, int) RENAME TO data_file_ungated;
 CREATE FUNCTION disclosure_web.data_file(p_kind text, p_year int, p_format int,
-    OUT format smallint, OUT version bigint, OUT changed_at bigint, OUT rows bigint, OUT header text)
+    OUT format smallint, OUT version bigint, OUT changed_at bigint, OUT rows bigint, OUT header text,
+    OUT bytes bigint)
 RETURNS SETOF record LANGUAGE plpgsql AS $$
 BEGIN
     IF p_year = 2023 THEN
@@ -86,8 +87,8 @@ my $narrow = Disclosure::Test::free_port();
 my $ngx = Disclosure::Test->nginx(pg => $pg, http => 'disclosure_data_connections 1; gzip on; gzip_types text/csv;',
                                   server => "listen 127.0.0.1:$narrow sndbuf=4k; location /r/ { disclosure; }");
 
-# a raw HTTP/1.1 request, read later: the body de-chunked, and whether the
-# final chunk came
+# a raw HTTP/1.1 request, read later: the body de-chunked, and whether it is
+# whole (the final chunk came, or as many bytes as Content-Length)
 sub request {
     my ($path, $headers, $port) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port // $ngx->port, Proto => 'tcp')
@@ -124,7 +125,8 @@ sub reply {
         }
     } else {
         $body = $raw // '';
-        $complete = defined $raw;
+        $complete = defined $h{'content-length'} ? length $body == $h{'content-length'}
+                                                  : defined $raw;
     }
     return { status => $status // 0, headers => \%h, body => $body, complete => $complete };
 }
@@ -170,7 +172,8 @@ subtest 'the year files hold the per-report documents, cell by cell' => sub {
     for my $year (2024, 2020) {
         my $r = get("/r/data/$year.csv");
         is $r->{status}, 200, "$year.csv";
-        ok $r->{complete}, 'ends with the final chunk';
+        is $r->{headers}{'content-length'}, length $r->{body}, 'its Content-Length, every byte';
+        ok !exists $r->{headers}{'transfer-encoding'}, 'not chunked';
         like $r->{headers}{'content-type'}, qr{^text/csv; charset=utf-8}, 'text/csv, UTF-8';
         like $r->{headers}{'content-disposition'}, qr/attachment; filename="disclosure-$year\.csv"/,
              'saved under its name';
@@ -313,6 +316,7 @@ subtest 'a client slower than PostgreSQL gets the whole file' => sub {
         is $r->{status}, 200, 'all.csv through a 4 KB send buffer';
         ok $r->{complete}, 'whole';
         is length($r->{body}), $all->{distribution}[0]{byteSize}, 'every byte';
+        is $r->{headers}{'content-length'}, length $r->{body}, 'as its Content-Length said';
     }
     unlike $ngx->error_log, qr/signal \d+/, 'no worker crashed in the write handler';
 };
@@ -322,6 +326,8 @@ subtest 'gzip by nginx where the client asks' => sub {
     my $gz = get('/r/data/2020.csv', { 'Accept-Encoding' => 'gzip' });
     is $gz->{status}, 200, 'with Accept-Encoding: gzip';
     is $gz->{headers}{'content-encoding'}, 'gzip', 'compressed';
+    ok !exists $gz->{headers}{'content-length'}, 'without the plain size';
+    is $gz->{headers}{'transfer-encoding'}, 'chunked', 'chunked instead';
     ok $gz->{complete}, 'whole';
     IO::Uncompress::Gunzip::gunzip(\$gz->{body} => \my $body) or die 'gunzip failed';
     is $body, $plain->{body}, 'the same bytes';
@@ -337,6 +343,7 @@ subtest 'HEAD and 304 without the query' => sub {
     my $head = $ngx->head('/r/data/2024.csv');
     is $head->{status}, 200, 'HEAD';
     is $head->{headers}{etag}, $etag, 'the same ETag';
+    is $head->{headers}{'content-length'}, length $get->{body}, 'the size of the file';
     is $head->{content} // "", "", "no body";
     my $nm = get('/r/data/2024.csv', { 'If-None-Match' => $etag });
     is $nm->{status}, 304, 'If-None-Match: 304';
@@ -502,6 +509,33 @@ part 'the catalog page after a reload with another template' => sub {
     is get('/t/data/index.json', { 'If-None-Match' => $json->{headers}{etag},
                                    'If-Modified-Since' => $json->{headers}{'last-modified'} })->{status},
        304, 'index.json (no template): still 304';
+};
+
+part 'stored sizes that do not add up: the download is cut, never short and whole' => sub {
+    # a second nginx: its alerts are this part's
+    my $other = Disclosure::Test->nginx(pg => $pg, server => 'location /r/ { disclosure; }');
+    my $whole = get('/r/data/2024.csv', {}, $other->port);
+    is $whole->{status}, 200, 'the sizes add up: 200';
+    ok $whole->{complete}, 'whole';
+    my $size = sub {
+        $pg->psql(qq{UPDATE disclosure.data_line SET wide_bytes = wide_bytes + $_[0]
+                      WHERE year = 2024 AND slug = 'demo-district'});
+    };
+    # (a file this small is still in nginx's buffer when it is cut: the client
+    # gets nothing at all, or a body short of its Content-Length)
+    $size->(1);
+    my $r = get('/r/data/2024.csv', {}, $other->port);
+    ok !$r->{complete}, 'one byte more said than sent: the client can tell';
+    like $other->error_log, qr{\[alert\].*"/r/data/2024\.csv": \d+ bytes, not the \d+ of its Content-Length, cut},
+         'logged';
+    $size->(-2);
+    $r = get('/r/data/2024.csv', {}, $other->port);
+    ok !$r->{complete}, 'one byte fewer said: cut, not sent past its length';
+    like $other->error_log, qr{\[alert\].*"/r/data/2024\.csv" is longer than the \d+ bytes of its Content-Length, cut},
+         'logged';
+    $size->(1);
+    is get('/r/data/2024.csv', {}, $other->port)->{body}, $whole->{body}, 'sizes right again: whole';
+    $other->stop;
 };
 
 # (the reloads above log the signals they send: a crash is a worker that exited on one)

@@ -6,7 +6,7 @@
 -- each change, and only those), the reader's rights, the catalog and the
 -- data dictionary.
 BEGIN;
-SELECT plan(57);
+SELECT plan(61);
 
 -- escaping as _csv.c does it
 SELECT is(disclosure.csv_text('=1+1'), '''=1+1', 'a formula gets an apostrophe');
@@ -31,6 +31,24 @@ SELECT is_empty($$ SELECT * FROM disclosure_web.data_file('csv', 2030, NULL) $$,
 SELECT is((SELECT rows FROM disclosure_web.data_file('all', NULL, NULL)),
           (SELECT count(*) FROM disclosure.public_revision WHERE status = 'published'),
           'all.csv: every current publication');
+
+-- the size of each file as its lines and header add up (its Content-Length);
+-- none when the client encoding differs from the server's (UTF8 here)
+SELECT is((SELECT bytes FROM disclosure_web.data_file('csv', 2024, NULL)),
+          (SELECT octet_length(disclosure.data_wide_header(2021::smallint) || string_agg(wide, ''))
+             FROM disclosure.data_line WHERE year = 2024)::bigint,
+          '2024.csv: its size is its header and lines, in bytes');
+SELECT is((SELECT bytes FROM disclosure_web.data_file('jsonl', 2024, NULL)),
+          (SELECT octet_length(string_agg(json, '')) FROM disclosure.data_line WHERE year = 2024)::bigint,
+          '2024.jsonl: its lines');
+SELECT is((SELECT bytes FROM disclosure_web.data_file('all', NULL, NULL)),
+          (SELECT octet_length(E'\uFEFFagency,year,table,row,col,value\r\n' || string_agg(long, ''))
+             FROM disclosure.data_line)::bigint,
+          'all.csv: its header and every line');
+SET client_encoding = 'GB18030';
+SELECT is((SELECT bytes FROM disclosure_web.data_file('csv', 2024, NULL)), NULL::bigint,
+          'another client encoding: no size (the lines are counted in UTF8)');
+RESET client_encoding;
 
 -- a line has a field for each header field, and the document's cells in order
 SELECT is((SELECT array_length(regexp_split_to_array(rtrim(header, E'\r\n'), ','), 1)
