@@ -6,8 +6,9 @@
 #  - a download that waits for the session while it ends its transaction
 #    (the COMMIT after a download, or the ROLLBACK after a client left
 #    mid-file and its query was cancelled) gets a new connection in the
-#    slot when that session's backend dies, and the whole file; the slot
-#    is not lost and the worker goes on.
+#    slot when that session's backend dies, and the whole file; when no
+#    new connection can be made, a 503 with Retry-After.  Either way the
+#    slot is not lost and the worker goes on.
 #
 # nginx reaches PostgreSQL through a proxy in a child process of the test
 # (its conninfo points at the proxy's port), which finds each
@@ -18,6 +19,7 @@
 #             would otherwise reach the idle session, which closes at once)
 #   hold-end  keep back nginx's COMMIT or ROLLBACK and all after it: the
 #             session stays ending, its backend idle in a transaction
+# and, for all, refuse: close every new connection at once.
 # That a download waits is read from stub_status (a request being written
 # besides the status request).
 use strict;
@@ -96,9 +98,8 @@ like $file->{content}, qr/\n\z/, 'ending with its last line';
 $file = $file->{content};
 
 # The session of backend $old is ending its transaction, its COMMIT or
-# ROLLBACK held by the proxy: a download sent now waits for it; the backend
-# killed, the download gets a new connection in the slot and the whole file,
-# and that session is kept and serves the next one.
+# ROLLBACK held by the proxy: a download sent now waits for it, then the
+# backend is killed.  The download's status, headers and body.
 sub waits_for_ending {
     my ($old) = @_;
     my $s = $ngx->send_get('/r/data/2022.csv');
@@ -110,19 +111,34 @@ sub waits_for_ending {
 
     my ($text, $n) = ('');
     Disclosure::Test::poll(sub { $n = sysread $s, $text, 65536, length $text; defined $n && $n == 0 });
-    my ($status, $body) = $text =~ m{\AHTTP/1\.\d (\d+) .*?\r\n\r\n(.*)\z}s;
-    is $status, 200, 'the waiting download is answered';
-    ok defined $body && $body eq $file, 'whole and correct';
     ok $ngx->error_log =~ /download session of backend $old: (failed|closed by the server)/,
        'logged: the ending session failed';
+    my ($status, $head, $body) = $text =~ m{\AHTTP/1\.\d (\d+) (.*?\r\n)\r\n(.*)\z}s;
+    return ($status // 0, $head // '', $body // '');
+}
+
+# the slot is not lost: the next download whole, on a session kept after
+# it, the one download session there is
+sub slot_kept {
+    my ($old) = @_;
+    is $ngx->get('/r/data/2022.csv')->{content}, $file, 'the next download is whole';
     my $new = session_pid();
     isnt $new, $old, 'on a new backend, kept afterwards';
-
-    is $ngx->get('/r/data/2022.csv')->{content}, $file, 'the next download is whole';
-    is session_pid(), $new, 'on the same kept session: the slot was not lost';
     is $pg->psql(q{SELECT count(*) FROM pg_stat_activity
                     WHERE usename = 't_nginx' AND query IN ('COMMIT', 'ROLLBACK')}), 1,
        'one download session, no other left behind';
+    return $new;
+}
+
+# the waiting download on a new connection in the slot: the whole file, and
+# the session it leaves serves the next one
+sub served_anew {
+    my ($old) = @_;
+    my ($status, $head, $body) = waits_for_ending($old);
+    is $status, 200, 'the waiting download is answered';
+    ok $body eq $file, 'whole and correct';
+    my $new = session_pid();
+    is slot_kept($old), $new, 'the session it was served on';
 }
 
 part 'a kept session whose backend died unseen: the download retried once on a new connection' => sub {
@@ -151,7 +167,7 @@ part 'a download waiting for a session\'s COMMIT, whose backend dies: a new conn
     ok $r->{content} eq $file, 'whole';
     ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }), 'its COMMIT is held: the session is ending';
     is activity($old, 'state'), 'idle in transaction', 'its backend is still in the transaction';
-    waits_for_ending($old);
+    served_anew($old);
 };
 
 part 'a client leaving mid-file, a download waiting for the ROLLBACK, the backend dies: a new connection' => sub {
@@ -167,7 +183,21 @@ part 'a client leaving mid-file, a download waiting for the ROLLBACK, the backen
     ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }), 'its ROLLBACK is held: the session is ending';
     is activity($old, 'state'), 'idle in transaction (aborted)', 'its backend is still in the transaction';
     $open->();
-    waits_for_ending($old);
+    served_anew($old);
+};
+
+part 'a download waiting for an ending session whose backend dies, PostgreSQL unreachable: 503' => sub {
+    my $old = kept_session();
+    is proxy('hold-end', $old), 'ok', 'the proxy will keep back the session\'s next COMMIT';
+    is $ngx->get('/r/data/2022.csv')->{content}, $file, 'a download on the kept session';
+    ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }), 'its COMMIT is held: the session is ending';
+    is proxy('refuse', 1), 'ok', 'the proxy closes every new connection';
+    my ($status, $head) = waits_for_ending($old);
+    is $status, 503, 'the waiting download: 503';
+    like $head, qr/^Retry-After: 10\r$/m, 'with Retry-After';
+    ok $ngx->error_log =~ /\*\d+ disclosure: download could not connect to/, 'logged: no new connection';
+    is proxy('refuse', 0), 'ok', 'PostgreSQL reachable again';
+    slot_kept($old);
 };
 
 is [Disclosure::Test::children($ngx->{pid})]->[0], $worker, 'the same worker served throughout';
@@ -220,6 +250,7 @@ sub proxy_loop {
     my ($listen, $ctl, $upstream) = @_;
     my @conns;
     my $resets = 0;
+    my $refuse = 0;
     my $in = '';
 
     $listen->blocking(0);
@@ -259,6 +290,10 @@ sub proxy_loop {
         for my $fh (@{ $rr // [] }) {
             if ($fh == $listen) {
                 my $c = $listen->accept or next;
+                if ($refuse) {
+                    close $c;
+                    next;
+                }
                 my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $upstream,
                                               Proto => 'tcp');
                 if (!$u) {
@@ -278,6 +313,7 @@ sub proxy_loop {
                     my ($cmd, $pid) = split ' ', $1;
                     my ($k) = grep { ($_->{pid} // 0) == ($pid // -1) } @conns;
                     my $answer = $cmd eq 'resets' ? $resets
+                               : $cmd eq 'refuse' ? do { $refuse = $pid; 'ok' }
                                : !$k ? 'no such backend'
                                : $cmd eq 'held' ? $k->{held}
                                : $cmd =~ /^(deaf|hold-end)$/ ? do { $k->{mode} = $cmd; 'ok' }
