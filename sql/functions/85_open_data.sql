@@ -176,11 +176,12 @@ RETURNS void LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- the name of a file under /data/: 'csv' (p_format NULL: the year's own),
--- 'jsonl' or 'all'
+-- 'jsonl', 'all' or 'catalog'
 CREATE OR REPLACE FUNCTION disclosure.data_file_name(p_kind text, p_year int, p_format int)
 RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE p_kind
                WHEN 'all' THEN 'all.csv'
+               WHEN 'catalog' THEN 'index.json'
                WHEN 'jsonl' THEN p_year || '.jsonl'
                WHEN 'csv' THEN p_year || CASE WHEN p_format IS NULL OR p_format = disclosure.year_format(p_year)
                                               THEN '' ELSE '-' || p_format END || '.csv'
@@ -188,22 +189,37 @@ RETURNS text LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Some files changed: each gets a new version (the sequence's next: never
--- one a file had before) and the time, and so does the catalog, which lists
--- them.  data_version's row is locked first, as announce() locks it: every
--- writer of these rows takes that one lock first, so two never wait on each
--- other's rows.
-CREATE OR REPLACE FUNCTION disclosure.data_file_step(p_files text[])
+-- one a file had before) and the time, its row count and size move by the
+-- rows and bytes its lines gained or lost (p_files: a file may come more than
+-- once), and the catalog, which lists them, moves too.  data_version's row is
+-- locked first, as announce() locks it: every writer of these rows takes that
+-- one lock first, so two never wait on each other's rows.
+CREATE OR REPLACE FUNCTION disclosure.data_file_step(p_files disclosure.data_file_count[])
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF coalesce(cardinality(p_files), 0) = 0 THEN
         RETURN;
     END IF;
     PERFORM 1 FROM disclosure.data_version FOR UPDATE;
-    INSERT INTO disclosure.data_file_version AS f (file, version, changed_at)
-    SELECT x.file, nextval('disclosure.data_file_version_seq'), clock_timestamp()
-      FROM (SELECT DISTINCT n.file FROM unnest(p_files || 'index.json'::text) n(file)
-             WHERE n.file IS NOT NULL) x
-        ON CONFLICT (file) DO UPDATE SET version = excluded.version, changed_at = excluded.changed_at;
+    -- the rows there are moved, the others made: an INSERT ... ON CONFLICT
+    -- would check a lost line's negative count against the table's CHECKs
+    -- before it finds the row (the lock above keeps out another maker)
+    WITH x AS (
+        SELECT disclosure.data_file_name(c.kind, c.year, c.format) AS file, c.kind, c.year, c.format,
+               sum(c.rows) AS rows, sum(c.bytes) AS bytes
+          FROM unnest(p_files || ROW('catalog', NULL, NULL, 0, 0)::disclosure.data_file_count) c
+         GROUP BY c.kind, c.year, c.format
+    ), moved AS (
+        UPDATE disclosure.data_file_version f
+           SET version = nextval('disclosure.data_file_version_seq'), changed_at = clock_timestamp(),
+               rows = f.rows + x.rows, bytes = f.bytes + x.bytes
+          FROM x WHERE f.file = x.file
+        RETURNING f.file
+    )
+    INSERT INTO disclosure.data_file_version (file, version, changed_at, kind, year, format, rows, bytes)
+    SELECT x.file, nextval('disclosure.data_file_version_seq'), clock_timestamp(),
+           x.kind, x.year, x.format, x.rows, x.bytes
+      FROM x WHERE x.file NOT IN (SELECT m.file FROM moved m);
 END
 $$;
 
@@ -212,49 +228,63 @@ $$;
 -- owner; a migration).
 --
 -- Lines inserted or deleted (their transition table is "lines" either way):
--- the files they belong to, their year's wide file and .jsonl, and all.csv
+-- the files they belong to, their year's wide file and .jsonl, and all.csv,
+-- gain or lose them
 CREATE OR REPLACE FUNCTION disclosure.data_line_written() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sign int := CASE TG_OP WHEN 'DELETE' THEN -1 ELSE 1 END;
 BEGIN
     PERFORM disclosure.data_file_step(ARRAY(
-        SELECT DISTINCT f
+        SELECT ROW(x.kind, x.year, x.format, sign * count(*), sign * sum(x.bytes))::disclosure.data_file_count
           FROM lines l,
-               unnest(ARRAY[disclosure.data_file_name('csv', l.year, l.format),
-                            disclosure.data_file_name('jsonl', l.year, NULL), 'all.csv']) f));
+               LATERAL (VALUES ('csv', l.year, l.format, l.wide_bytes),
+                               ('jsonl', l.year, NULL, l.json_bytes),
+                               ('all', NULL, NULL, l.long_bytes)) x(kind, year, format, bytes)
+         GROUP BY x.kind, x.year, x.format));
     RETURN NULL;
 END
 $$;
 
--- A line changed in place: only the files whose bytes changed.  Its wide
--- line names the agency (a new name changes only the wide file); its JSON
--- line is the document as published, which keeps the names it was published
--- with, but a new slug can move it in the file's order (the file is
--- stepped whether it does or not); the long lines start with the slug.  A line that moved to another year or format changes the
--- files it left too.
+-- A line changed in place: only the files whose bytes changed, each losing
+-- the old line and gaining the new one.  Its wide line names the agency (a
+-- new name changes only the wide file); its JSON line is the document as
+-- published, which keeps the names it was published with, but a new slug
+-- can move it in the file's order (the file is stepped whether it does or
+-- not); the long lines start with the slug.  A line that moved to another
+-- year or format leaves one file for another.
 CREATE OR REPLACE FUNCTION disclosure.data_line_updated() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM disclosure.data_file_step(ARRAY(
-        SELECT DISTINCT f
+        SELECT ROW(x.kind, x.year, x.format, x.rows, x.bytes)::disclosure.data_file_count
           FROM old_lines o JOIN new_lines n USING (report_id),
-               LATERAL (VALUES (o.year, o.format), (n.year, n.format)) y(year, format),
-               unnest(ARRAY[
-                   CASE WHEN (o.wide, o.year, o.format, o.slug) IS DISTINCT FROM (n.wide, n.year, n.format, n.slug)
-                        THEN disclosure.data_file_name('csv', y.year, y.format) END,
-                   CASE WHEN (o.json, o.year, o.slug) IS DISTINCT FROM (n.json, n.year, n.slug)
-                        THEN disclosure.data_file_name('jsonl', y.year, NULL) END,
-                   CASE WHEN (o.long, o.year, o.slug) IS DISTINCT FROM (n.long, n.year, n.slug)
-                        THEN 'all.csv' END]) f
-         WHERE f IS NOT NULL));
+               LATERAL (VALUES
+                   ((o.wide, o.year, o.format, o.slug) IS DISTINCT FROM (n.wide, n.year, n.format, n.slug),
+                    'csv', o.year, o.format, -1, -o.wide_bytes),
+                   ((o.wide, o.year, o.format, o.slug) IS DISTINCT FROM (n.wide, n.year, n.format, n.slug),
+                    'csv', n.year, n.format, 1, n.wide_bytes),
+                   ((o.json, o.year, o.slug) IS DISTINCT FROM (n.json, n.year, n.slug),
+                    'jsonl', o.year, NULL, -1, -o.json_bytes),
+                   ((o.json, o.year, o.slug) IS DISTINCT FROM (n.json, n.year, n.slug),
+                    'jsonl', n.year, NULL, 1, n.json_bytes),
+                   ((o.long, o.year, o.slug) IS DISTINCT FROM (n.long, n.year, n.slug),
+                    'all', NULL, NULL, -1, -o.long_bytes),
+                   ((o.long, o.year, o.slug) IS DISTINCT FROM (n.long, n.year, n.slug),
+                    'all', NULL, NULL, 1, n.long_bytes)
+               ) x(changed, kind, year, format, rows, bytes)
+         WHERE x.changed));
     RETURN NULL;
 END
 $$;
 
--- TRUNCATE names no line: every file there was
+-- TRUNCATE names no line: every file there was, with no lines
 CREATE OR REPLACE FUNCTION disclosure.data_line_truncated() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM disclosure.data_file_step(ARRAY(SELECT v.file FROM disclosure.data_file_version v));
+    PERFORM disclosure.data_file_step(ARRAY(
+        SELECT ROW(v.kind, v.year, v.format, -v.rows, -v.bytes)::disclosure.data_file_count
+          FROM disclosure.data_file_version v WHERE v.kind <> 'catalog'));
     RETURN NULL;
 END
 $$;
@@ -266,7 +296,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM old_meta o JOIN new_meta n USING (singleton)
                 WHERE ROW(o.*) IS DISTINCT FROM ROW(n.*)) THEN
-        PERFORM disclosure.data_file_step(ARRAY['index.json']);
+        PERFORM disclosure.data_file_step(ARRAY[ROW('catalog', NULL, NULL, 0, 0)::disclosure.data_file_count]);
     END IF;
     RETURN NULL;
 END
@@ -310,7 +340,7 @@ REVOKE EXECUTE ON FUNCTION disclosure.data_merged(jsonb),
     disclosure.data_lines_of(json, text, text, text, text), disclosure.data_lines_made(int[]),
     disclosure.data_line_refresh(int[]), disclosure.data_line_documents(),
     disclosure.data_line_revisions(), disclosure.data_line_agencies(),
-    disclosure.data_file_name(text, int, int), disclosure.data_file_step(text[]),
+    disclosure.data_file_name(text, int, int), disclosure.data_file_step(disclosure.data_file_count[]),
     disclosure.data_line_written(), disclosure.data_line_updated(), disclosure.data_line_truncated(),
     disclosure.data_catalog_meta_updated() FROM PUBLIC;
 
@@ -348,40 +378,38 @@ COMMENT ON FUNCTION disclosure_web.data_all_lines() IS
 -- /data/{year}-{format}.csv), 'jsonl' or 'all'.  No row: 404.  bytes: the
 -- body's size, BOM and header included, as nginx sends it (its
 -- Content-Length): the stored lines' sizes are in the server's encoding, so
--- NULL when the session's client encoding is another.
+-- NULL when the session's client encoding is another.  The row count and
+-- size are the file's data_file_version row's, which the triggers keep with
+-- its lines: read in the download's snapshot, they are its lines'.
 CREATE OR REPLACE FUNCTION disclosure_web.data_file(p_kind text, p_year int, p_format int,
     OUT format smallint, OUT version bigint, OUT changed_at bigint, OUT rows bigint, OUT header text,
     OUT bytes bigint)
 RETURNS SETOF record LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     own smallint := disclosure.year_format(p_year);
-    fmt smallint := coalesce(p_format, own);
 BEGIN
-    -- the file's own version and last change (Last-Modified: the second it
-    -- falls in, as the catalog's "modified" gives it, never the next one)
-    SELECT v.version, floor(extract(epoch FROM v.changed_at))::bigint INTO version, changed_at
-      FROM disclosure.data_file_version v
-     WHERE v.file = disclosure.data_file_name(p_kind, p_year, p_format);
-
-    IF p_kind = 'all' THEN
-        header := E'\uFEFF' || E'agency,year,table,row,col,value\r\n';
-        SELECT count(*), coalesce(sum(d.long_bytes), 0) INTO rows, bytes FROM disclosure.data_line d;
-    ELSIF p_kind = 'jsonl' THEN
-        header := '';
-        SELECT count(*), coalesce(sum(d.json_bytes), 0) INTO rows, bytes
-          FROM disclosure.data_line d WHERE d.year = p_year;
-    ELSIF p_kind = 'csv' AND (p_format IS NULL OR p_format IS DISTINCT FROM own) THEN
-        format := fmt;
-        header := disclosure.data_wide_header(fmt);
-        SELECT count(*), coalesce(sum(d.wide_bytes), 0) INTO rows, bytes
-          FROM disclosure.data_line d WHERE d.year = p_year AND d.format = fmt;
+    -- the year's own format has only the plain name
+    IF p_kind = 'csv' AND p_format = own THEN
+        RETURN;
     END IF;
 
+    -- the file's own version and last change (Last-Modified: the second it
+    -- falls in, as the catalog's "modified" gives it, never the next one)
+    SELECT v.version, floor(extract(epoch FROM v.changed_at))::bigint, v.rows, v.bytes
+      INTO version, changed_at, rows, bytes
+      FROM disclosure.data_file_version v
+     WHERE v.file = disclosure.data_file_name(p_kind, p_year, p_format) AND v.kind <> 'catalog';
+
+    header := CASE p_kind WHEN 'all' THEN E'\uFEFF' || E'agency,year,table,row,col,value\r\n'
+                          WHEN 'jsonl' THEN ''
+                          WHEN 'csv' THEN disclosure.data_wide_header(coalesce(p_format, own)::smallint) END;
+    format := CASE WHEN p_kind = 'csv' THEN coalesce(p_format, own) END;
+    rows := coalesce(rows, 0);
     bytes := CASE WHEN pg_client_encoding() = current_setting('server_encoding')
-                  THEN bytes + octet_length(header) END;
+                  THEN coalesce(bytes, 0) + octet_length(header) END;
 
     -- all.csv exists with no report; a year's file only with one
-    IF p_kind = 'all' OR rows > 0 THEN
+    IF p_kind = 'all' OR (header IS NOT NULL AND rows > 0) THEN
         RETURN NEXT;
     END IF;
 END
@@ -398,27 +426,14 @@ CREATE OR REPLACE FUNCTION disclosure_web.data_catalog()
 RETURNS json LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN (
-        WITH f AS (
-            SELECT l.year, l.format, count(*) AS rows,
-                   sum(l.wide_bytes) + octet_length(disclosure.data_wide_header(l.format))
-                       AS wide_bytes,
-                   sum(l.json_bytes) AS json_bytes, sum(l.long_bytes) AS long_bytes,
-                   disclosure.data_file_name('csv', l.year, l.format) AS name
-              FROM disclosure.data_line l GROUP BY l.year, l.format
-        ), d AS (
-            SELECT f.year, f.format, f.rows, f.wide_bytes AS bytes, f.name, 'text/csv' AS media
-              FROM f
-            UNION ALL
-            SELECT f.year, NULL, sum(f.rows), sum(f.json_bytes), f.year || '.jsonl', 'application/x-ndjson'
-              FROM f GROUP BY f.year
-            UNION ALL
-            SELECT NULL, NULL, sum(f.rows),
-                   sum(f.long_bytes) + octet_length(E'\uFEFFagency,year,table,row,col,value\r\n'),
-                   'all.csv', 'text/csv'
-              FROM f HAVING count(*) > 0
-        ), dist AS (
-            SELECT d.*, fv.version, fv.changed_at AS changed
-              FROM d LEFT JOIN disclosure.data_file_version fv ON fv.file = d.name
+        WITH dist AS (
+            SELECT v.year, v.format, v.rows, v.file AS name, v.version, v.changed_at AS changed,
+                   v.bytes + CASE v.kind WHEN 'csv' THEN octet_length(disclosure.data_wide_header(v.format))
+                                         WHEN 'all' THEN octet_length(E'\uFEFFagency,year,table,row,col,value\r\n')
+                                         ELSE 0 END AS bytes,
+                   CASE v.kind WHEN 'jsonl' THEN 'application/x-ndjson' ELSE 'text/csv' END AS media
+              FROM disclosure.data_file_version v
+             WHERE v.kind <> 'catalog' AND v.rows > 0
         )
         SELECT json_build_object(
             'document', 'disclosure-data-catalog/1',

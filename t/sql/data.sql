@@ -3,10 +3,11 @@
 -- to the lines made now after a publication, a correction, a withdrawal, a
 -- slug change and a move, the merged （六） row of a legacy report, each
 -- file's own version and last change (migration 0053: which files move on
--- each change, and only those), the reader's rights, the catalog and the
--- data dictionary.
+-- each change, and only those), its row count and size kept with them
+-- (migration 0055), a year with both formats, the reader's rights, the
+-- catalog and the data dictionary.
 BEGIN;
-SELECT plan(61);
+SELECT plan(80);
 
 -- escaping as _csv.c does it
 SELECT is(disclosure.csv_text('=1+1'), '''=1+1', 'a formula gets an apostrophe');
@@ -75,6 +76,20 @@ UNION ALL
 SELECT 'made', * FROM (SELECT * FROM disclosure.data_lines_made(ARRAY(SELECT id FROM disclosure.report)) EXCEPT
                        SELECT * FROM disclosure.data_line) m;
 SELECT is_empty('SELECT * FROM kept_vs_made', 'the sample: kept = made');
+-- each file's row count and size as data_file_version keeps them (migration
+-- 0055) against its lines counted now
+CREATE TEMP VIEW counts_off AS
+SELECT coalesce(v.file, c.file) AS file, v.rows, v.bytes, c.rows AS counted_rows, c.bytes AS counted_bytes
+  FROM (SELECT * FROM disclosure.data_file_version WHERE kind <> 'catalog') v
+  FULL JOIN (SELECT disclosure.data_file_name('csv', l.year, l.format) AS file, count(*) AS rows,
+                    sum(l.wide_bytes) AS bytes
+               FROM disclosure.data_line l GROUP BY l.year, l.format
+             UNION ALL
+             SELECT l.year || '.jsonl', count(*), sum(l.json_bytes) FROM disclosure.data_line l GROUP BY l.year
+             UNION ALL
+             SELECT 'all.csv', count(*), sum(l.long_bytes) FROM disclosure.data_line l) c ON c.file = v.file
+ WHERE (coalesce(v.rows, 0), coalesce(v.bytes, 0)) IS DISTINCT FROM (coalesce(c.rows, 0), coalesce(c.bytes, 0));
+SELECT is_empty('SELECT * FROM counts_off', 'the sample: each file''s kept row count and size are its lines''');
 SELECT set_eq('SELECT report_id, revision_id, year, format, slug FROM disclosure.data_line',
               $$SELECT s.report_id, s.revision_id, s.year, s.format, a.slug FROM disclosure.year_state s
                   JOIN disclosure.agency a ON a.id = s.agency_id WHERE s.status = 'published'$$,
@@ -83,12 +98,14 @@ SELECT set_eq('SELECT report_id, revision_id, year, format, slug FROM disclosure
 SELECT disclosure.revise('demo-district-housing', 2024, '更正测试');
 SELECT disclosure.publish('demo-district-housing', 2024);
 SELECT is_empty('SELECT * FROM kept_vs_made', 'a correction published: kept = made');
+SELECT is_empty('SELECT * FROM counts_off', 'and the counts');
 SELECT is((SELECT revision_id FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district-housing'),
           (SELECT revision_id FROM disclosure.data_report WHERE year = 2024 AND slug = 'demo-district-housing'),
           'the line is the correction''s');
 
 SELECT disclosure.withdraw('demo-district-market', 2024, '测试撤回');
 SELECT is_empty('SELECT * FROM kept_vs_made', 'a withdrawal: kept = made');
+SELECT is_empty('SELECT * FROM counts_off', 'a withdrawal: the counts');
 SELECT is((SELECT count(*)::int FROM disclosure.data_line WHERE year = 2024 AND slug = 'demo-district-market'),
           0, 'a withdrawn report is not listed');
 SELECT is((SELECT rows FROM disclosure_web.data_file('all', NULL, NULL)),
@@ -97,11 +114,13 @@ SELECT is((SELECT rows FROM disclosure_web.data_file('all', NULL, NULL)),
 
 UPDATE disclosure.agency SET slug = 'demo-zone' WHERE slug = 'demo-district';
 SELECT is_empty('SELECT * FROM kept_vs_made', 'a slug changed: kept = made');
+SELECT is_empty('SELECT * FROM counts_off', 'a slug changed: the counts');
 SELECT ok((SELECT bool_and(wide ~ '^demo-district-[a-z]+,[^,]*,demo-zone,') FROM disclosure.data_line
             WHERE slug LIKE 'demo-district-%'), 'the children name the parent''s new slug');
 
 UPDATE disclosure.agency SET parent_id = NULL, name = name || '（新）' WHERE slug = 'demo-district-housing';
 SELECT is_empty('SELECT * FROM kept_vs_made', 'an agency moved and renamed: kept = made');
+SELECT is_empty('SELECT * FROM counts_off', 'an agency moved and renamed: the counts');
 
 -- a legacy report that printed （六） as one row: the lines its CSV has
 INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-printed', '原样局', 'department');
@@ -116,6 +135,7 @@ SELECT disclosure.import_report(d || '{"legacy": true, "published_at": "2025-01-
           FROM (SELECT disclosure.export_report('demo-zone', 2024)::jsonb AS d) e) x;
 SELECT disclosure.publish('t-printed', 2024);
 SELECT is_empty('SELECT * FROM kept_vs_made', 'a legacy import published: kept = made');
+SELECT is_empty('SELECT * FROM counts_off', 'a legacy import published: the counts');
 SELECT is(array_to_string(ARRAY(SELECT m[1] FROM disclosure.data_line l,
                                      regexp_matches(l.long, 't-printed,2024,(applications,other,[^\r]*)\r\n', 'g') m
                                WHERE l.slug = 't-printed'), ' '),
@@ -127,6 +147,28 @@ SELECT ok((SELECT wide ~ ',3,1,0,,/,0,4,' FROM disclosure.data_line WHERE slug =
           'the wide line: the merged row''s columns');
 SELECT ok((SELECT wide ~ (',' || repeat('not_printed,', 7)) FROM disclosure.data_line WHERE slug = 'demo-zone' AND year = 2024),
           'not_printed in them for a report that printed three rows');
+
+-- a report of 2022 printed in the 2019 layout: 2022's 2019-format file
+INSERT INTO disclosure.agency (slug, name, kind) VALUES ('t-old-layout', '旧表局', 'department');
+SELECT disclosure.import_report(jsonb_set(jsonb_set(d, '{agency}',
+           '{"slug": "t-old-layout", "name": "旧表局", "kind": "department", "parent": null}'), '{year}', '2022')
+       || '{"legacy": true, "published_at": "2023-01-20T09:30:00+08:00"}')
+  FROM (SELECT disclosure.export_report('demo-zone', 2020)::jsonb AS d) e;
+SELECT disclosure.publish('t-old-layout', 2022);
+SELECT is_empty('SELECT * FROM counts_off', 'a year with both formats: each format''s file counted on its own');
+SELECT results_eq($$ SELECT format, rows, bytes FROM disclosure_web.data_file('csv', 2022, 2019) $$,
+    $$ SELECT 2019::smallint, 1::bigint,
+              (SELECT octet_length(disclosure.data_wide_header(2019::smallint) || wide)::bigint
+                 FROM disclosure.data_line WHERE slug = 't-old-layout') $$,
+    '2022-2019.csv: the one 2019-format report, its header and line');
+SELECT is((SELECT rows FROM disclosure_web.data_file('csv', 2022, NULL)),
+          (SELECT count(*) FROM disclosure.data_line WHERE year = 2022 AND format = 2021),
+          '2022.csv: the 2021-format reports only');
+SELECT is((SELECT rows FROM disclosure_web.data_file('jsonl', 2022, NULL)),
+          (SELECT count(*) FROM disclosure.data_line WHERE year = 2022), '2022.jsonl: both');
+SELECT is(ARRAY(SELECT d ->> 'identifier' FROM json_array_elements(disclosure_web.data_catalog() -> 'dataset') d
+                 WHERE d ->> 'year' = '2022'),
+          ARRAY['2022-2019.csv', '2022.csv', '2022.jsonl'], 'the catalog lists both of 2022''s CSV files');
 
 -- the reader
 SET LOCAL ROLE disclosure_reader;
@@ -237,6 +279,30 @@ SELECT pg_temp.remember();
 SELECT disclosure.data_line_refresh(ARRAY(SELECT id FROM disclosure.report));
 SELECT is(pg_temp.moved(), '2022.csv index.json', 'a line that differs made again: its file moves');
 SELECT is_empty('SELECT * FROM kept_vs_made', 'kept = made');
+SELECT is_empty('SELECT * FROM counts_off', 'the counts too');
+
+-- data_file() and the catalog give the kept counts, as read (not counted
+-- again at each download)
+UPDATE disclosure.data_file_version SET rows = rows + 1, bytes = bytes + 10 WHERE file = '2023.jsonl';
+SELECT results_eq($$ SELECT rows, bytes FROM disclosure_web.data_file('jsonl', 2023, NULL) $$,
+    $$ SELECT count(*) + 1, sum(json_bytes) + 10 FROM disclosure.data_line WHERE year = 2023 $$,
+    'data_file() reads the kept counts');
+SELECT is((SELECT (d #>> '{distribution,0,byteSize}')::bigint
+             FROM json_array_elements(disclosure_web.data_catalog() -> 'dataset') d
+            WHERE d ->> 'identifier' = '2023.jsonl'),
+          (SELECT sum(json_bytes) + 10 FROM disclosure.data_line WHERE year = 2023),
+          'so does the catalog');
+UPDATE disclosure.data_file_version SET rows = rows - 1, bytes = bytes - 10 WHERE file = '2023.jsonl';
+
+-- every line gone at once and made again
+TRUNCATE disclosure.data_line;
+SELECT is((SELECT count(*)::int FROM disclosure.data_file_version WHERE rows > 0 OR bytes > 0), 0,
+          'TRUNCATE: every file has no lines');
+SELECT is_empty($$ SELECT * FROM disclosure_web.data_file('csv', 2024, NULL) $$, 'no 2024.csv');
+SELECT is((SELECT rows FROM disclosure_web.data_file('all', NULL, NULL)), 0::bigint, 'all.csv: no rows');
+SELECT is(json_array_length(disclosure_web.data_catalog() -> 'dataset'), 0, 'the catalog lists none');
+SELECT disclosure.data_line_refresh(ARRAY(SELECT id FROM disclosure.report));
+SELECT is_empty('SELECT * FROM counts_off', 'made again: the counts');
 
 SELECT is_empty($$ SELECT * FROM pg_temp.files()
                    WHERE file <> 'index.json'

@@ -202,8 +202,8 @@ SELECT lives_ok($$ UPDATE disclosure.data_catalog_meta SET title = title || ' ' 
     'publisher: changes the catalog''s title');
 SELECT throws_ok($$ SELECT disclosure.data_catalog_meta_updated() $$, '42501', NULL,
     'publisher: cannot call the catalog''s trigger function');
-SELECT throws_ok($$ SELECT disclosure.data_file_step(ARRAY['all.csv']) $$, '42501', NULL,
-    'publisher: cannot step a file''s version by hand');
+SELECT throws_ok($$ SELECT disclosure.data_file_step(ARRAY[ROW('all', NULL, NULL, 1, 100)::disclosure.data_file_count]) $$,
+    '42501', NULL, 'publisher: cannot step a file''s version or counts by hand');
 RESET SESSION AUTHORIZATION;
 SELECT ok((SELECT version FROM disclosure.data_file_version WHERE file = 'index.json')
           > (SELECT version FROM catalog_before),

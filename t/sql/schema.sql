@@ -11,7 +11,8 @@ SELECT results_eq($$ SELECT name FROM disclosure.migration ORDER BY name $$,
           '0021_rules_as_printed.sql', '0022_agency_children_shown.sql', '0030_preview.sql',
           '0040_across_reports.sql', '0041_changes_ancestors.sql', '0050_open_data.sql',
           '0051_open_data_lines.sql', '0052_open_data_per_revision_dropped.sql',
-          '0053_open_data_file_versions.sql', '0054_open_data_file_bytes.sql'],
+          '0053_open_data_file_versions.sql', '0054_open_data_file_bytes.sql',
+          '0055_open_data_file_counts.sql'],
     'every migration is recorded once, in order');
 SELECT results_eq($$ SELECT format, count(*)::int FROM disclosure.format_cell GROUP BY format ORDER BY format $$,
     $$ VALUES (2019::smallint, 198), (2021::smallint, 200) $$, 'every cell of cells.tsv, both versions');
