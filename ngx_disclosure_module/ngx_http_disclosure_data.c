@@ -26,7 +26,9 @@
  * reading aside, fails the download.  While the server answers other
  * requests as well, the worker's downloads together keep to
  * disclosure_data_rate: after a buffer that goes beyond it, the
- * connection is suspended the same way until a timer ends the wait.
+ * connection is suspended the same way until a timer ends the wait.  A
+ * start counts as a buffer: so many small downloads (or 304s) wait, before
+ * they take a session, as one large one does.
  *
  * A client that goes away terminates the request; the cleanup gives the
  * session up, which cancels its query (_data_session.c).  PostgreSQL
@@ -157,6 +159,9 @@ struct ngx_http_disclosure_data_s {
 
 static ngx_int_t ngx_http_disclosure_data_route(ngx_str_t *path,
     ngx_http_disclosure_data_t *d);
+static ngx_int_t ngx_http_disclosure_data_open(ngx_http_request_t *r,
+    ngx_http_disclosure_data_t *d);
+static void ngx_http_disclosure_data_wait_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_disclosure_data_start(ngx_http_request_t *r,
     ngx_http_disclosure_data_t *d);
 static ngx_int_t ngx_http_disclosure_data_retry(ngx_http_disclosure_data_t *d);
@@ -251,10 +256,10 @@ static ngx_http_disclosure_main_conf_t  *ngx_http_disclosure_data_main;
 ngx_int_t
 ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
 {
-    ngx_int_t                         rc;
-    ngx_http_cleanup_t               *cln;
-    ngx_http_disclosure_data_t       *d;
-    ngx_http_disclosure_data_conf_t  *ddcf;
+    ngx_int_t                    rc;
+    ngx_msec_t                   delay;
+    ngx_http_cleanup_t          *cln;
+    ngx_http_disclosure_data_t  *d;
 
     if ((path->len < 5 || ngx_strncmp(path->data, "data/", 5) != 0)
         && (path->len < 7 || ngx_strncmp(path->data, "format/", 7) != 0))
@@ -274,8 +279,6 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
         return ngx_http_disclosure_catalog_handler(r, path);
     }
 
-    ddcf = ngx_http_get_module_main_conf(r, ngx_http_disclosure_data_module);
-
     /* a download's own request does not make the server busy */
     ngx_http_disclosure_data_pace.started++;
 
@@ -294,23 +297,35 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
     d->counted = 1;
     ngx_http_disclosure_data_active++;
 
-    d->pace.handler = ngx_http_disclosure_data_pace_handler;
     d->pace.data = d;
     d->pace.log = r->connection->log;
 
-    rc = ngx_http_disclosure_data_start(r, d);
+    /*
+     * A start is a round trip of statements on a session whatever the
+     * file's size (a 304 or HEAD too): while the server is busy it takes a
+     * buffer's worth of the pace, so that many small downloads keep to the
+     * rate as one large one does.
+     */
 
-    if (rc == NGX_BUSY) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "disclosure: the %ui sessions of this worker "
-                      "(disclosure_data_connections) are taken, %ui "
-                      "downloads run, \"%V\" refused", ddcf->connections,
-                      ngx_http_disclosure_data_active - 1, &r->uri);
-    }
+    delay = ngx_http_disclosure_data_delay(r, NGX_HTTP_DISCLOSURE_DATA_BUF);
 
-    if (rc != NGX_OK) {
-        ngx_http_disclosure_data_stop(d);
-        return ngx_http_disclosure_data_unavailable(r);
+    if (delay) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "disclosure: \"%V\" waits %M ms for "
+                      "disclosure_data_rate to start", &r->uri, delay);
+
+        d->paced = 1;
+        d->waits++;
+        d->pace.handler = ngx_http_disclosure_data_wait_handler;
+        ngx_add_timer(&d->pace, delay);
+
+    } else {
+        d->pace.handler = ngx_http_disclosure_data_pace_handler;
+
+        if (ngx_http_disclosure_data_open(r, d) != NGX_OK) {
+            ngx_http_disclosure_data_stop(d);
+            return ngx_http_disclosure_data_unavailable(r);
+        }
     }
 
     /* a client that goes away terminates the request: the cleanup runs */
@@ -326,6 +341,57 @@ ngx_http_disclosure_data_handler(ngx_http_request_t *r, ngx_str_t *path)
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/* a session for d, or NGX_BUSY or NGX_ERROR: then the caller answers 503 */
+
+static ngx_int_t
+ngx_http_disclosure_data_open(ngx_http_request_t *r,
+    ngx_http_disclosure_data_t *d)
+{
+    ngx_int_t                         rc;
+    ngx_http_disclosure_data_conf_t  *ddcf;
+
+    rc = ngx_http_disclosure_data_start(r, d);
+
+    if (rc == NGX_BUSY) {
+        ddcf = ngx_http_get_module_main_conf(r,
+                                             ngx_http_disclosure_data_module);
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "disclosure: the %ui sessions of this worker "
+                      "(disclosure_data_connections) are taken, %ui "
+                      "downloads run, \"%V\" refused", ddcf->connections,
+                      ngx_http_disclosure_data_active - 1, &r->uri);
+    }
+
+    return rc;
+}
+
+
+/* the pace's wait before a start is over */
+
+static void
+ngx_http_disclosure_data_wait_handler(ngx_event_t *ev)
+{
+    ngx_connection_t            *c;
+    ngx_http_request_t          *r;
+    ngx_http_disclosure_data_t  *d;
+
+    d = ev->data;
+    r = d->request;
+    c = r->connection;
+
+    d->paced = 0;
+    d->pace.handler = ngx_http_disclosure_data_pace_handler;
+
+    if (ngx_http_disclosure_data_open(r, d) != NGX_OK) {
+        ngx_http_disclosure_data_stop(d);
+        ngx_http_finalize_request(r, ngx_http_disclosure_data_unavailable(r));
+    }
+
+    ngx_http_run_posted_requests(c);
 }
 
 

@@ -3,7 +3,9 @@
 # client reads; while the server answers more (nginx's request counter moves
 # by more than the downloads' own, at busy= a second or faster), this
 # worker's downloads wait for the rate; 0 turns the pace off.  The bytes are
-# the same either way.
+# the same either way.  A download's start (its statements, even for a 304)
+# takes 64 KB of the pace: many small downloads wait as one large one does,
+# and a client that leaves while its start waits takes nothing with it.
 #
 # What the worker did is read from its log line at the end of a download
 # ("N rows, M bytes, K waits for disclosure_data_rate"), not from a clock.
@@ -42,7 +44,7 @@ END
 $$;
 SQL
 
-my %narrow = map { $_ => Disclosure::Test::free_port() } qw(on off few);
+my %narrow = map { $_ => Disclosure::Test::free_port() } qw(on off few starts leave);
 
 sub server {
     my ($rate, $port) = @_;
@@ -108,6 +110,58 @@ part 'busy: the download waits for the rate, the bytes unchanged' => sub {
     cmp_ok $pages, '>', 10, "pages served during the download ($pages)";
     ok $text eq $file, 'the same bytes as alone';
     cmp_ok waits($ngx, 2), '>', 0, 'the download waited for disclosure_data_rate';
+};
+
+part 'busy: starts take the pace too, a 304 as a whole file' => sub {
+    # each start takes 64 KB of the pace: past the burst (128 KB at this
+    # rate) the next start waits, though a 304 sends no byte of the file
+    my $other = server('1m busy=1r/s', $narrow{starts});
+    my $etag = $other->get('/r/data/2024.csv')->{headers}{etag};
+    ok $etag, 'a file and its ETag';
+    my @status;
+    for (1 .. 6) {
+        $other->get('/r/demo-district-housing/2024');
+        push @status, $other->get('/r/data/2024.csv', { 'If-None-Match' => $etag })->{status};
+    }
+    is "@status", '304 304 304 304 304 304', 'every conditional request answered 304';
+    my @waited = $other->error_log =~ /"\/r\/data\/2024\.csv" waits (\d+) ms for disclosure_data_rate to start/g;
+    cmp_ok scalar @waited, '>', 0, 'starts waited for disclosure_data_rate (' . scalar(@waited) . ')';
+    $other->get('/r/demo-district-housing/2024');
+    my $r = $other->get('/r/data/all.csv');
+    is $r->{status}, 200, 'a download after a wait: 200';
+    ok $r->{content} eq $file, 'the whole file';
+    $other->stop;
+};
+
+part 'a client that leaves while its start waits: nothing left behind' => sub {
+    # 64 KB a second: past the burst every start waits a second more
+    my $other = server('64k busy=1r/s', $narrow{leave});
+    my @workers = Disclosure::Test::children($other->{pid});
+    for (1 .. 3) {
+        $other->get('/r/demo-district-housing/2024');
+        $other->get('/r/data/2024.csv', { 'If-None-Match' => '"x"' });
+    }
+    $other->get('/r/demo-district-housing/2024');
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $narrow{leave}, Proto => 'tcp')
+        or die "connect: $!";
+    print $s "GET /r/data/2023.csv HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    my ($ms) = $other->wait_for_log(qr{"/r/data/2023\.csv" waits (\d+) ms for disclosure_data_rate to start})
+        ? $other->error_log =~ /"\/r\/data\/2023\.csv" waits (\d+) ms/ : ();
+    ok $ms, "the start waits ($ms ms)";
+    close $s;
+    # the next start waits longer (the pace's debt only grows while busy):
+    # once it is answered, the timer of the one that left is past its time
+    $other->get('/r/demo-district-housing/2024');
+    my $r = $other->get('/r/data/2023.csv');
+    is $r->{status}, 200, 'the next download: 200';
+    my @waits = $other->error_log =~ /"\/r\/data\/2023\.csv" waits (\d+) ms/g;
+    is scalar @waits, 2, "it waited too, longer ($waits[-1] ms)";
+    cmp_ok $waits[-1], '>', $ms, 'longer than the one that left';
+    like Disclosure::Test::read_file("$other->{dir}/access.log"), qr{"GET /r/data/2023\.csv HTTP/1\.0" 499 },
+         'the one that left ended when it left (499)';
+    is_deeply [ Disclosure::Test::children($other->{pid}) ], \@workers, 'the same workers: none crashed';
+    unlike $other->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no alert, no crash';
+    $other->stop;
 };
 
 # 0: the pace off; busy=100000r/s: the loop asks for a page at most every
