@@ -42,6 +42,7 @@ use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC SOL_SOCKET SO_LINGER);
 use Disclosure::Test;
 use Disclosure::Part;
 use Disclosure::Slow;
+use Disclosure::Reply;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 
@@ -142,28 +143,19 @@ sub waiting {
     return $s;
 }
 
-# what the server sent until it closed: the status, headers and body
-sub answer {
-    my ($s) = @_;
-    my ($text, $n) = ('');
-    Disclosure::Test::poll(sub { $n = sysread $s, $text, 65536, length $text; defined $n && $n == 0 });
-    my ($status, $head, $body) = $text =~ m{\AHTTP/1\.\d (\d+) (.*?\r\n)\r\n(.*)\z}s;
-    return ($status // 0, $head // '', $body // '');
-}
-
 # The session of backend $old is ending its transaction, its COMMIT or
 # ROLLBACK held by the proxy: a download sent now waits for it, then the
-# backend is killed.  The download's status, headers and body.
+# backend is killed.  The download's reply.
 sub waits_for_ending {
     my ($old) = @_;
     my $s = waiting();
     $pg->psql("SELECT pg_terminate_backend($old)");
     ok backend_gone($old), 'the ending session\'s backend is gone';
 
-    my @answer = answer($s);
+    my $r = reply($s);
     ok $ngx->error_log =~ /download session of backend $old: (failed|closed by the server)/,
        'logged: the ending session failed';
-    return @answer;
+    return $r;
 }
 
 # the slot is not lost: the next download whole, on a session kept after
@@ -183,9 +175,9 @@ sub slot_kept {
 # the session it leaves serves the next one
 sub served_anew {
     my ($old) = @_;
-    my ($status, $head, $body) = waits_for_ending($old);
-    is $status, 200, 'the waiting download is answered';
-    ok $body eq $file, 'whole and correct';
+    my $r = waits_for_ending($old);
+    is $r->{status}, 200, 'the waiting download is answered';
+    ok $r->{body} eq $file, 'whole and correct';
     my $new = session_pid();
     is slot_kept($old), $new, 'the session it was served on';
 }
@@ -241,9 +233,9 @@ part 'a download waiting for an ending session whose backend dies, PostgreSQL un
     is $ngx->get('/r/data/2022.csv')->{content}, $file, 'a download on the kept session';
     ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }), 'its COMMIT is held: the session is ending';
     is proxy('refuse', 1), 'ok', 'the proxy closes every new connection';
-    my ($status, $head) = waits_for_ending($old);
-    is $status, 503, 'the waiting download: 503';
-    like $head, qr/^Retry-After: 10\r$/m, 'with Retry-After';
+    my $r = waits_for_ending($old);
+    is $r->{status}, 503, 'the waiting download: 503';
+    is $r->{headers}{'retry-after'}, 10, 'with Retry-After';
     ok $ngx->error_log =~ /\*\d+ disclosure: download could not connect to/, 'logged: no new connection';
     is proxy('refuse', 0), 'ok', 'PostgreSQL reachable again';
     slot_kept($old);
@@ -284,9 +276,9 @@ part 'a download arriving while the session drains waits for it, and is served o
     $open->();
     is proxy('release', $old), 'ok', 'the backend\'s answers go on to nginx';
 
-    my ($status, $head, $body) = answer($s);
-    is $status, 200, 'the waiting download is answered';
-    ok $body eq $file, 'whole and correct';
+    my $r = reply($s);
+    is $r->{status}, 200, 'the waiting download is answered';
+    ok $r->{body} eq $file, 'whole and correct';
     ok substr($ngx->error_log, $mark) =~ /download session of backend $old: query cancelled/,
        'logged: the drained query was cancelled';
     is session_pid(), $old, 'served on the drained session, kept afterwards';
@@ -303,9 +295,9 @@ part 'a download waiting for a draining session whose backend dies: a new connec
     ok backend_gone($old), 'the draining session\'s backend is gone';
     $open->();
 
-    my ($status, $head, $body) = answer($s);
-    is $status, 200, 'the waiting download is answered';
-    ok $body eq $file, 'whole and correct';
+    my $r = reply($s);
+    is $r->{status}, 200, 'the waiting download is answered';
+    ok $r->{body} eq $file, 'whole and correct';
     my $log = substr $ngx->error_log, $mark;
     ok $log =~ /download session of backend $old: (failed|closed by the server)/,
        'logged: the draining session failed';
