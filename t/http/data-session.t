@@ -131,8 +131,8 @@ sub writing {
     return ($ngx->get('/status')->{content} =~ /Writing: (\d+)/)[0];
 }
 
-# a download sent now that waits for the one session: no answer yet (on
-# main's code a 503 at once)
+# a download sent now that waits for the one session: no answer yet (a
+# refused one has its 503 at once)
 sub waiting {
     my $s = $ngx->send_get('/r/data/2022.csv');
     $s->blocking(0);
