@@ -14,8 +14,9 @@
  * session idles until the next download, the server closing it,
  * disclosure_keepalive_timeout or the worker's exit.  A download that
  * finds only sessions about to be idle (ending a transaction, cancelling
- * for another) waits for one.  What a download does with its session is
- * _data.c's.
+ * for another, draining what its client left) waits for one; if that one
+ * closes instead, the download gets a new connection in its slot.  What a
+ * download does with its session is _data.c's.
  *
  * A client that goes away terminates the request; the cleanup detaches
  * the session from it and cancels its query without blocking:
@@ -104,9 +105,13 @@ ngx_http_disclosure_data_session_pick(void)
 
         case NGX_HTTP_DISCLOSURE_DATA_ENDING:
         case NGX_HTTP_DISCLOSURE_DATA_CANCELLING:
+        case NGX_HTTP_DISCLOSURE_DATA_DRAINING:
+            /* a drain has the longest way left: the rest, then the end */
             if (s->download == NULL
                 && (best == NULL
-                    || best->state == NGX_HTTP_DISCLOSURE_DATA_FREE))
+                    || best->state == NGX_HTTP_DISCLOSURE_DATA_FREE
+                    || (best->state == NGX_HTTP_DISCLOSURE_DATA_DRAINING
+                        && s->state != NGX_HTTP_DISCLOSURE_DATA_DRAINING)))
             {
                 best = s;
             }
@@ -523,6 +528,12 @@ ngx_http_disclosure_data_session_end(ngx_http_disclosure_data_session_t *s)
 {
     const char  *sql;
 
+    if (PQstatus(s->pg.pgconn) != CONNECTION_OK) {
+        /* lost: how the query ended is not known (its error was logged) */
+        ngx_http_disclosure_data_session_close(s);
+        return;
+    }
+
     if (s->state == NGX_HTTP_DISCLOSURE_DATA_DRAINING) {
         ngx_http_disclosure_data_session_log(s, NGX_LOG_INFO,
                                              s->cancelled
@@ -532,9 +543,7 @@ ngx_http_disclosure_data_session_end(ngx_http_disclosure_data_session_t *s)
                                              NULL);
     }
 
-    if (ngx_exiting || ngx_terminate
-        || PQstatus(s->pg.pgconn) != CONNECTION_OK)
-    {
+    if (ngx_exiting || ngx_terminate) {
         ngx_http_disclosure_data_session_close(s);
         return;
     }

@@ -14,6 +14,7 @@ use Disclosure::Test;
 use Disclosure::Cache;
 use Disclosure::Slow;
 use Disclosure::Part;
+use Disclosure::Reply;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 Disclosure::Slow::install($pg);
@@ -35,20 +36,6 @@ CONF2
 Disclosure::Cache::wait_listening($ngx);
 
 sub request { $ngx->send_get($_[0]) }
-
-sub reply {
-    my ($s) = @_;
-    my $text = '';
-    local $SIG{ALRM} = sub { die "no reply\n" };
-    alarm 60;
-    while (sysread $s, my $buf, 65536) { $text .= $buf }
-    alarm 0;
-    close $s;
-    my ($head, $body) = split /\r\n\r\n/, $text, 2;
-    my ($status) = $head =~ m{^HTTP/1\.1 (\d+)};
-    my ($cache) = $head =~ /^X-Disclosure-Cache: (\S+)/mi;
-    return { status => $status // 0, cache => $cache // '(none)', body => $body // '' };
-}
 
 # executions of disclosure_web.agency('slow') in PostgreSQL's log
 sub slow_queries {

@@ -21,6 +21,7 @@ use Socket qw(SOL_SOCKET SO_RCVBUF);
 use Disclosure::Test;
 use Disclosure::Part;
 use Disclosure::Slow;
+use Disclosure::Reply;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 
@@ -49,18 +50,6 @@ my $narrow = Disclosure::Test::free_port();
 my $ngx = Disclosure::Test->nginx(pg => $pg, worker_processes => 1,
     http => 'disclosure_data_connections 2; disclosure_data_rate 0;',
     server => "listen 127.0.0.1:$narrow sndbuf=4k; location /r/ { disclosure; }");
-
-# the status and body of a response read to its end (HTTP/1.0: no chunks)
-sub reply {
-    my ($s) = @_;
-    local $SIG{ALRM} = sub { die "no whole reply\n" };
-    alarm $Disclosure::Test::TIMEOUT;
-    my $text = do { local $/; <$s> } // '';
-    alarm 0;
-    close $s;
-    my ($status, $body) = $text =~ m{\AHTTP/1\.\d (\d+) .*?\r\n\r\n(.*)\z}s;
-    return { status => $status // 0, body => $body // '' };
-}
 
 # the backend a gated download waits in
 sub gated_pid {

@@ -8,7 +8,12 @@
 #    mid-file and its query was cancelled) gets a new connection in the
 #    slot when that session's backend dies, and the whole file; when no
 #    new connection can be made, a 503 with Retry-After.  Either way the
-#    slot is not lost and the worker goes on.
+#    slot is not lost and the worker goes on;
+#  - a download that arrives while the session drains (its client left
+#    mid-file: the query cancelled, the rest read and dropped) waits for
+#    it rather than a 503, and is served on it once it is idle, or on a new
+#    connection if it dies draining; a waiting client that leaves gives its
+#    place up.
 #
 # nginx reaches PostgreSQL through a proxy in a child process of the test
 # (its conninfo points at the proxy's port), which finds each
@@ -19,6 +24,9 @@
 #             would otherwise reach the idle session, which closes at once)
 #   hold-end  keep back nginx's COMMIT or ROLLBACK and all after it: the
 #             session stays ending, its backend idle in a transaction
+#   mute      keep back all the backend sends nginx until "release": the
+#             session cannot finish draining; if the backend ends
+#             meanwhile, what was kept is lost and nginx's side closed
 # and, for all, refuse: close every new connection at once.
 # That a download waits is read from stub_status (a request being written
 # besides the status request).
@@ -34,6 +42,7 @@ use Socket qw(AF_UNIX SOCK_STREAM PF_UNSPEC SOL_SOCKET SO_LINGER);
 use Disclosure::Test;
 use Disclosure::Part;
 use Disclosure::Slow;
+use Disclosure::Reply;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 
@@ -48,7 +57,9 @@ my $ngx = Disclosure::Test->nginx(pg => $pg, worker_processes => 1,
 my ($worker) = Disclosure::Test::children($ngx->{pid});
 
 # the gate: the file's query waits before its first row (headers out) while
-# the test holds advisory lock 4711 (Disclosure::Slow::gate)
+# the test holds advisory lock 4711 (Disclosure::Slow::gate); all.csv's at
+# its tenth line, the nine before it sent (a SQL function in the select list
+# runs row by row), more than nginx's first buffer of the body
 $pg->psql(<<'SQL');
 ALTER FUNCTION disclosure_web.data_wide_lines(int, int) RENAME TO data_wide_lines_open;
 CREATE FUNCTION disclosure_web.data_wide_lines(p_year int, p_format int) RETURNS SETOF text
@@ -60,6 +71,21 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION disclosure_web.data_wide_lines(int, int) TO disclosure_reader;
+ALTER FUNCTION disclosure_web.data_all_lines() RENAME TO data_all_lines_open;
+CREATE FUNCTION disclosure_web.gate() RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_lock_shared(4711);
+    PERFORM pg_advisory_unlock_shared(4711);
+    RETURN true;
+END
+$$;
+CREATE FUNCTION disclosure_web.data_all_lines() RETURNS SETOF text
+LANGUAGE sql AS $$
+    SELECT l FROM disclosure_web.data_all_lines_open() WITH ORDINALITY AS t(l, n)
+     WHERE n < 10 OR disclosure_web.gate()
+$$;
+GRANT EXECUTE ON FUNCTION disclosure_web.data_all_lines() TO disclosure_reader;
 SQL
 
 my $file;
@@ -100,24 +126,36 @@ my $first = $ngx->get('/r/data/2022.csv');
 is $first->{status}, 200, '2022.csv through the proxy';
 ok $first->{content} eq $file, 'whole and correct';
 
-# The session of backend $old is ending its transaction, its COMMIT or
-# ROLLBACK held by the proxy: a download sent now waits for it, then the
-# backend is killed.  The download's status, headers and body.
-sub waits_for_ending {
-    my ($old) = @_;
+# requests being written, this status request included
+sub writing {
+    return ($ngx->get('/status')->{content} =~ /Writing: (\d+)/)[0];
+}
+
+# a download sent now that waits for the one session: no answer yet (a
+# refused one has its 503 at once)
+sub waiting {
     my $s = $ngx->send_get('/r/data/2022.csv');
     $s->blocking(0);
-    ok Disclosure::Test::poll(sub { ($ngx->get('/status')->{content} =~ /Writing: (\d+)/)[0] == 2 }),
+    my $answered = sub { IO::Select->new($s)->can_read(0) };
+    Disclosure::Test::poll(sub { writing() == 2 || $answered->() });
+    ok !$answered->() && writing() == 2,
        'a download waits (being written besides this status request)';
+    return $s;
+}
+
+# The session of backend $old is ending its transaction, its COMMIT or
+# ROLLBACK held by the proxy: a download sent now waits for it, then the
+# backend is killed.  The download's reply.
+sub waits_for_ending {
+    my ($old) = @_;
+    my $s = waiting();
     $pg->psql("SELECT pg_terminate_backend($old)");
     ok backend_gone($old), 'the ending session\'s backend is gone';
 
-    my ($text, $n) = ('');
-    Disclosure::Test::poll(sub { $n = sysread $s, $text, 65536, length $text; defined $n && $n == 0 });
+    my $r = reply($s);
     ok $ngx->error_log =~ /download session of backend $old: (failed|closed by the server)/,
        'logged: the ending session failed';
-    my ($status, $head, $body) = $text =~ m{\AHTTP/1\.\d (\d+) (.*?\r\n)\r\n(.*)\z}s;
-    return ($status // 0, $head // '', $body // '');
+    return $r;
 }
 
 # the slot is not lost: the next download whole, on a session kept after
@@ -137,9 +175,9 @@ sub slot_kept {
 # the session it leaves serves the next one
 sub served_anew {
     my ($old) = @_;
-    my ($status, $head, $body) = waits_for_ending($old);
-    is $status, 200, 'the waiting download is answered';
-    ok $body eq $file, 'whole and correct';
+    my $r = waits_for_ending($old);
+    is $r->{status}, 200, 'the waiting download is answered';
+    ok $r->{body} eq $file, 'whole and correct';
     my $new = session_pid();
     is slot_kept($old), $new, 'the session it was served on';
 }
@@ -195,12 +233,78 @@ part 'a download waiting for an ending session whose backend dies, PostgreSQL un
     is $ngx->get('/r/data/2022.csv')->{content}, $file, 'a download on the kept session';
     ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }), 'its COMMIT is held: the session is ending';
     is proxy('refuse', 1), 'ok', 'the proxy closes every new connection';
-    my ($status, $head) = waits_for_ending($old);
-    is $status, 503, 'the waiting download: 503';
-    like $head, qr/^Retry-After: 10\r$/m, 'with Retry-After';
+    my $r = waits_for_ending($old);
+    is $r->{status}, 503, 'the waiting download: 503';
+    is $r->{headers}{'retry-after'}, 10, 'with Retry-After';
     ok $ngx->error_log =~ /\*\d+ disclosure: download could not connect to/, 'logged: no new connection';
     is proxy('refuse', 0), 'ok', 'PostgreSQL reachable again';
     slot_kept($old);
+};
+
+# A download of all.csv on the kept session of backend $old whose client
+# reads a little and leaves while its query waits at the gate: the session
+# drains, its query cancelled, while the proxy keeps back what the backend
+# sends.  The gate's opener.
+sub draining {
+    my ($old) = @_;
+    my $open = Disclosure::Slow::gate($pg);
+    my $leaving = $ngx->send_get('/r/data/all.csv');
+    $leaving->blocking(0);
+    my $text = '';
+    Disclosure::Test::poll(sub { sysread $leaving, $text, 65536, length $text; $text =~ /\r\n\r\n./s });
+    like $text, qr{\AHTTP/1\.\d 200 .*\r\n\r\n\x{ef}\x{bb}\x{bf}agency,}s,
+       'a download, its headers and first lines read';
+    ok Disclosure::Test::poll(sub { activity($old, 'wait_event_type') eq 'Lock' }),
+       'its query waits at the gate in the kept session\'s backend';
+    is proxy('mute', $old), 'ok', 'the proxy will keep back what the backend sends';
+    close $leaving;
+    ok Disclosure::Test::poll(sub { activity($old, 'state') eq 'idle in transaction (aborted)' }),
+       'the client gone mid-file, its query cancelled';
+    ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }),
+       'the cancelled query\'s end kept back: the session drains';
+    return $open;
+}
+
+part 'a download arriving while the session drains waits for it, and is served on it' => sub {
+    my $old = kept_session();
+    my $mark = length $ngx->error_log;
+    my $open = draining($old);
+    my $gone = waiting();
+    close $gone;
+    ok Disclosure::Test::poll(sub { writing() == 1 }), 'a waiting client that leaves is let go';
+    my $s = waiting();
+    $open->();
+    is proxy('release', $old), 'ok', 'the backend\'s answers go on to nginx';
+
+    my $r = reply($s);
+    is $r->{status}, 200, 'the waiting download is answered';
+    ok $r->{body} eq $file, 'whole and correct';
+    ok substr($ngx->error_log, $mark) =~ /download session of backend $old: query cancelled/,
+       'logged: the drained query was cancelled';
+    is session_pid(), $old, 'served on the drained session, kept afterwards';
+    is $ngx->get('/r/data/2022.csv')->{content}, $file, 'the next download is whole';
+    is session_pid(), $old, 'on the same session';
+};
+
+part 'a download waiting for a draining session whose backend dies: a new connection' => sub {
+    my $old = kept_session();
+    my $mark = length $ngx->error_log;
+    my $open = draining($old);
+    my $s = waiting();
+    $pg->psql("SELECT pg_terminate_backend($old)");
+    ok backend_gone($old), 'the draining session\'s backend is gone';
+    $open->();
+
+    my $r = reply($s);
+    is $r->{status}, 200, 'the waiting download is answered';
+    ok $r->{body} eq $file, 'whole and correct';
+    my $log = substr $ngx->error_log, $mark;
+    ok $log =~ /download session of backend $old: (failed|closed by the server)/,
+       'logged: the draining session failed';
+    ok $log !~ /download session of backend $old: query (cancelled|ended)/,
+       'before its query was known to end';
+    my $new = session_pid();
+    is slot_kept($old), $new, 'the session it was served on';
 };
 
 is [Disclosure::Test::children($ngx->{pid})]->[0], $worker, 'the same worker served throughout';
@@ -305,7 +409,7 @@ sub proxy_loop {
                 }
                 $_->blocking(0) for $c, $u;
                 push @conns, { c => $c, u => $u, to_c => '', to_u => '', head => '',
-                               mode => '', held => 0 };
+                               kept => '', mode => '', held => 0 };
                 next;
             }
 
@@ -320,6 +424,13 @@ sub proxy_loop {
                                : !$k ? 'no such backend'
                                : $cmd eq 'held' ? $k->{held}
                                : $cmd =~ /^(deaf|hold-end)$/ ? do { $k->{mode} = $cmd; 'ok' }
+                               : $cmd eq 'mute' ? do {
+                                     @$k{qw(mode kept to_c)} = ('mute', $k->{to_c}, '');
+                                     'ok' }
+                               : $cmd eq 'release' ? do {
+                                     $k->{to_c} .= $k->{kept};
+                                     @$k{qw(kept mode held)} = ('', '', 0);
+                                     'ok' }
                                : 'unknown command';
                     syswrite $ctl, "$answer\n";
                 }
@@ -352,10 +463,12 @@ sub proxy_loop {
             }
 
             if (!$n) {
-                # the backend's end: hidden from a deaf connection
+                # the backend's end: hidden from a deaf connection, what a
+                # mute one kept lost
                 close $k->{u};
                 delete $k->{u};
                 $k->{to_u} = '';
+                $k->{kept} = '';
                 next if $k->{mode} eq 'deaf';
                 $k->{closing} = 1;
                 $k->{dead} = 1 if !length $k->{to_c};
@@ -366,7 +479,12 @@ sub proxy_loop {
                 $k->{head} .= $buf;
                 $k->{pid} = unpack 'N', $1 if $k->{head} =~ /K\0\0\0\x0c(....)/s;
             }
-            $k->{to_c} .= $buf unless $k->{mode} eq 'deaf';
+            if ($k->{mode} eq 'mute') {
+                $k->{kept} .= $buf;
+                $k->{held} += $n;
+            } elsif ($k->{mode} ne 'deaf') {
+                $k->{to_c} .= $buf;
+            }
         }
 
         for my $k (grep { $_->{dead} } @conns) {

@@ -19,7 +19,6 @@ use FindBin;
 use lib "$FindBin::Bin/../lib";
 use Test::More;
 use IO::Socket::INET;
-use IO::Select;
 use JSON::PP;
 use IO::Uncompress::Gunzip ();
 use Encode qw(decode_utf8 encode_utf8);
@@ -29,6 +28,7 @@ use Disclosure::Test;
 use Disclosure::Slow;
 use Disclosure::Csv qw(fields);
 use Disclosure::Part;
+use Disclosure::Reply;
 
 my $pg = Disclosure::Test->pg(sample => 1);
 
@@ -87,8 +87,8 @@ my $narrow = Disclosure::Test::free_port();
 my $ngx = Disclosure::Test->nginx(pg => $pg, http => 'disclosure_data_connections 1; gzip on; gzip_types text/csv;',
                                   server => "listen 127.0.0.1:$narrow sndbuf=4k; location /r/ { disclosure; }");
 
-# a raw HTTP/1.1 request, read later: the body de-chunked, and whether it is
-# whole (the final chunk came, or as many bytes as Content-Length)
+# a raw HTTP/1.1 request, read later by reply() (Disclosure::Reply): the
+# body de-chunked, and whether it is whole
 sub request {
     my ($path, $headers, $port) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port // $ngx->port, Proto => 'tcp')
@@ -96,39 +96,6 @@ sub request {
     print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
              . join('', map { "$_: $headers->{$_}\r\n" } sort keys %{ $headers || {} }) . "\r\n";
     return $s;
-}
-
-sub reply {
-    my ($s) = @_;
-    my $text = '';
-    my $sel = IO::Select->new($s);
-    my $deadline = time + $Disclosure::Test::TIMEOUT;
-    while (time < $deadline) {
-        next unless $sel->can_read(1);
-        my $n = sysread $s, my $buf, 65536;
-        last unless $n;
-        $text .= $buf;
-    }
-    close $s;
-    my ($head, $raw) = split /\r\n\r\n/, $text, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/1\.1 (\d+)};
-    my %h = map { /^([^:]+):\s*(.*)$/ ? (lc $1 => $2) : () } split /\r\n/, $head // '';
-    my ($body, $complete) = ('', 0);
-    if (($h{'transfer-encoding'} // '') eq 'chunked') {
-        $raw //= '';
-        while ($raw =~ s/^([0-9a-f]+)\r\n//i) {
-            my $len = hex $1;
-            if ($len == 0) { $complete = $raw =~ /^\r\n/; last }
-            last if length $raw < $len + 2;
-            $body .= substr $raw, 0, $len, '';
-            substr $raw, 0, 2, '';
-        }
-    } else {
-        $body = $raw // '';
-        $complete = defined $h{'content-length'} ? length $body == $h{'content-length'}
-                                                  : defined $raw;
-    }
-    return { status => $status // 0, headers => \%h, body => $body, complete => $complete };
 }
 
 sub get { reply(request(@_)) }

@@ -22,6 +22,7 @@ use IPC::Run ();
 use JSON::PP ();
 use Disclosure::Test;
 use Disclosure::Part;
+use Disclosure::Reply;
 
 use constant GATE => 4242;
 
@@ -137,37 +138,6 @@ sub status {
 }
 
 sub request { $ngx->send_get($_[0]) }
-
-# reads the replies of all sockets, calling $also between reads
-sub replies {
-    my ($socks, $also) = @_;
-    my %text = map { $_ => '' } 0 .. $#$socks;
-    my %open = map { $_ => 1 } 0 .. $#$socks;
-
-    Disclosure::Test::poll(sub {
-        $also->() if $also;
-        for my $i (keys %open) {
-            while (IO::Select->new($socks->[$i])->can_read(0)) {
-                my $n = sysread $socks->[$i], my $buf, 65536;
-                if (!$n) {
-                    delete $open{$i};
-                    close $socks->[$i];
-                    last;
-                }
-                $text{$i} .= $buf;
-            }
-        }
-        !%open;
-    }) or die 'replies did not come';
-
-    return map {
-        my ($status) = $text{$_} =~ m{^HTTP/1\.1 (\d+)};
-        my ($retry) = $text{$_} =~ /^Retry-After: (\S+)/mi;
-        { status => $status // 0, retry_after => $retry };
-    } 0 .. $#$socks;
-}
-
-sub reply { (replies([ $_[0] ]))[0] }
 
 sub wait_status {
     my ($what, $test) = @_;
