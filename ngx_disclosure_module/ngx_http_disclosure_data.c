@@ -511,7 +511,8 @@ ngx_http_disclosure_data_start(ngx_http_request_t *r,
         return NGX_OK;
 
     default:
-        /* ending a transaction or cancelling: serves d when idle */
+        /* ending a transaction, cancelling or draining: serves d when
+         * idle */
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "disclosure data: waits for session in state %d",
                        s->state);
