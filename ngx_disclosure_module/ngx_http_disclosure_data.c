@@ -383,6 +383,8 @@ ngx_http_disclosure_data_wait_handler(ngx_event_t *ev)
     r = d->request;
     c = r->connection;
 
+    ngx_http_set_log_request(c->log, r);
+
     d->paced = 0;
     d->pace.handler = ngx_http_disclosure_data_pace_handler;
 
