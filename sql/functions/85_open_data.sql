@@ -90,6 +90,12 @@ RETURNS text LANGUAGE sql STABLE AS $$
       FROM disclosure.data_column f WHERE f.format = p_format
 $$;
 
+-- all.csv's header, as data_file() sends it and the catalog sizes it
+CREATE OR REPLACE FUNCTION disclosure.data_long_header()
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT E'\uFEFF' || E'agency,year,table,row,col,value\r\n'
+$$;
+
 -- The lines of one publication: wide (/data/{year}.csv; the agency as it is
 -- today, the rest from the document; a merged cell the report did not print:
 -- not_printed), the document (/data/{year}.jsonl, as /{slug}/{year}.json
@@ -400,7 +406,7 @@ BEGIN
       FROM disclosure.data_file_version v
      WHERE v.file = disclosure.data_file_name(p_kind, p_year, p_format) AND v.kind <> 'catalog';
 
-    header := CASE p_kind WHEN 'all' THEN E'\uFEFF' || E'agency,year,table,row,col,value\r\n'
+    header := CASE p_kind WHEN 'all' THEN disclosure.data_long_header()
                           WHEN 'jsonl' THEN ''
                           WHEN 'csv' THEN disclosure.data_wide_header(coalesce(p_format, own)::smallint) END;
     format := CASE WHEN p_kind = 'csv' THEN coalesce(p_format, own) END;
@@ -429,7 +435,7 @@ BEGIN
         WITH dist AS (
             SELECT v.year, v.format, v.rows, v.file AS name, v.version, v.changed_at AS changed,
                    v.bytes + CASE v.kind WHEN 'csv' THEN octet_length(disclosure.data_wide_header(v.format))
-                                         WHEN 'all' THEN octet_length(E'\uFEFFagency,year,table,row,col,value\r\n')
+                                         WHEN 'all' THEN octet_length(disclosure.data_long_header())
                                          ELSE 0 END AS bytes,
                    CASE v.kind WHEN 'jsonl' THEN 'application/x-ndjson' ELSE 'text/csv' END AS media
               FROM disclosure.data_file_version v
@@ -533,12 +539,12 @@ COMMENT ON FUNCTION disclosure_web.data_dictionary(int) IS
     'the data dictionary of a format: every cell key with its labels as printed, kind, unit and the cells a total adds up, and the /data/ files'' merged （六） columns; NULL for no such format';
 
 REVOKE EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb),
-    disclosure.year_format(int), disclosure.data_wide_header(smallint),
+    disclosure.year_format(int), disclosure.data_wide_header(smallint), disclosure.data_long_header(),
     disclosure_web.data_wide_lines(int, int), disclosure_web.data_json_lines(int),
     disclosure_web.data_all_lines(), disclosure_web.data_file(text, int, int),
     disclosure_web.data_catalog(), disclosure_web.data_dictionary(int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION disclosure.csv_text(text), disclosure.csv_cell(jsonb),
-    disclosure.year_format(int), disclosure.data_wide_header(smallint),
+    disclosure.year_format(int), disclosure.data_wide_header(smallint), disclosure.data_long_header(),
     disclosure.data_merged(jsonb), disclosure.data_lines_of(json, text, text, text, text),
     disclosure.data_lines_made(int[])
     TO disclosure_editor;
