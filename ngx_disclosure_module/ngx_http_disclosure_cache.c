@@ -20,10 +20,7 @@
  * tree and the LRU at once and freed by the last unpin; a worker that
  * starts in the slot of one that died releases the dead one's pins, so
  * that no SIGKILL leaves memory pinned for ever.  Pinned memory is
- * bounded (a quarter of the zone): past it, bodies are copied.  The zone
- * is a memfd (_cache_file.c): a pinned body's pages also go out with
- * sendfile(), as a static file's do, and are punched out of the file
- * before the slab allocator reuses them.
+ * bounded (a quarter of the zone): past it, bodies are copied.
  *
  * An entry without a body is a lock: a request is filling it.  Requests
  * for the same key then wait, or take a stale copy, instead of querying
@@ -49,12 +46,11 @@
 
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_cache_node.h"
-#include "ngx_http_disclosure_cache_file.h"
 
 
 /* bumped when the shared structures change: a reload then refuses to
  * reuse a zone laid out by an older build */
-#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  6
+#define NGX_HTTP_DISCLOSURE_CACHE_LAYOUT  5
 
 /* expired entries dropped at the LRU tail per store */
 #define NGX_HTTP_DISCLOSURE_CACHE_EXPIRE  2
@@ -149,10 +145,6 @@ ngx_http_disclosure_cache_zone(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    if (ngx_http_disclosure_cache_file_conf(cf, cache, &name) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
     shm_zone->init = ngx_http_disclosure_cache_init_zone;
     shm_zone->data = cache;
 
@@ -221,7 +213,7 @@ ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         cache->sh = ocache->sh;
         cache->shpool = ocache->shpool;
 
-        return ngx_http_disclosure_cache_file_reuse(cache, ocache);
+        return NGX_OK;
     }
 
     cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
@@ -229,10 +221,6 @@ ngx_http_disclosure_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     if (shm_zone->shm.exists) {
         cache->sh = cache->shpool->data;
         return NGX_OK;
-    }
-
-    if (ngx_http_disclosure_cache_file_init(shm_zone, cache) != NGX_OK) {
-        return NGX_ERROR;
     }
 
     cache->sh = ngx_slab_calloc(cache->shpool,
@@ -1016,8 +1004,6 @@ ngx_http_disclosure_cache_stats(ngx_shm_zone_t *zone,
     st->pins = cache->sh->npins;
     st->unlinked = cache->sh->unlinked;
     st->pins_reclaimed = cache->sh->pins_reclaimed;
-    st->sendfile = (ngx_http_disclosure_cache_file(cache) != NULL);
-    st->file_pins = cache->sh->file_pins;
     st->body_bytes = cache->sh->body_bytes;
     st->gzip_entries = cache->sh->gzip_entries;
     st->gzip_bytes = cache->sh->gzip_bytes;

@@ -56,8 +56,6 @@ typedef enum {
 #define NGX_HTTP_DISCLOSURE_CACHE_GZIP      0x08   /* the client takes gzip */
 #define NGX_HTTP_DISCLOSURE_CACHE_PIN       0x10   /* the body may be sent
                                                       from the zone */
-#define NGX_HTTP_DISCLOSURE_CACHE_FILE      0x20   /* its pages by
-                                                      sendfile() */
 
 
 /* the variants an entry holds: its body, and the body gzipped at fill */
@@ -133,10 +131,6 @@ typedef struct {
                                                        by the last unpin */
     uint64_t                         pins_reclaimed;  /* of workers that
                                                          died sending */
-    uint64_t                         sendfile;      /* 1: pages go out by
-                                                       sendfile() */
-    uint64_t                         file_pins;     /* pins with pages
-                                                       offered to it */
     uint64_t                         hits;
     uint64_t                         misses;
     uint64_t                         stale;

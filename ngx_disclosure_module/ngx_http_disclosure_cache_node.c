@@ -19,16 +19,11 @@
 
 #include "ngx_http_disclosure_cache.h"
 #include "ngx_http_disclosure_cache_node.h"
-#include "ngx_http_disclosure_cache_file.h"
 
 
 /* bodies from this size up are sent from the zone, not copied: a copy
  * and a second trip to the zone's lock cost about the same below it */
 #define NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN  16384
-
-/* a run of a body's pages from this size up goes out by sendfile(): below
- * it, the syscall costs more than the copy writev() makes */
-#define NGX_HTTP_DISCLOSURE_CACHE_FILE_MIN  16384
 
 /* the smallest chunk of a body: fewer bytes go into the node; the slab
  * keeps the bitmap of a page of 128-byte chunks or larger outside it */
@@ -44,7 +39,7 @@ static size_t ngx_http_disclosure_cache_allocated(ngx_slab_pool_t *shpool,
     ngx_http_disclosure_cache_node_t *node);
 static ngx_int_t ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
     ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t v, ngx_file_t *file, ngx_http_disclosure_cache_copy_t *copy);
+    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy);
 
 
 /* a variant's bytes, buffer after buffer, into its pieces and the node */
@@ -180,34 +175,12 @@ void
 ngx_http_disclosure_cache_free(ngx_http_disclosure_cache_t *cache,
     ngx_http_disclosure_cache_node_t *node)
 {
-    u_char      **piece, *start;
-    size_t        len;
+    u_char      **piece;
     ngx_uint_t    i, n, v;
 
     for (v = 0; v < 2; v++) {
         piece = ngx_http_disclosure_cache_pieces(node, v);
         n = ngx_http_disclosure_cache_npieces(&node->var[v]);
-
-        /* pages may still be in sockets: out of the file first, adjacent
-         * ones in one call */
-
-        start = NULL;
-        len = 0;
-
-        for (i = 0; i < node->var[v].pages; i++) {
-
-            if (len && start + len == piece[i]) {
-                len += ngx_pagesize;
-                continue;
-            }
-
-            ngx_http_disclosure_cache_file_punch(cache, start, len);
-
-            start = piece[i];
-            len = ngx_pagesize;
-        }
-
-        ngx_http_disclosure_cache_file_punch(cache, start, len);
 
         for (i = 0; i < n; i++) {
             ngx_slab_free_locked(cache->shpool, piece[i]);
@@ -447,11 +420,7 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
     if ((flags & NGX_HTTP_DISCLOSURE_CACHE_PIN)
         && var->len >= NGX_HTTP_DISCLOSURE_CACHE_PIN_MIN)
     {
-        rc = ngx_http_disclosure_cache_pin(r, cache, node, v,
-                                   (flags & NGX_HTTP_DISCLOSURE_CACHE_FILE)
-                                   ? ngx_http_disclosure_cache_file(cache)
-                                   : NULL,
-                                   copy);
+        rc = ngx_http_disclosure_cache_pin(r, cache, node, v, copy);
 
         if (rc != NGX_DECLINED) {
             return rc;
@@ -487,21 +456,18 @@ ngx_http_disclosure_cache_copy(ngx_http_request_t *r,
  * Buffers into the variant's pieces and the node's last bytes, and a pin
  * record: NGX_OK, NGX_DECLINED (the bound of pinned bytes, or no room for
  * the record: copy instead), NGX_ERROR (no memory in the request pool,
- * nothing pinned).  With a file, a run of adjacent pages is also that
- * range of the zone's memfd (_cache_file.c): the same bytes, which nginx
- * sends with sendfile() where it would have used writev(), and from
- * memory where a filter reads them or sendfile is off.
+ * nothing pinned).
  */
 
 static ngx_int_t
 ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
     ngx_http_disclosure_cache_t *cache, ngx_http_disclosure_cache_node_t *node,
-    ngx_uint_t v, ngx_file_t *file, ngx_http_disclosure_cache_copy_t *copy)
+    ngx_uint_t v, ngx_http_disclosure_cache_copy_t *copy)
 {
     u_char                           **piece, *start;
     size_t                             bytes, left, size;
     ngx_buf_t                         *b;
-    ngx_uint_t                         i, n, page, file_pin;
+    ngx_uint_t                         i, n;
     ngx_chain_t                       *cl, **ll;
     ngx_http_disclosure_cache_var_t   *var;
     ngx_http_disclosure_cache_pin_t   *pin;
@@ -538,7 +504,6 @@ ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
 
     left = var->len - var->rest;
     ll = &copy->chain;
-    file_pin = 0;
 
     for (i = 0; i <= n; i++) {
 
@@ -556,20 +521,13 @@ ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
             continue;
         }
 
-        page = (file && i < var->pages);
-
-        if (ll != &copy->chain
-            && cl[-1].buf->last == start
-            && cl[-1].buf->in_file == page)
-        {
+        if (ll != &copy->chain && cl[-1].buf->last == start) {
             /*
              * the slab allocator hands out a run of free pages in order:
              * one buffer for adjacent pieces, so that nginx's filters pass
-             * a few buffers, not one a page (writev() joined them anyway),
-             * and sendfile() takes the run at once
+             * a few buffers, not one a page (writev() joined them anyway)
              */
             cl[-1].buf->last += size;
-            cl[-1].buf->file_last += page ? size : 0;
             continue;
         }
 
@@ -578,13 +536,6 @@ ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
         b->last = start + size;
         b->memory = 1;
 
-        if (page) {
-            b->in_file = 1;
-            b->file = file;
-            b->file_pos = start - (u_char *) cache->shpool;
-            b->file_last = b->file_pos + size;
-        }
-
         cl->buf = b++;
         *ll = cl;
         ll = &cl->next;
@@ -592,21 +543,6 @@ ngx_http_disclosure_cache_pin(ngx_http_request_t *r,
     }
 
     *ll = NULL;
-
-    /* a short run of pages is cheaper copied than sent from the file */
-
-    for (cl = copy->chain; cl; cl = cl->next) {
-        if (cl->buf->in_file
-            && cl->buf->last - cl->buf->pos
-               < NGX_HTTP_DISCLOSURE_CACHE_FILE_MIN)
-        {
-            cl->buf->in_file = 0;
-        }
-
-        file_pin |= cl->buf->in_file;
-    }
-
-    cache->sh->file_pins += file_pin;
 
     pin->node = node;
     pin->pid = ngx_pid;

@@ -106,7 +106,6 @@ typedef struct {
     ngx_uint_t                        npins;
     ngx_uint_t                        unlinked;
     ngx_uint_t                        pins_reclaimed;
-    ngx_uint_t                        file_pins;
     size_t                            body_bytes;
     ngx_uint_t                        gzip_entries;
     size_t                            gzip_bytes;
@@ -118,9 +117,6 @@ typedef struct {
 
     /* written under the lock, read without it */
     ngx_atomic_t                      generation;
-
-    /* a punch failed: no body goes out by sendfile() any more */
-    ngx_atomic_t                      file_failed;
 
     /* counted without the lock */
     ngx_atomic_t                      hits;
@@ -134,10 +130,6 @@ typedef struct {
 typedef struct {
     ngx_http_disclosure_cache_sh_t   *sh;
     ngx_slab_pool_t                  *shpool;
-    ngx_file_t                        file;         /* the zone as a memfd
-                                                       (_cache_file.c), fd
-                                                       NGX_INVALID_FILE:
-                                                       none */
 } ngx_http_disclosure_cache_t;
 
 

@@ -1065,16 +1065,6 @@ ngx_http_disclosure_handler_cache_flags(ngx_http_request_t *r,
         flags |= NGX_HTTP_DISCLOSURE_CACHE_PIN;
     }
 
-    /*
-     * a body's pages by sendfile() (_cache_file.c) when nginx will use it;
-     * an SSI fragment's are copied, with the page around them, in the
-     * one writev() postpone_output gathers
-     */
-
-    if (r == r->main && r->connection->sendfile) {
-        flags |= NGX_HTTP_DISCLOSURE_CACHE_FILE;
-    }
-
     if (r->method == NGX_HTTP_HEAD && r == r->main) {
         flags |= NGX_HTTP_DISCLOSURE_CACHE_NO_BODY;
     }

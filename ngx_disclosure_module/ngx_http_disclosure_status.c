@@ -133,14 +133,6 @@ static ngx_http_disclosure_metric_t  ngx_http_disclosure_zone_metrics[] = {
       "Pins of workers that died while sending, released.",
       ngx_http_disclosure_zone_metric(pins_reclaimed) },
 
-    { "sendfile", "disclosure_cache_sendfile", "gauge",
-      "1 if the zone is a memfd whose body pages go out by sendfile().",
-      ngx_http_disclosure_zone_metric(sendfile) },
-
-    { "file_pins", "disclosure_cache_file_pins_total", "counter",
-      "Responses whose body pages were offered to sendfile().",
-      ngx_http_disclosure_zone_metric(file_pins) },
-
     { "hits", "disclosure_cache_hits_total", "counter",
       "Responses served fresh from the cache.",
       ngx_http_disclosure_zone_metric(hits) },
