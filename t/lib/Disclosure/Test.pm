@@ -162,8 +162,6 @@ C<disclosure_database> of its own
 
 =item worker_processes => 1, worker_connections => 256, log_level => 'info'
 
-=item sendfile => 'on' (with C<tcp_nopush on>, as Debian's nginx.conf has them)
-
 =back
 
 Methods:

@@ -214,9 +214,6 @@ sub _conf_text {
     my $workers = $opt{worker_processes} // 1;
     my $connections = $opt{worker_connections} // 256;
     my $level = $opt{log_level} // 'info';
-    my $sendfile = $opt{sendfile} // 'on';
-    my $io = "sendfile $sendfile;\n    tcp_nopush on;";
-    $io = '' if $http =~ /^\s*(sendfile|tcp_nopush)\b/m;
     my $main = $opt{main} // '';
     my $server = $opt{server} // '';
     my $name = Disclosure::Test::test_name();
@@ -239,7 +236,9 @@ events {
 
 http {
     access_log $dir/access.log;
-    $io
+    # as Debian's nginx.conf; a test's location may say otherwise
+    sendfile on;
+    tcp_nopush on;
     client_body_temp_path $dir/client_body_temp;
     proxy_temp_path $dir/proxy_temp;
     fastcgi_temp_path $dir/fastcgi_temp;
