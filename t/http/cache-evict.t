@@ -91,6 +91,11 @@ part 'larger than half the zone: served, not stored' => sub {
          WHERE agency = 'long' AND year = 2024 AND section = 'problems';
         SELECT disclosure.publish('long', 2024);
     });
+    # its notifications heard before going on: one arriving during the next
+    # part would mark that part's fills stale (a new generation)
+    my $version = $pg->psql('SELECT version FROM disclosure.data_version');
+    ok Disclosure::Test::poll(sub { Disclosure::Cache::status($ngx)->{listener}{data_version} == $version }),
+        'the listener has seen the publication';
     my $long = uncached('/c/long/2024');
     cmp_ok length $long, '>', 128 * 1024, 'a page over half the zone';
     for (1, 2) {
