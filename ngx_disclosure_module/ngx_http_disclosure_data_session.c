@@ -20,13 +20,17 @@
  *
  * A client that goes away terminates the request; the cleanup detaches
  * the session from it and cancels its query without blocking:
- * pg_cancel_backend() run on another connection of the same role (an idle
- * session, or one opened for it), while the session reads and drops what
- * is left (the rows, the 57014 error).  Once both have answered the
- * session rolls back and idles: no signal can hit the ROLLBACK.  Any
- * failure on the way closes it (libpq's Terminate: the backend ends the
- * query at its next send), as does a worker exiting.  A session
- * PostgreSQL failed on while serving is closed, never reused.
+ * pg_cancel_backend() run on another session of the same role (an idle
+ * one, or one connected in a free slot, kept afterwards), while the
+ * session reads and drops what is left (the rows, the 57014 error).  Once
+ * both have answered the session rolls back and idles: no signal can hit
+ * the ROLLBACK.  With every slot holding a busy session there is nothing
+ * to cancel from within disclosure_data_connections, and the session is
+ * closed instead (libpq's Terminate: the backend ends the query at its
+ * next send, or within the transaction's client_connection_check_interval
+ * while it computes or waits).  Any failure on the way closes it too, as
+ * does a worker exiting.  A session PostgreSQL failed on while serving is
+ * closed, never reused.
  */
 
 
@@ -356,8 +360,7 @@ ngx_http_disclosure_data_session_log(ngx_http_disclosure_data_session_t *s,
     }
 
     ngx_log_error(level, ngx_cycle->log, 0,
-                  "disclosure: download session%s of backend %d: %s%s%V",
-                  s->temporary ? " (opened to cancel)" : "",
+                  "disclosure: download session of backend %d: %s%s%V",
                   s->backend,
                   what, text.len ? ": " : "", &text);
 }
@@ -365,7 +368,9 @@ ngx_http_disclosure_data_session_log(ngx_http_disclosure_data_session_t *s,
 
 /*
  * The download's request is gone, its query running: the session reads
- * and drops the rest while another connection cancels the query.
+ * and drops the rest while another session of the worker's cancels the
+ * query, an idle one or one connected in a free slot; with neither, the
+ * session is closed, so that no connection is ever opened past the slots.
  */
 
 static void
@@ -373,7 +378,31 @@ ngx_http_disclosure_data_session_cancel(ngx_http_disclosure_data_session_t *s)
 {
     ngx_uint_t                           i;
     ngx_connection_t                    *c;
-    ngx_http_disclosure_data_session_t  *cs;
+    ngx_http_disclosure_data_session_t  *t, *cs, *slot;
+
+    cs = NULL;
+    slot = NULL;
+
+    for (i = 0; i < ngx_http_disclosure_data_nsessions; i++) {
+        t = &ngx_http_disclosure_data_sessions[i];
+
+        if (t->state == NGX_HTTP_DISCLOSURE_DATA_IDLE) {
+            cs = t;
+            break;
+        }
+
+        if (t->state == NGX_HTTP_DISCLOSURE_DATA_FREE && slot == NULL) {
+            slot = t;
+        }
+    }
+
+    if (cs == NULL && slot == NULL) {
+        ngx_http_disclosure_data_session_log(s, NGX_LOG_INFO,
+                                             "closed, no session free to "
+                                             "cancel its query", NULL);
+        ngx_http_disclosure_data_session_close(s);
+        return;
+    }
 
     s->state = NGX_HTTP_DISCLOSURE_DATA_DRAINING;
     s->answered = 0;
@@ -401,37 +430,19 @@ ngx_http_disclosure_data_session_cancel(ngx_http_disclosure_data_session_t *s)
     ngx_add_timer(&s->pg.timer,
                   ngx_http_disclosure_data_session_main->query_timeout);
 
-    /* an idle session cancels, or one opened for it */
-
-    cs = NULL;
-
-    for (i = 0; i < ngx_http_disclosure_data_nsessions; i++) {
-        if (ngx_http_disclosure_data_sessions[i].state
-            == NGX_HTTP_DISCLOSURE_DATA_IDLE)
-        {
-            cs = &ngx_http_disclosure_data_sessions[i];
-            ngx_http_disclosure_data_session_take(cs,
+    if (cs) {
+        ngx_http_disclosure_data_session_take(cs,
                                         NGX_HTTP_DISCLOSURE_DATA_CANCELLING);
-            ngx_http_disclosure_pg_post_ready(&cs->pg);
-            break;
-        }
-    }
+        ngx_http_disclosure_pg_post_ready(&cs->pg);
 
-    if (cs == NULL) {
-        cs = ngx_calloc(sizeof(ngx_http_disclosure_data_session_t),
-                        ngx_cycle->log);
+    } else {
+        /* connected, it cancels, then idles in its slot */
 
-        if (cs == NULL) {
-            ngx_http_disclosure_data_session_close(s);
-            return;
-        }
-
-        cs->temporary = 1;
+        cs = slot;
 
         if (ngx_http_disclosure_data_session_connect(cs, ngx_cycle->log)
             != NGX_OK)
         {
-            ngx_free(cs);
             ngx_http_disclosure_data_session_close(s);
             return;
         }
@@ -444,8 +455,8 @@ ngx_http_disclosure_data_session_cancel(ngx_http_disclosure_data_session_t *s)
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "disclosure data: cancelling backend %d (%s)",
-                   s->backend, cs->temporary ? "a connection of its own"
-                                             : "from an idle session");
+                   s->backend, (cs == slot) ? "from a new session"
+                                            : "from an idle session");
 }
 
 
@@ -495,7 +506,7 @@ ngx_http_disclosure_data_session_cancel_done(
     cs->target = NULL;
     failed = cs->failed;
 
-    if (cs->temporary || failed) {
+    if (failed) {
         ngx_http_disclosure_data_session_close(cs);
 
     } else {
@@ -633,10 +644,10 @@ ngx_http_disclosure_data_session_idle(ngx_http_disclosure_data_session_t *s)
 
 
 /*
- * Closes the session and frees its slot; a cancel in flight for it is
- * dropped, the session it was cancelling for is closed too (its query
- * would never be known to end), and a download waiting for it gets a new
- * connection.
+ * Closes the session and frees its slot; a session cancelling for it
+ * finishes and idles, the session it was cancelling for is closed too (its
+ * query would never be known to end), and a download waiting for it gets a
+ * new connection.
  */
 
 static void
@@ -654,10 +665,6 @@ ngx_http_disclosure_data_session_close(ngx_http_disclosure_data_session_t *s)
 
     if (other) {
         other->target = NULL;
-
-        if (other->temporary) {
-            ngx_http_disclosure_data_session_close(other);
-        }
     }
 
     other = s->target;
@@ -676,11 +683,6 @@ ngx_http_disclosure_data_session_close(ngx_http_disclosure_data_session_t *s)
     s->drained = 0;
     s->cancelled = 0;
     s->failed = 0;
-
-    if (s->temporary) {
-        ngx_free(s);
-        return;
-    }
 
     if (d == NULL) {
         return;
@@ -778,16 +780,10 @@ void
 ngx_http_disclosure_data_session_exit_process(ngx_cycle_t *cycle)
 {
     ngx_uint_t                           i;
-    ngx_http_disclosure_data_session_t  *s, *cs;
+    ngx_http_disclosure_data_session_t  *s;
 
     for (i = 0; i < ngx_http_disclosure_data_nsessions; i++) {
         s = &ngx_http_disclosure_data_sessions[i];
-        cs = s->canceller;
-
-        if (cs && cs->temporary) {
-            ngx_http_disclosure_pg_close(&cs->pg);
-            ngx_free(cs);
-        }
 
         if (s->pg.state != NGX_HTTP_DISCLOSURE_PG_NONE) {
             ngx_http_disclosure_pg_close(&s->pg);

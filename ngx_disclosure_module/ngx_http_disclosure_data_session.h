@@ -55,8 +55,6 @@ struct ngx_http_disclosure_data_session_s {
     ngx_http_disclosure_data_session_t        *canceller;
     int                                        backend;     /* its pid */
 
-    /* opened to cancel, freed after */
-    unsigned                                   temporary:1;
     unsigned                                   answered:1;  /* the cancel */
     unsigned                                   drained:1;   /* all results */
     unsigned                                   cancelled:1; /* 57014 read */

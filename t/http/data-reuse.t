@@ -1,8 +1,8 @@
 # The download sessions (issue 14): kept by the worker after a download,
 # the next one served on the same backend; a client leaving mid-file gets
-# its query cancelled (pg_cancel_backend() from another connection) and
-# the session back clean and idle, the same backend serving the next
-# download whole; an idle session closed by a PostgreSQL restart is
+# its query cancelled (pg_cancel_backend() from another session: with
+# none idle, one connected in the free slot and kept) and the session back
+# clean and idle, the same backend serving the next download whole; an idle session closed by a PostgreSQL restart is
 # replaced; disclosure_keepalive_timeout closes an idle session.
 #
 # Which backend serves a download is read from pg_stat_activity while the
@@ -108,6 +108,12 @@ part 'a client leaving mid-file: the query cancelled, the session kept' => sub {
     ok $ngx->wait_for_log(qr/download session of backend $pid: query cancelled/), 'logged: cancelled';
     like $ngx->error_log, qr{"/r/data/2022\.csv" ended after \d+ rows, its query with it: cancelling},
          'the request\'s end logged';
+    is $pg->psql(qq{SELECT count(*) FROM pg_stat_activity
+                     WHERE usename = 't_nginx' AND pid <> $pid AND state = 'idle'
+                       AND query LIKE '%pg_cancel_backend%'}), 1,
+       'no session was idle: the cancel came from one connected in the free slot, kept';
+    is $pg->psql(q{SELECT count(*) FROM pg_stat_activity WHERE usename = 't_nginx'}), 2,
+       'two sessions, no connection past disclosure_data_connections';
     $open->();
     my ($again, $r) = gated_download();
     is $again, $pid, 'the same backend serves the next download';

@@ -1,14 +1,20 @@
 # The download sessions' failure paths (issue 14) that data-reuse.t cannot
-# reach, with disclosure_data_connections 1:
+# reach.  With disclosure_data_connections 1:
 #  - a kept session whose backend died without nginx seeing it fails on its
 #    first statement (BEGIN): the download is retried once on a new
 #    connection and the client gets the whole file;
 #  - a download that waits for the session while it ends its transaction
-#    (the COMMIT after a download, or the ROLLBACK after a client left
-#    mid-file and its query was cancelled) gets a new connection in the
-#    slot when that session's backend dies, and the whole file; when no
-#    new connection can be made, a 503 with Retry-After.  Either way the
-#    slot is not lost and the worker goes on;
+#    (the COMMIT after a download) gets a new connection in the slot when
+#    that session's backend dies, and the whole file; when no new
+#    connection can be made, a 503 with Retry-After.  Either way the slot
+#    is not lost and the worker goes on;
+#  - a client leaving mid-file when no other session can cancel its query
+#    (the one slot is its own): the session is closed, never a connection
+#    past the slot, and its backend ends while its query still waits.
+# With 2 (a client's leaving is cancelled from the other session, which is
+# then made busy with a download held at the gate):
+#  - a download that waits for the session's ROLLBACK after its client left
+#    mid-file gets a new connection in the slot when that backend dies;
 #  - a download that arrives while the session drains (its client left
 #    mid-file: the query cancelled, the rest read and dropped) waits for
 #    it rather than a 503, and is served on it once it is idle, or on a new
@@ -95,6 +101,11 @@ sub activity {
     return $pg->psql("SELECT $column FROM pg_stat_activity WHERE pid = $pid");
 }
 
+# the download sessions' backends (nothing else here connects as t_nginx)
+sub backends {
+    return $pg->psql(q{SELECT count(*) FROM pg_stat_activity WHERE usename = 't_nginx'});
+}
+
 # the backend of the one download session, idle after its COMMIT
 sub session_pid {
     my $pid;
@@ -131,14 +142,17 @@ sub writing {
     return ($ngx->get('/status')->{content} =~ /Writing: (\d+)/)[0];
 }
 
-# a download sent now that waits for the one session: no answer yet (a
-# refused one has its 503 at once)
+# a download sent now that waits for a session: no answer yet (a refused
+# one has its 503 at once); $writing: requests then being written, this
+# status request and any download held at the gate included
 sub waiting {
+    my ($writing) = @_;
+    $writing //= 2;
     my $s = $ngx->send_get('/r/data/2022.csv');
     $s->blocking(0);
     my $answered = sub { IO::Select->new($s)->can_read(0) };
-    Disclosure::Test::poll(sub { writing() == 2 || $answered->() });
-    ok !$answered->() && writing() == 2,
+    Disclosure::Test::poll(sub { writing() == $writing || $answered->() });
+    ok !$answered->() && writing() == $writing,
        'a download waits (being written besides this status request)';
     return $s;
 }
@@ -211,22 +225,6 @@ part 'a download waiting for a session\'s COMMIT, whose backend dies: a new conn
     served_anew($old);
 };
 
-part 'a client leaving mid-file, a download waiting for the ROLLBACK, the backend dies: a new connection' => sub {
-    my $old = kept_session();
-    my $open = Disclosure::Slow::gate($pg);
-    my $leaving = $ngx->send_get('/r/data/2022.csv');
-    ok Disclosure::Test::poll(sub { activity($old, 'wait_event_type') eq 'Lock' }),
-       'a download held in the kept session\'s backend';
-    is proxy('hold-end', $old), 'ok', 'the proxy will keep back the session\'s ROLLBACK';
-    close $leaving;
-    ok $ngx->wait_for_log(qr/download session of backend $old: query cancelled/),
-       'the client gone, its query cancelled';
-    ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }), 'its ROLLBACK is held: the session is ending';
-    is activity($old, 'state'), 'idle in transaction (aborted)', 'its backend is still in the transaction';
-    $open->();
-    served_anew($old);
-};
-
 part 'a download waiting for an ending session whose backend dies, PostgreSQL unreachable: 503' => sub {
     my $old = kept_session();
     is proxy('hold-end', $old), 'ok', 'the proxy will keep back the session\'s next COMMIT';
@@ -241,12 +239,104 @@ part 'a download waiting for an ending session whose backend dies, PostgreSQL un
     slot_kept($old);
 };
 
-# A download of all.csv on the kept session of backend $old whose client
-# reads a little and leaves while its query waits at the gate: the session
-# drains, its query cancelled, while the proxy keeps back what the backend
-# sends.  The gate's opener.
+part 'a client leaving mid-file, no other session to cancel from: the session closed, its backend ends' => sub {
+    my $old = kept_session();
+    my $mark = length $ngx->error_log;
+    my $open = Disclosure::Slow::gate($pg);
+    my $leaving = $ngx->send_get('/r/data/2022.csv');
+    ok Disclosure::Test::poll(sub { activity($old, 'wait_event_type') eq 'Lock' }),
+       'a download held in the kept session\'s backend';
+    close $leaving;
+    # client_connection_check_interval: the closed connection is seen in
+    # the lock wait; a cancelled session would idle after its ROLLBACK
+    my $state;
+    Disclosure::Test::poll(sub { $state = activity($old, q{state || ':' || query}); $state !~ /^active:/ });
+    is $state, '', 'its backend ends, the gate still closed; not kept';
+    ok $ngx->wait_for_log(qr/download session of backend $old: closed, no session free to cancel its query/),
+       'logged: the session closed, no slot to cancel from';
+    is backends(), 0, 'no connection opened past the slot';
+    ok substr($ngx->error_log, $mark) !~ /query cancelled|could not connect/, 'nothing cancelled, nothing connected';
+    $open->();
+    slot_kept($old);
+};
+
+is [Disclosure::Test::children($ngx->{pid})]->[0], $worker, 'the same worker served throughout';
+unlike $ngx->error_log, qr/\[(alert|emerg|crit)\]|signal \d+/, 'no crash, no alert';
+$ngx->stop;
+like $ngx->error_log, qr/worker process $worker exited with code 0/, 'the worker exits cleanly';
+ok Disclosure::Test::poll(sub { backends() == 0 }), 'its sessions closed';
+
+
+# -- two slots ----------------------------------------------------------------
+
+$ngx = Disclosure::Test->nginx(pg => $pg, worker_processes => 1,
+    http => qq{disclosure_database "$conninfo"; disclosure_data_connections 2;
+               disclosure_data_rate 0;},
+    server => 'location /r/ { disclosure; } location = /status { stub_status; }');
+($worker) = Disclosure::Test::children($ngx->{pid});
+
+# a download of 2022.csv that takes the idle session of backend $pid and
+# waits at the (closed) gate; its socket
+sub held_on {
+    my ($pid) = @_;
+    my $s = $ngx->send_get('/r/data/2022.csv');
+    ok Disclosure::Test::poll(sub { activity($pid, 'wait_event_type') eq 'Lock' }),
+       "a download takes the other session and is held at the gate";
+    return $s;
+}
+
+sub whole {
+    my ($r, $what) = @_;
+    is $r->{status}, 200, "$what: answered";
+    ok $r->{body} eq $file, "$what: whole and correct";
+}
+
+# the session of backend $other busy with a download held at the gate, a
+# download that waits for the $what session of backend $old, whose backend
+# is then killed: both whole once the gate opens, the waiting one on a new
+# connection in the slot
+sub dies_waited_for {
+    my ($old, $other, $open, $what) = @_;
+    my $busy = held_on($other);
+    my $s = waiting(3);
+    $pg->psql("SELECT pg_terminate_backend($old)");
+    ok backend_gone($old), "the $what session's backend is gone";
+    $open->();
+    whole(reply($s), 'the waiting download, on a new connection');
+    whole(reply($busy), 'the held download');
+}
+
+part 'a client leaving mid-file: cancelled from a session connected in the free slot; a download waiting for the ROLLBACK, the backend dies: a new connection' => sub {
+    my $old = kept_session();
+    is backends(), 1, 'one download session, the other slot free';
+    my $open = Disclosure::Slow::gate($pg);
+    my $leaving = $ngx->send_get('/r/data/2022.csv');
+    ok Disclosure::Test::poll(sub { activity($old, 'wait_event_type') eq 'Lock' }),
+       'a download held in the kept session\'s backend';
+    is proxy('hold-end', $old), 'ok', 'the proxy will keep back the session\'s ROLLBACK';
+    close $leaving;
+    ok $ngx->wait_for_log(qr/download session of backend $old: query cancelled/),
+       'the client gone, its query cancelled';
+    ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }), 'its ROLLBACK is held: the session is ending';
+    is activity($old, 'state'), 'idle in transaction (aborted)', 'its backend is still in the transaction';
+    my $other = $pg->psql(qq{SELECT pid FROM pg_stat_activity
+                              WHERE usename = 't_nginx' AND pid <> $old
+                                AND state = 'idle' AND query LIKE '%pg_cancel_backend%'});
+    like $other, qr/^\d+$/, 'the cancel came from a session connected in the free slot, kept idle';
+    is backends(), 2, 'no connection past the two slots';
+
+    dies_waited_for($old, $other, $open, 'ending');
+    ok $ngx->error_log =~ /download session of backend $old: (failed|closed by the server)/,
+       'logged: the ending session failed';
+    is backends(), 2, 'two download sessions kept, none other';
+};
+
+# A download of all.csv on one of the two idle sessions whose client reads
+# a little and leaves while its query waits at the gate: the other session
+# cancels the query while the proxy keeps back what the backend sends, so
+# that the session drains.  Its backend, the other's, the gate's opener.
 sub draining {
-    my ($old) = @_;
+    is backends(), 2, 'two idle download sessions';
     my $open = Disclosure::Slow::gate($pg);
     my $leaving = $ngx->send_get('/r/data/all.csv');
     $leaving->blocking(0);
@@ -254,57 +344,56 @@ sub draining {
     Disclosure::Test::poll(sub { sysread $leaving, $text, 65536, length $text; $text =~ /\r\n\r\n./s });
     like $text, qr{\AHTTP/1\.\d 200 .*\r\n\r\n\x{ef}\x{bb}\x{bf}agency,}s,
        'a download, its headers and first lines read';
-    ok Disclosure::Test::poll(sub { activity($old, 'wait_event_type') eq 'Lock' }),
-       'its query waits at the gate in the kept session\'s backend';
+    my $old;
+    ok Disclosure::Test::poll(sub {
+        $old = $pg->psql(q{SELECT pid FROM pg_stat_activity
+                            WHERE usename = 't_nginx' AND query LIKE '%data_all_lines%'
+                              AND wait_event_type = 'Lock'});
+        $old =~ /^\d+$/;
+    }), 'its query waits at the gate';
+    my $other = $pg->psql(qq{SELECT pid FROM pg_stat_activity WHERE usename = 't_nginx' AND pid <> $old});
     is proxy('mute', $old), 'ok', 'the proxy will keep back what the backend sends';
     close $leaving;
     ok Disclosure::Test::poll(sub { activity($old, 'state') eq 'idle in transaction (aborted)' }),
        'the client gone mid-file, its query cancelled';
     ok Disclosure::Test::poll(sub { proxy('held', $old) > 0 }),
        'the cancelled query\'s end kept back: the session drains';
-    return $open;
+    ok Disclosure::Test::poll(sub { activity($other, 'state') eq 'idle' }),
+       'the other session ran the cancel and idles';
+    return ($old, $other, $open);
 }
 
 part 'a download arriving while the session drains waits for it, and is served on it' => sub {
-    my $old = kept_session();
     my $mark = length $ngx->error_log;
-    my $open = draining($old);
-    my $gone = waiting();
+    my ($old, $other, $open) = draining();
+    my $busy = held_on($other);
+    my $gone = waiting(3);
     close $gone;
-    ok Disclosure::Test::poll(sub { writing() == 1 }), 'a waiting client that leaves is let go';
-    my $s = waiting();
+    ok Disclosure::Test::poll(sub { writing() == 2 }), 'a waiting client that leaves is let go';
+    my $s = waiting(3);
     $open->();
+    whole(reply($busy), 'the held download');
     is proxy('release', $old), 'ok', 'the backend\'s answers go on to nginx';
 
-    my $r = reply($s);
-    is $r->{status}, 200, 'the waiting download is answered';
-    ok $r->{body} eq $file, 'whole and correct';
+    whole(reply($s), 'the waiting download');
     ok substr($ngx->error_log, $mark) =~ /download session of backend $old: query cancelled/,
        'logged: the drained query was cancelled';
-    is session_pid(), $old, 'served on the drained session, kept afterwards';
-    is $ngx->get('/r/data/2022.csv')->{content}, $file, 'the next download is whole';
-    is session_pid(), $old, 'on the same session';
+    ok Disclosure::Test::poll(sub { activity($old, q{state || ':' || query}) eq 'idle:COMMIT' }),
+       'served on the drained session, kept afterwards';
+    is backends(), 2, 'two download sessions, none other';
 };
 
 part 'a download waiting for a draining session whose backend dies: a new connection' => sub {
-    my $old = kept_session();
     my $mark = length $ngx->error_log;
-    my $open = draining($old);
-    my $s = waiting();
-    $pg->psql("SELECT pg_terminate_backend($old)");
-    ok backend_gone($old), 'the draining session\'s backend is gone';
-    $open->();
-
-    my $r = reply($s);
-    is $r->{status}, 200, 'the waiting download is answered';
-    ok $r->{body} eq $file, 'whole and correct';
+    my ($old, $other, $open) = draining();
+    dies_waited_for($old, $other, $open, 'draining');
     my $log = substr $ngx->error_log, $mark;
     ok $log =~ /download session of backend $old: (failed|closed by the server)/,
        'logged: the draining session failed';
     ok $log !~ /download session of backend $old: query (cancelled|ended)/,
        'before its query was known to end';
-    my $new = session_pid();
-    is slot_kept($old), $new, 'the session it was served on';
+    ok Disclosure::Test::poll(sub { backends() == 2 }), 'two download sessions kept, none other';
+    whole(reply($ngx->send_get('/r/data/2022.csv')), 'the next download');
 };
 
 is [Disclosure::Test::children($ngx->{pid})]->[0], $worker, 'the same worker served throughout';
