@@ -15,6 +15,7 @@
 #include "ngx_http_disclosure_route.h"
 #include "ngx_http_disclosure_doc.h"
 #include "ngx_http_disclosure_html.h"
+#include "ngx_http_disclosure_page.h"
 #include "ngx_http_disclosure_csv.h"
 #include "ngx_http_disclosure_json.h"
 #include "ngx_http_disclosure_trend.h"
@@ -49,6 +50,10 @@
 
 #define NGX_HTTP_DISCLOSURE_RETRY_AFTER     "10"
 
+/* a fragment's stylesheets: the report's, the pages across reports' */
+#define NGX_HTTP_DISCLOSURE_STYLE_REPORT    1
+#define NGX_HTTP_DISCLOSURE_STYLE_PAGES     2
+
 /* a waiting request looks at the zone again after 5, 10, ... 100 ms */
 #define NGX_HTTP_DISCLOSURE_WAIT_FIRST      5
 #define NGX_HTTP_DISCLOSURE_WAIT_MAX        100
@@ -69,6 +74,13 @@ typedef struct {
     unsigned                             status_sent:1;
     unsigned                             gzip:1;    /* the client takes it */
 } ngx_http_disclosure_ctx_t;
+
+
+/* what a page of fragments has had sent (ngx_http_disclosure_style()) */
+typedef struct {
+    ngx_http_request_t                  *main;
+    ngx_uint_t                           sent;
+} ngx_http_disclosure_style_mark_t;
 
 
 static ngx_int_t ngx_http_disclosure_query(ngx_http_request_t *r,
@@ -102,6 +114,9 @@ static ngx_int_t ngx_http_disclosure_handler_cache_header(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_disclosure_handler_cache_flags(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static void ngx_http_disclosure_handler_cache_cleanup(void *data);
+static ngx_int_t ngx_http_disclosure_style(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx, ngx_chain_t **out, off_t *len);
+static void ngx_http_disclosure_style_mark(void *data);
 static ngx_int_t ngx_http_disclosure_redirect(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
 static ngx_int_t ngx_http_disclosure_path(ngx_http_request_t *r,
@@ -520,7 +535,9 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
         /* a fragment stays plain: nginx's SSI reads it */
 
-        if (ctx->route.route != NGX_HTTP_DISCLOSURE_TABLE) {
+        if (ctx->route.route != NGX_HTTP_DISCLOSURE_TABLE
+            && ctx->route.variant != NGX_HTTP_DISCLOSURE_FRAGMENT)
+        {
             rc = ngx_http_disclosure_gzip_deflate(r->pool, out, &gzip,
                                                   r->connection->log);
             if (rc != NGX_OK) {
@@ -568,6 +585,10 @@ ngx_http_disclosure_respond(ngx_http_request_t *r,
 
     for (cl = out; cl; cl = cl->next) {
         len += ngx_buf_size(cl->buf);
+    }
+
+    if (ngx_http_disclosure_style(r, ctx, &out, &len) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.status = NGX_HTTP_OK;
@@ -949,9 +970,10 @@ static ngx_int_t
 ngx_http_disclosure_handler_cache_send(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_http_disclosure_cache_copy_t *copy)
 {
+    off_t             len;
     ngx_int_t         rc;
     ngx_buf_t        *b;
-    ngx_chain_t       out, *cl;
+    ngx_chain_t       link, *out, *cl;
     ngx_table_elt_t  *etag;
 
     if (copy->pin) {
@@ -988,8 +1010,44 @@ ngx_http_disclosure_handler_cache_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (copy->chain) {
+        out = copy->chain;
+
+    } else if (copy->body.data == NULL && copy->body.len) {
+        /* HEAD: its length, no bytes */
+        out = NULL;
+
+    } else {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        b->pos = copy->body.data;
+        b->last = copy->body.data + copy->body.len;
+        b->memory = copy->body.len ? 1 : 0;
+        b->sync = copy->body.len ? 0 : 1;
+
+        link.buf = b;
+        link.next = NULL;
+        out = &link;
+    }
+
+    if (out) {
+        for (cl = out; cl->next; cl = cl->next) { /* void */ }
+
+        cl->buf->last_buf = (r == r->main) ? 1 : 0;
+        cl->buf->last_in_chain = 1;
+    }
+
+    len = copy->body.len;
+
+    if (ngx_http_disclosure_style(r, ctx, &out, &len) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = copy->body.len;
+    r->headers_out.content_length_n = len;
 
     r->connection->log->action = "sending to client";
 
@@ -999,31 +1057,126 @@ ngx_http_disclosure_handler_cache_send(ngx_http_request_t *r,
         return rc;
     }
 
-    if (copy->chain) {
-        for (cl = copy->chain; cl->next; cl = cl->next) { /* void */ }
+    return ngx_http_output_filter(r, out);
+}
 
-        cl->buf->last_buf = (r == r->main) ? 1 : 0;
-        cl->buf->last_in_chain = 1;
 
-        return ngx_http_output_filter(r, copy->chain);
+/*
+ * A fragment's markup needs the stylesheets, which it is sent after: the
+ * report's, and the pages' for a fragment of a page across reports.  A page
+ * of several fragments (SSI's subrequests of one main request, which share
+ * its pool) gets each once, with the first fragment sent that needs it: a
+ * mark among the pool's cleanups records what went out, found as nginx's
+ * ngx_pool_run_cleanup_file() finds its own.  A fragment asked for
+ * directly, read into a variable ("include set=") or for a background
+ * subrequest always gets them.  The cache keeps fragments without them.
+ */
+
+static ngx_int_t
+ngx_http_disclosure_style(ngx_http_request_t *r,
+    ngx_http_disclosure_ctx_t *ctx, ngx_chain_t **out, off_t *len)
+{
+    ngx_str_t                          style;
+    ngx_buf_t                         *b;
+    ngx_uint_t                         need, i;
+    ngx_chain_t                       *cl;
+    ngx_pool_cleanup_t                *cln;
+    ngx_http_disclosure_style_mark_t  *mark;
+
+    if (ctx->route.variant == NGX_HTTP_DISCLOSURE_FRAGMENT) {
+        need = NGX_HTTP_DISCLOSURE_STYLE_REPORT
+               | NGX_HTTP_DISCLOSURE_STYLE_PAGES;
+
+    } else if (ctx->route.route == NGX_HTTP_DISCLOSURE_TABLE
+               && ctx->route.variant == NGX_HTTP_DISCLOSURE_HTML)
+    {
+        need = NGX_HTTP_DISCLOSURE_STYLE_REPORT;
+
+    } else {
+        return NGX_OK;
     }
 
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (r != r->main && !r->subrequest_in_memory && !r->background) {
+
+        mark = NULL;
+
+        for (cln = r->pool->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_disclosure_style_mark) {
+                mark = cln->data;
+
+                if (mark->main == r->main) {
+                    break;
+                }
+
+                mark = NULL;
+            }
+        }
+
+        if (mark == NULL) {
+            cln = ngx_pool_cleanup_add(r->pool,
+                                   sizeof(ngx_http_disclosure_style_mark_t));
+            if (cln == NULL) {
+                return NGX_ERROR;
+            }
+
+            cln->handler = ngx_http_disclosure_style_mark;
+
+            mark = cln->data;
+            mark->main = r->main;
+            mark->sent = 0;
+        }
+
+        i = need;
+        need &= ~mark->sent;
+        mark->sent |= i;
     }
 
-    b->pos = copy->body.data;
-    b->last = copy->body.data + copy->body.len;
-    b->memory = copy->body.len ? 1 : 0;
-    b->sync = copy->body.len ? 0 : 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
+    /* the pages' after the report's: prepended in reverse */
 
-    out.buf = b;
-    out.next = NULL;
+    for (i = NGX_HTTP_DISCLOSURE_STYLE_PAGES;
+         i >= NGX_HTTP_DISCLOSURE_STYLE_REPORT;
+         i >>= 1)
+    {
+        if (!(need & i)) {
+            continue;
+        }
 
-    return ngx_http_output_filter(r, &out);
+        if (i == NGX_HTTP_DISCLOSURE_STYLE_PAGES) {
+            ngx_http_disclosure_page_style(&style);
+
+        } else {
+            ngx_http_disclosure_html_style(&style);
+        }
+
+        b = ngx_calloc_buf(r->pool);
+        cl = ngx_alloc_chain_link(r->pool);
+        if (b == NULL || cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* static text: memory, never written into */
+        b->pos = style.data;
+        b->last = style.data + style.len;
+        b->memory = 1;
+
+        cl->buf = b;
+        cl->next = *out;
+        *out = cl;
+        *len += style.len;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a mark (ngx_http_disclosure_style()), with nothing to free */
+
+static void
+ngx_http_disclosure_style_mark(void *data)
+{
+    ngx_http_disclosure_style_mark_t  *mark = data;
+
+    mark->main = NULL;
 }
 
 

@@ -61,7 +61,6 @@ static void ngx_http_disclosure_html_open(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_loc_conf_t *dlcf, ngx_str_t *title);
 static void ngx_http_disclosure_html_close(ngx_http_disclosure_html_t *h,
     ngx_http_disclosure_loc_conf_t *dlcf);
-static void ngx_http_disclosure_html_style(ngx_http_disclosure_html_t *h);
 static ngx_int_t ngx_http_disclosure_html_title(ngx_http_disclosure_html_t *h,
     ngx_str_t *title, const char *name, ngx_int_t year, const char *suffix);
 static void ngx_http_disclosure_html_href(ngx_http_disclosure_html_t *h,
@@ -84,7 +83,10 @@ static ngx_int_t ngx_http_disclosure_html_missing(
     ngx_http_disclosure_html_t *h, const char *what);
 
 
+/* a whole <style> element: a page writes it, a fragment is sent after it
+ * (_handler.c) */
 static u_char  ngx_http_disclosure_css[] =
+    "<style>\n"
     ":where(.disclosure){display:block;max-width:64em;margin:0 auto;"
     "padding:0 1em 2em;color:#1f1f1f;line-height:1.75;"
     "font-family:system-ui,-apple-system,\"PingFang SC\",\"Microsoft YaHei\","
@@ -158,7 +160,8 @@ static u_char  ngx_http_disclosure_css[] =
     ":where(.disclosure .d-differs){background:none;"
     "outline:1px dashed #000}\n"
     ":where(.disclosure h2){break-after:avoid}\n"
-    "}\n";
+    "}\n"
+    "</style>\n";
 
 
 ngx_int_t
@@ -339,7 +342,7 @@ ngx_http_disclosure_html_fragment(ngx_http_request_t *r, yajl_val doc,
 
     ngx_http_disclosure_html_legacy(&h, doc);
 
-    ngx_http_disclosure_html_style(&h);
+    /* without the stylesheet: the handler sends it before, once a page */
     ngx_http_disclosure_out_literal(&h.out,
                     "<div class=\"disclosure d-fragment\" lang=\"zh-CN\">\n");
 
@@ -801,20 +804,19 @@ ngx_http_disclosure_html_page_close(ngx_http_disclosure_out_t *o,
 }
 
 
-static void
-ngx_http_disclosure_html_style(ngx_http_disclosure_html_t *h)
+void
+ngx_http_disclosure_html_page_style(ngx_http_disclosure_out_t *o)
 {
-    ngx_http_disclosure_html_page_style(&h->out);
+    ngx_http_disclosure_out_raw(o, ngx_http_disclosure_css,
+                                sizeof(ngx_http_disclosure_css) - 1);
 }
 
 
 void
-ngx_http_disclosure_html_page_style(ngx_http_disclosure_out_t *o)
+ngx_http_disclosure_html_style(ngx_str_t *style)
 {
-    ngx_http_disclosure_out_literal(o, "<style>\n");
-    ngx_http_disclosure_out_raw(o, ngx_http_disclosure_css,
-                                sizeof(ngx_http_disclosure_css) - 1);
-    ngx_http_disclosure_out_literal(o, "</style>\n");
+    style->data = ngx_http_disclosure_css;
+    style->len = sizeof(ngx_http_disclosure_css) - 1;
 }
 
 

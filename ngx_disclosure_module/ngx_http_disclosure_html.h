@@ -52,6 +52,9 @@ void ngx_http_disclosure_html_page_close(ngx_http_disclosure_out_t *o,
     ngx_http_disclosure_loc_conf_t *dlcf);
 void ngx_http_disclosure_html_page_style(ngx_http_disclosure_out_t *o);
 
+/* the stylesheet as a <style> element, for a fragment (_handler.c) */
+void ngx_http_disclosure_html_style(ngx_str_t *style);
+
 /* <time datetime="...">2025-01-20</time> */
 void ngx_http_disclosure_html_out_time(ngx_http_disclosure_out_t *o,
     const char *ts);

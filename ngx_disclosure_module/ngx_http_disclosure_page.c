@@ -53,6 +53,14 @@ static u_char  ngx_http_disclosure_page_css[] =
 
 
 void
+ngx_http_disclosure_page_style(ngx_str_t *style)
+{
+    style->data = ngx_http_disclosure_page_css;
+    style->len = sizeof(ngx_http_disclosure_page_css) - 1;
+}
+
+
+void
 ngx_http_disclosure_page_init(ngx_http_disclosure_page_t *pg,
     ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_http_disclosure_loc_conf_t *dlcf, ngx_uint_t fragment)
@@ -104,9 +112,7 @@ ngx_http_disclosure_page_begin(ngx_http_disclosure_page_t *pg,
     ngx_str_t   title;
 
     if (pg->fragment) {
-        ngx_http_disclosure_html_page_style(&pg->out);
-        ngx_http_disclosure_out_raw(&pg->out, ngx_http_disclosure_page_css,
-                                    sizeof(ngx_http_disclosure_page_css) - 1);
+        /* without the stylesheets: the handler sends them, once a page */
         ngx_http_disclosure_out_literal(&pg->out,
                     "<div class=\"disclosure d-fragment\" lang=\"zh-CN\">\n");
         return;

@@ -35,6 +35,10 @@ typedef struct {
 } ngx_http_disclosure_page_t;
 
 
+/* the pages' own stylesheet as a <style> element, for a fragment: sent
+ * after the report's (_handler.c) */
+void ngx_http_disclosure_page_style(ngx_str_t *style);
+
 void ngx_http_disclosure_page_init(ngx_http_disclosure_page_t *pg,
     ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_http_disclosure_loc_conf_t *dlcf, ngx_uint_t fragment);

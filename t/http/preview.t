@@ -140,7 +140,8 @@ part 'every route of the preview' => sub {
 
     $r = $ngx->get('/preview/demo-district/2025/applications');
     is $r->{status}, 200, 'a table fragment';
-    like decode_utf8($r->{content}), qr{^<div class="d-preview".*草稿（未发布）}s, 'with the banner first';
+    like decode_utf8($r->{content}), qr{^<style>\n[^<]*</style>\n<div class="d-preview".*草稿（未发布）}s,
+         'the stylesheet, then the banner first';
 
     is $ngx->get('/both/demo-district/2025')->{status}, 200, '"disclosure;" and "disclosure_preview on;" together';
 };

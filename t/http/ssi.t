@@ -1,5 +1,8 @@
 # Inline into portal pages with stock SSI: a static page, and a page from a
-# proxied CMS upstream that sends gzip (conf/portal-ssi.conf).
+# proxied CMS upstream that sends gzip (conf/portal-ssi.conf).  A page of
+# several fragments carries each stylesheet once, sent before the first
+# fragment that needs it, from the cache or not; a fragment asked for
+# directly, or read into a variable, carries its own.
 use strict;
 use warnings;
 use utf8;
@@ -11,6 +14,7 @@ use IO::Uncompress::Gunzip qw(gunzip);
 use HTTP::Tiny;
 use File::Temp ();
 use Disclosure::Test;
+use Disclosure::Cache;
 use Disclosure::Part;
 
 binmode Test::More->builder->$_, ":encoding(UTF-8)" for qw(output failure_output todo_output);
@@ -36,11 +40,24 @@ mkdir "$dir/cms" or die $!;
 chmod 0755, $dir, "$dir/cms";
 Disclosure::Test::write_file("$dir/article.html", encode_utf8($page));
 Disclosure::Test::write_file("$dir/cms/article.html", encode_utf8($page));
+(my $cached = $page) =~ s{virtual="/disclosure/}{virtual="/c/}g;
+Disclosure::Test::write_file("$dir/cached.html", encode_utf8($cached));
+# a table and fragments of the pages across reports, twice over
+Disclosure::Test::write_file("$dir/mixed.html", encode_utf8(join '',
+    map { qq{<section><!--# include virtual="$_" --></section>\n} }
+        qw(/c/demo-district/2024/appeals /c/demo-district/trend/fragment
+           /c/demo-district/2024/proactive /c/2024/fragment)));
+# a fragment read into a variable and echoed, then one included
+Disclosure::Test::write_file("$dir/set.html", encode_utf8(
+    qq{<!--# include virtual="/disclosure/demo-district/2024/appeals" set="t" -->}
+  . qq{<!--# echo var="t" encoding="none" -->}
+  . qq{<!--# include virtual="/disclosure/demo-district/2024/proactive" -->}));
 # the CMS compresses whatever it can, with no minimum
 my $cms = Disclosure::Test::free_port();
 my $hop = Disclosure::Test::free_port();
 
 my $ngx = Disclosure::Test->nginx(pg => $pg, http => <<CONF, server => <<CONF2);
+disclosure_cache_zone reports:8m;
 server {
     listen 127.0.0.1:$cms;
     root $dir/cms;
@@ -76,8 +93,25 @@ location /cms/ {
 }
 location /disclosure/ {
     disclosure;
+    # include set= reads a whole fragment, its stylesheet included
+    subrequest_output_buffer_size 64k;
+}
+location /c/ {
+    disclosure;
+    disclosure_cache reports;
 }
 CONF2
+
+# the report's stylesheet and the pages' own (a fragment of a trend, a
+# comparison, a roll-up or a year): <style> elements in the order sent
+sub styles {
+    my ($body) = @_;
+    my @s;
+    while ($body =~ m{<style>\n(.*?)</style>\n}sg) {
+        push @s, $1 =~ /^:where\(\.disclosure\)\{/ ? 'report' : 'pages';
+    }
+    return join ' ', @s;
+}
 
 sub check_inlined {
     my ($what, $body) = @_;
@@ -91,6 +125,7 @@ sub check_inlined {
     my $n = $pg->psql(q{SELECT total FROM disclosure.applications_grid
                         WHERE agency = 'demo-district' AND year = 2024 AND row_key = 'received'});
     like $body, qr/headers="[^"]*d-applications-r-received[^"]*d-applications-c-total">$n</, "$what: with the data";
+    is styles($body), 'report', "$what: the stylesheet once";
 }
 
 part 'a static page' => sub {
@@ -118,6 +153,55 @@ part 'a page from a proxied CMS that sends gzip' => sub {
         $plain = $r->{content};
     }
     check_inlined('proxied CMS page to a gzip client', decode_utf8($plain));
+};
+
+part 'fragments from the cache: the stylesheet once' => sub {
+    for my $pass (qw(MISS HIT)) {
+        my $r = $ngx->get('/cached.html');
+        is $r->{status}, 200, "$pass: 200";
+        my $body = decode_utf8($r->{content});
+        check_inlined("from the cache, $pass", $body);
+        # hits are sent in the page's order; fills in the order they end
+        like $body, qr{<p>主动公开：</p>\n<style>\n}, 'HIT: before the first fragment' if $pass eq 'HIT';
+    }
+    is Disclosure::Cache::header($ngx->get('/c/demo-district/2024/appeals')), 'HIT',
+       'the fragments were cached';
+};
+
+part 'a fragment asked for directly carries its stylesheets' => sub {
+    for my $path (qw(/disclosure/demo-district/2024/appeals /c/demo-district/2024/appeals)) {
+        my $r = $ngx->get($path);
+        is styles($r->{content}), 'report', "$path: the report's";
+        like $r->{content}, qr{\A<style>\n}, "$path: first";
+        is $r->{headers}{'content-length'}, length $r->{content}, "$path: counted in Content-Length";
+    }
+    my $r = $ngx->get('/disclosure/demo-district/trend/fragment');
+    is styles($r->{content}), 'report pages', 'a trend\'s fragment: both, the report\'s first';
+    my $h = $ngx->head('/c/demo-district/2024/appeals');
+    is $h->{headers}{'content-length'}, length $ngx->get('/c/demo-district/2024/appeals')->{content},
+       'HEAD: the same Content-Length';
+};
+
+part 'a page of a table and of pages across reports: each stylesheet once' => sub {
+    for my $pass (qw(MISS HIT)) {
+        my $r = $ngx->get('/mixed.html');
+        is $r->{status}, 200, "$pass: 200";
+        my $body = decode_utf8($r->{content});
+        is scalar(() = $body =~ /class="disclosure d-fragment"/g), 4, "$pass: all four fragments";
+        if ($pass eq 'MISS') {
+            is join(' ', sort split ' ', styles($body)), 'pages report', 'MISS: each stylesheet once';
+            next;
+        }
+        is styles($body), 'report pages', 'HIT: the report\'s, then the pages\'';
+        like $body, qr{\A<section><style>\n.*?</style>\n<div class="disclosure d-fragment".*?</section>\n<section><style>\n}s,
+             'HIT: the report\'s with the table, the pages\' with the trend';
+    }
+};
+
+part 'a fragment read into a variable carries its own' => sub {
+    my $body = decode_utf8($ngx->get('/set.html')->{content});
+    is styles($body), 'report report', 'the echoed one and the included one each';
+    like $body, qr/d-t-appeals.*d-t-proactive/s, 'both tables';
 };
 
 # an include of something that does not exist leaves the page whole
