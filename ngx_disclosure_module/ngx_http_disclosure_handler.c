@@ -116,6 +116,8 @@ static ngx_uint_t ngx_http_disclosure_handler_cache_flags(ngx_http_request_t *r,
 static void ngx_http_disclosure_handler_cache_cleanup(void *data);
 static ngx_int_t ngx_http_disclosure_style(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_chain_t **out, off_t *len);
+static ngx_int_t ngx_http_disclosure_style_prepend(ngx_http_request_t *r,
+    ngx_str_t *style, ngx_chain_t **out, off_t *len);
 static void ngx_http_disclosure_style_mark(void *data);
 static ngx_int_t ngx_http_disclosure_redirect(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx);
@@ -1077,9 +1079,7 @@ ngx_http_disclosure_style(ngx_http_request_t *r,
     ngx_http_disclosure_ctx_t *ctx, ngx_chain_t **out, off_t *len)
 {
     ngx_str_t                          style;
-    ngx_buf_t                         *b;
-    ngx_uint_t                         need, i;
-    ngx_chain_t                       *cl;
+    ngx_uint_t                         need, sent;
     ngx_pool_cleanup_t                *cln;
     ngx_http_disclosure_style_mark_t  *mark;
 
@@ -1126,44 +1126,56 @@ ngx_http_disclosure_style(ngx_http_request_t *r,
             mark->sent = 0;
         }
 
-        i = need;
-        need &= ~mark->sent;
-        mark->sent |= i;
+        sent = mark->sent;
+        mark->sent |= need;
+        need &= ~sent;
     }
 
-    /* the pages' after the report's: prepended in reverse */
+    /* prepended: the pages' first, so that the report's goes before it */
 
-    for (i = NGX_HTTP_DISCLOSURE_STYLE_PAGES;
-         i >= NGX_HTTP_DISCLOSURE_STYLE_REPORT;
-         i >>= 1)
-    {
-        if (!(need & i)) {
-            continue;
-        }
+    if (need & NGX_HTTP_DISCLOSURE_STYLE_PAGES) {
+        ngx_http_disclosure_page_style(&style);
 
-        if (i == NGX_HTTP_DISCLOSURE_STYLE_PAGES) {
-            ngx_http_disclosure_page_style(&style);
-
-        } else {
-            ngx_http_disclosure_html_style(&style);
-        }
-
-        b = ngx_calloc_buf(r->pool);
-        cl = ngx_alloc_chain_link(r->pool);
-        if (b == NULL || cl == NULL) {
+        if (ngx_http_disclosure_style_prepend(r, &style, out, len) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        /* static text: memory, never written into */
-        b->pos = style.data;
-        b->last = style.data + style.len;
-        b->memory = 1;
-
-        cl->buf = b;
-        cl->next = *out;
-        *out = cl;
-        *len += style.len;
     }
+
+    if (need & NGX_HTTP_DISCLOSURE_STYLE_REPORT) {
+        ngx_http_disclosure_html_style(&style);
+
+        if (ngx_http_disclosure_style_prepend(r, &style, out, len) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* static text in front of the body: memory, never written into */
+
+static ngx_int_t
+ngx_http_disclosure_style_prepend(ngx_http_request_t *r, ngx_str_t *style,
+    ngx_chain_t **out, off_t *len)
+{
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_calloc_buf(r->pool);
+    cl = ngx_alloc_chain_link(r->pool);
+    if (b == NULL || cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = style->data;
+    b->last = style->data + style->len;
+    b->memory = 1;
+
+    cl->buf = b;
+    cl->next = *out;
+    *out = cl;
+    *len += style->len;
 
     return NGX_OK;
 }
